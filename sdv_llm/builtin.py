@@ -1,0 +1,32 @@
+"""The built-in plugin: codecs by sdtype and the compact serialization."""
+
+from sdv_llm.plugins import hookimpl
+from sdv_llm.schema.codecs.categorical import CategoricalCodec
+from sdv_llm.schema.codecs.character import CharacterCodec
+from sdv_llm.schema.codecs.datetime import DatetimeCodec
+from sdv_llm.schema.codecs.numerical import NumericalCodec
+
+
+@hookimpl(trylast=True)
+def sdv_llm_column_codec(column, column_metadata, values, enforce_min_max_values, options):
+    """Pick the built-in codec for the column's sdtype (see the hook's documentation)."""
+    sdtype = column_metadata.get('sdtype')
+    if sdtype in CategoricalCodec.sdtypes:
+        many = values.dropna().nunique() > options.max_categories
+        codec_class = CharacterCodec if many and sdtype == 'categorical' else CategoricalCodec
+    elif sdtype == 'numerical':
+        codec_class = NumericalCodec
+    elif sdtype == 'datetime':
+        codec_class = DatetimeCodec
+    else:
+        return None
+
+    return codec_class(column, column_metadata, enforce_min_max_values, options)
+
+
+@hookimpl
+def sdv_llm_serializations():
+    """The compact serialization of the embedded backbone."""
+    from sdv_llm.serialization.compact import CompactSerializer
+
+    return {'compact': CompactSerializer}

@@ -1,0 +1,1 @@
+"""Constrained decoding: the row grammar as a token automaton, and the batched sampler."""

@@ -1,0 +1,90 @@
+"""TabularLLM: a scikit-learn style front end over the same core as LLMSynthesizer."""
+
+import inspect
+
+from sklearn.base import BaseEstimator
+
+from sdv_llm.parameters import validate_parameters
+
+
+class TabularLLM(BaseEstimator):
+    """Fit a tabular language model on a DataFrame and sample DataFrames, scikit-learn style.
+
+    ``__init__`` only stores its arguments, so ``get_params``, ``set_params`` and
+    ``sklearn.base.clone`` work; ``fit`` validates them, detects SDV metadata when none is given
+    and fits an ``LLMSynthesizer`` with the same parameters (see its documentation).
+
+    Attributes:
+        synthesizer_ (LLMSynthesizer): the fitted synthesizer.
+        metadata_ (sdv.metadata.Metadata): the metadata used.
+    """
+
+    def __init__(self, epochs=None, batch_size=None, learning_rate=3e-3, embedding_dim=None,
+                 num_layers=None, num_heads=None, dropout=None, validation_fraction=0.1,
+                 patience=3, column_order='fixed', max_categories=1000, max_significant_digits=6,
+                 temperature=1.0, top_p=1.0, sample_batch_size=4096, enable_gpu=True,
+                 verbose=False, random_state=None, enforce_min_max_values=True):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.embedding_dim = embedding_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.column_order = column_order
+        self.max_categories = max_categories
+        self.max_significant_digits = max_significant_digits
+        self.temperature = temperature
+        self.top_p = top_p
+        self.sample_batch_size = sample_batch_size
+        self.enable_gpu = enable_gpu
+        self.verbose = verbose
+        self.random_state = random_state
+        self.enforce_min_max_values = enforce_min_max_values
+
+    def fit(self, X, y=None, metadata=None, table_name='table'):
+        """Fit on a DataFrame.
+
+        Args:
+            X (pandas.DataFrame): the training table.
+            y: ignored (scikit-learn convention).
+            metadata (sdv.metadata.Metadata or None): detected from ``X`` when ``None``.
+            table_name (str): table name used when detecting metadata.
+
+        Returns:
+            TabularLLM: ``self``.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: an invalid parameter.
+            sdv.errors.InvalidDataError: data that does not fit the metadata.
+        """
+        from sdv.metadata import Metadata
+
+        from sdv_llm.single_table import LLMSynthesizer
+
+        params = self.get_params()
+        validate_parameters(params)
+        if metadata is None:
+            metadata = Metadata.detect_from_dataframes({table_name: X})
+        self.metadata_ = metadata
+        names = inspect.signature(LLMSynthesizer.__init__).parameters
+        self.synthesizer_ = LLMSynthesizer(metadata, **{k: v for k, v in params.items()
+                                                        if k in names})
+        self.synthesizer_.fit({metadata._get_single_table_name(): X})
+        return self
+
+    def sample(self, n):
+        """Sample ``n`` rows.
+
+        Args:
+            n (int): rows.
+
+        Returns:
+            pandas.DataFrame: exactly ``n`` rows with the columns of ``X``.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, 'synthesizer_')
+        return next(iter(self.synthesizer_.sample(num_rows=n).values()))

@@ -1,0 +1,1 @@
+"""The language model: backbone construction and the training loop."""

@@ -1,0 +1,95 @@
+"""The embedded default backbone: a small GPT-2 style decoder built from a config, no download."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class BackboneConfig:
+    """Size of the embedded decoder.
+
+    Attributes:
+        embedding_dim (int): hidden size (``n_embd``).
+        num_layers (int): transformer blocks.
+        num_heads (int): attention heads; must divide ``embedding_dim``.
+        dropout (float): dropout on embeddings and residual branches.
+    """
+
+    embedding_dim: int = 128
+    num_layers: int = 3
+    num_heads: int = 4
+    dropout: float = 0.1
+
+    @classmethod
+    def for_table(cls, num_rows, vocab_size, sequence_length, embedding_dim=None,
+                  num_layers=None, num_heads=None, dropout=None):
+        """Size the decoder from the table unless the caller fixed a value.
+
+        Small tables get a smaller, more regularised model: fewer than 2,000 rows use width
+        64 and 2 layers with dropout 0.2; fewer than 10,000 rows width 96 and 3 layers;
+        larger tables width 128 and 3 layers, 4 when rows are longer than 64 tokens.
+
+        Args:
+            num_rows (int): training rows.
+            vocab_size (int): tokens in the vocabulary (unused by the rule, kept for plugins).
+            sequence_length (int): tokens per row.
+
+        Returns:
+            BackboneConfig
+        """
+        if num_rows < 2_000:
+            default = cls(64, 2, 4, 0.2)
+        elif num_rows < 10_000:
+            default = cls(96, 3, 4, 0.1)
+        else:
+            default = cls(128, 4 if sequence_length > 64 else 3, 4, 0.1)
+
+        chosen = cls(
+            embedding_dim or default.embedding_dim,
+            num_layers or default.num_layers,
+            num_heads or default.num_heads,
+            default.dropout if dropout is None else dropout,
+        )
+        if chosen.embedding_dim % chosen.num_heads:
+            raise ValueError(
+                f'embedding_dim={chosen.embedding_dim} must be a multiple of '
+                f'num_heads={chosen.num_heads}.'
+            )
+        return chosen
+
+    def to_dict(self):
+        """The fields as a dict."""
+        return asdict(self)
+
+
+def build_backbone(config, vocab_size, sequence_length, special_ids):
+    """Build a randomly initialised ``transformers.GPT2LMHeadModel``.
+
+    Args:
+        config (BackboneConfig): the size.
+        vocab_size (int): output classes and embedding rows.
+        sequence_length (int): positions (``n_positions``).
+        special_ids (dict): ``{'pad': int, 'bos': int, 'eos': int}``.
+
+    Returns:
+        transformers.GPT2LMHeadModel: on the CPU, in float32.
+    """
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    hf_config = GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=sequence_length,
+        n_embd=config.embedding_dim,
+        n_layer=config.num_layers,
+        n_head=config.num_heads,
+        n_inner=4 * config.embedding_dim,
+        activation_function='gelu',  # torch's fused GELU; GPT-2's tanh form is 3x slower on CPU
+        resid_pdrop=config.dropout,
+        embd_pdrop=config.dropout,
+        attn_pdrop=0.0,
+        bos_token_id=special_ids['bos'],
+        eos_token_id=special_ids['eos'],
+        pad_token_id=special_ids['pad'],
+        tie_word_embeddings=True,
+    )
+    hf_config._attn_implementation = 'sdpa'
+    return GPT2LMHeadModel(hf_config)

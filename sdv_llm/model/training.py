@@ -1,0 +1,175 @@
+"""The training loop: AdamW, warm-up and cosine decay, clipping, validation and early stopping."""
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingConfig:
+    """How the backbone is trained.
+
+    Attributes:
+        epochs (int): most passes over the training rows.
+        batch_size (int): rows per optimisation step.
+        learning_rate (float): peak AdamW learning rate, reached after a linear warm-up over the
+            first 5 % of steps and followed by cosine decay to 10 % of it.
+        weight_decay (float): AdamW weight decay.
+        max_grad_norm (float): gradient clipping norm.
+        validation_fraction (float): share of rows held out for early stopping (0 disables).
+        patience (int): epochs without validation improvement before stopping.
+        verbose (bool): show a tqdm progress bar.
+    """
+
+    epochs: int = 20
+    batch_size: int = 256
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    validation_fraction: float = 0.1
+    patience: int = 3
+    verbose: bool = False
+
+
+def constrained_loss(logits, targets, allowed):
+    """Cross entropy of the targets among the tokens the automaton allows.
+
+    Logits of tokens the grammar forbids are set to ``-inf`` before the softmax, so the model
+    spends no capacity on the grammar and its probabilities are those the sampler uses.
+
+    Args:
+        logits (torch.Tensor): float ``(batch, length, vocab)``.
+        targets (torch.Tensor): int64 ``(batch, length)``; ``-100`` is ignored.
+        allowed (torch.Tensor): bool ``(batch, length, vocab)``.
+
+    Returns:
+        torch.Tensor: the mean loss over non-ignored targets, a scalar.
+    """
+    logits = logits.float().masked_fill(~allowed, float('-inf'))
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
+    )
+
+
+def _batches(count, batch_size, generator=None):
+    order = torch.randperm(count, generator=generator) if generator is not None else torch.arange(
+        count
+    )
+    for start in range(0, count, batch_size):
+        yield order[start : start + batch_size]
+
+
+def train_backbone(model, sequences, automaton, config, device, seed=0):
+    """Train ``model`` on serialized rows with the constrained loss.
+
+    Args:
+        model (transformers.PreTrainedModel): causal LM, on ``device``.
+        sequences (numpy.ndarray): int64 ``(rows, length)`` token ids starting with ``<bos>``.
+        automaton (TokenAutomaton): the row grammar, on ``device``.
+        config (TrainingConfig): epochs, batch size and optimiser settings.
+        device (torch.device): where to train; CUDA uses bf16 (or fp16) autocast.
+        seed (int): seeds the split, the shuffling and dropout.
+
+    Returns:
+        pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
+        and ``Validation Loss`` (NaN without a validation split), ``Seconds``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    data = torch.as_tensor(sequences, dtype=torch.int64)
+    inputs, targets = data[:, :-1], data[:, 1:]
+    states = automaton.states_along(targets.to(automaton.next_state.device)).cpu()
+    # Positions with one allowed token (and padding) teach nothing: leave them out of the loss.
+    choices = (automaton.next_state >= 0).sum(dim=1).cpu()
+    labels = torch.where(choices[states] > 1, targets, torch.full_like(targets, -100))
+
+    count = len(data)
+    n_valid = int(round(count * config.validation_fraction)) if count >= 20 else 0
+    permutation = torch.randperm(count, generator=generator)
+    valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
+    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    total_steps = max(1, steps_per_epoch * config.epochs)
+    warmup = max(1, int(0.05 * total_steps))
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay, betas=(0.9, 0.98))
+
+    def schedule(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    use_amp = device.type == 'cuda'
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler('cuda', enabled=use_amp and amp_dtype == torch.float16)
+    allowed_table = automaton.next_state >= 0
+
+    def batch_loss(index):
+        x = inputs[index].to(device)
+        y = labels[index].to(device)
+        allowed = allowed_table[states[index].to(device)]
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            logits = model(input_ids=x).logits
+        return constrained_loss(logits, y, allowed)
+
+    history = []
+    best_loss, best_state, stale, step = math.inf, None, 0, 0
+    progress = tqdm(total=total_steps, disable=not config.verbose, desc='Training', unit='step')
+    started = time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        losses = []
+        for index in _batches(len(train_idx), config.batch_size, generator):
+            loss = batch_loss(train_idx[index])
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            losses.append(loss.item())
+            progress.update(1)
+
+        validation_loss = math.nan
+        if n_valid:
+            model.eval()
+            with torch.no_grad():
+                total = 0.0
+                for index in _batches(n_valid, 4 * config.batch_size):
+                    total += batch_loss(valid_idx[index]).item() * len(index)
+            validation_loss = total / n_valid
+
+        train_loss = float(np.mean(losses)) if losses else math.nan
+        history.append({'Epoch': epoch, 'Step': step, 'Loss': train_loss,
+                        'Validation Loss': validation_loss,
+                        'Seconds': time.perf_counter() - started})
+        progress.set_postfix(loss=f'{train_loss:.4f}', val=f'{validation_loss:.4f}')
+        LOGGER.info('epoch %d loss %.4f validation %.4f', epoch, train_loss, validation_loss)
+        if n_valid:
+            if validation_loss < best_loss - 1e-4:
+                best_loss, stale = validation_loss, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    LOGGER.info('early stopping after epoch %d', epoch)
+                    break
+
+    progress.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return pd.DataFrame(history)

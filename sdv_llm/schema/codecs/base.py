@@ -1,0 +1,173 @@
+"""The column codec interface: one column's values <-> a short sequence of local tokens."""
+
+import numpy as np
+import pandas as pd
+
+from sdv_llm.schema.fragment import EXIT, Fragment
+
+NULL_TOKEN = '<null>'
+
+
+class ColumnCodec:
+    """Base class of the column codecs.
+
+    A codec is fitted on one column of the training data and its SDV column metadata. It owns a
+    local token alphabet (``tokens``), encodes values to token ids of that alphabet, decodes them
+    back, and describes the set of valid values as an automaton (``fragment``) that the row
+    grammar is compiled from. Missing values get an explicit ``<null>`` token, the first local
+    token, when the training column has missing values.
+
+    Subclasses implement ``_fit``, ``_value_tokens``, ``_encode_values``, ``_decode_values``,
+    ``_value_fragment`` and ``max_length``.
+
+    Args:
+        column (str): the column name, used in error messages.
+        metadata (dict): the column's SDV metadata (``sdtype`` and its keyword arguments).
+        enforce_min_max_values (bool): restrict numbers and datetimes to ``[range_min, range_max]``.
+        options (CodecOptions or None): limits shared by all codecs.
+    """
+
+    sdtypes = ()
+
+    def __init__(self, column, metadata, enforce_min_max_values=True, options=None):
+        from sdv_llm.schema.options import CodecOptions
+
+        self.column = column
+        self.metadata = dict(metadata)
+        self.enforce_min_max_values = enforce_min_max_values
+        self.options = options or CodecOptions()
+        self.nullable = False
+        self.dtype = None
+
+    # ----------------------------------------------------------------- public API
+    def fit(self, values):
+        """Learn the value set, digits or alphabet from a column of training data.
+
+        Args:
+            values (pandas.Series): the training column, raw values, missing values as NaN.
+
+        Returns:
+            ColumnCodec: ``self``.
+        """
+        self.dtype = values.dtype
+        null_mask = values.isna().to_numpy()
+        self.nullable = bool(null_mask.any())
+        self._fit(values[~null_mask])
+        self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
+        return self
+
+    @property
+    def offset(self):
+        """Local id of the first value token (1 when ``<null>`` is the first token)."""
+        return int(self.nullable)
+
+    def encode(self, values):
+        """Encode a column to local token ids.
+
+        Args:
+            values (pandas.Series): ``n`` raw values.
+
+        Returns:
+            numpy.ndarray: int64 array of shape ``(n, max_length)``; each row holds the tokens of
+            one value followed by ``-1`` padding.
+
+        Raises:
+            ValueError: if a value is missing and the codec saw no missing values, or a value
+                cannot be represented (the message names the column).
+        """
+        values = pd.Series(values).reset_index(drop=True)
+        out = np.full((len(values), self.max_length), -1, dtype=np.int64)
+        null_mask = values.isna().to_numpy()
+        if null_mask.any():
+            if not self.nullable:
+                raise ValueError(
+                    f"Column '{self.column}' has missing values, but had none when the codec was "
+                    'fitted.'
+                )
+            out[null_mask, 0] = 0
+
+        if (~null_mask).any():
+            encoded = self._encode_values(values[~null_mask])
+            out[~null_mask, : encoded.shape[1]] = np.where(encoded >= 0, encoded + self.offset, -1)
+
+        return out
+
+    def decode(self, tokens):
+        """Decode local token ids produced by ``encode`` or by the sampler.
+
+        Args:
+            tokens (numpy.ndarray): int array of shape ``(n, width)``, ``-1`` padded.
+
+        Returns:
+            pandas.Series: ``n`` values, NaN where the ``<null>`` token was sampled.
+        """
+        tokens = np.asarray(tokens, dtype=np.int64)
+        if tokens.shape[1] < self.max_length:
+            pad = np.full((len(tokens), self.max_length - tokens.shape[1]), -1, dtype=np.int64)
+            tokens = np.concatenate([tokens, pad], axis=1)
+
+        null_mask = (tokens[:, 0] == 0) if self.nullable else np.zeros(len(tokens), dtype=bool)
+        values = pd.Series([np.nan] * len(tokens), dtype=object)
+        if (~null_mask).any():
+            local = tokens[~null_mask]
+            local = np.where(local >= 0, local - self.offset, -1)
+            decoded = self._decode_values(local)
+            values = self._merge(decoded, null_mask)
+
+        return values
+
+    def fragment(self):
+        """The automaton of the valid values of this column over the local tokens.
+
+        Returns:
+            Fragment: value tokens shifted past ``<null>``, with ``<null> -> EXIT`` added to the
+            start state when the column is nullable.
+        """
+        inner = self._value_fragment()
+        if not self.nullable:
+            return inner
+
+        shifted = Fragment([
+            {token + self.offset: target for token, target in state.items()}
+            for state in inner.transitions
+        ])
+        shifted.transitions[0][0] = EXIT
+        return shifted
+
+    # ------------------------------------------------------------ for subclasses
+    @staticmethod
+    def _merge(decoded, null_mask):
+        """Place decoded non-null values in a series with NaN at ``null_mask``."""
+        if not null_mask.any():
+            return pd.Series(decoded).reset_index(drop=True)
+
+        decoded = pd.Series(decoded)
+        if decoded.dtype.kind in 'iub':
+            decoded = decoded.astype(object)
+
+        out = pd.Series([np.nan] * len(null_mask), dtype=decoded.dtype)
+        out[~null_mask] = decoded.to_numpy()
+        return out
+
+    @property
+    def max_length(self):
+        """Most local tokens one value takes."""
+        raise NotImplementedError
+
+    def _fit(self, values):
+        raise NotImplementedError
+
+    def _value_tokens(self):
+        raise NotImplementedError
+
+    def _encode_values(self, values):
+        raise NotImplementedError
+
+    def _decode_values(self, tokens):
+        raise NotImplementedError
+
+    def _value_fragment(self):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.column!r})'

@@ -1,0 +1,86 @@
+"""Datetime columns: whole time units since the earliest allowed datetime, written as digits."""
+
+import numpy as np
+import pandas as pd
+
+from sdv_llm.schema.codecs.base import ColumnCodec
+from sdv_llm.schema.codecs.numerical import NumericalCodec
+
+_UNITS = (('D', 86_400), ('h', 3_600), ('m', 60), ('s', 1))
+
+
+class DatetimeCodec(ColumnCodec):
+    """A datetime as the number of whole units (days, hours, minutes or seconds) after a base.
+
+    The unit is the coarsest one that every training value is a whole multiple of; the base is the
+    earliest of ``range_min`` and the training values. The count is written by a
+    ``NumericalCodec``, so the automaton bounds it to ``[range_min, range_max]`` the same way.
+    Values are parsed and written back with the metadata's ``datetime_format``; columns that
+    arrive as ``datetime64`` come back as ``datetime64``.
+    """
+
+    sdtypes = ('datetime',)
+
+    @property
+    def max_length(self):
+        return self._numbers.max_length
+
+    def _parse(self, values):
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return pd.to_datetime(values)
+        fmt = self.metadata.get('datetime_format')
+        try:
+            return pd.to_datetime(values, format=fmt)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"Column '{self.column}' has values that do not match its datetime_format "
+                f'{fmt!r}: {error}'
+            ) from error
+
+    def _seconds(self, values):
+        parsed = self._parse(values)
+        return (parsed - pd.Timestamp('1970-01-01')).dt.total_seconds().to_numpy()
+
+    def _fit(self, values):
+        self.native = pd.api.types.is_datetime64_any_dtype(values)
+        self.format = self.metadata.get('datetime_format')
+        seconds = self._seconds(values)
+        bounds = [self.metadata.get(key) for key in ('range_min', 'range_max')]
+        bounds = [b for b in bounds if b is not None]
+        bound_seconds = self._seconds(pd.Series(bounds)) if bounds else np.array([])
+        every = np.concatenate([seconds, bound_seconds])
+        self.unit, self.unit_seconds = 's', 1
+        for name, size in _UNITS:
+            if len(every) == 0 or np.all(np.mod(every, size) == 0):
+                self.unit, self.unit_seconds = name, size
+                break
+
+        self.base = float(every.min()) if len(every) else 0.0
+        counts = (every - self.base) / self.unit_seconds
+        metadata = {'sdtype': 'numerical', 'decimal_places': 0}
+        if len(bound_seconds):
+            metadata['range_min'] = float((bound_seconds.min() - self.base) / self.unit_seconds)
+            metadata['range_max'] = float((bound_seconds.max() - self.base) / self.unit_seconds)
+        self._numbers = NumericalCodec(self.column, metadata, self.enforce_min_max_values,
+                                       self.options)
+        self._numbers.fit(pd.Series(np.round(counts).astype(np.int64)))
+
+    def _value_tokens(self):
+        return self._numbers.tokens
+
+    def _counts(self, values):
+        return np.round((self._seconds(values) - self.base) / self.unit_seconds).astype(np.int64)
+
+    def _encode_values(self, values):
+        return self._numbers._encode_values(pd.Series(self._counts(values)))
+
+    def _decode_values(self, tokens):
+        counts = self._numbers._decode_values(tokens).astype(np.int64)
+        seconds = self.base + counts * self.unit_seconds
+        stamps = pd.to_datetime(seconds, unit='s')
+        if self.native or not self.format:
+            return stamps
+        return np.asarray(stamps.strftime(self.format), dtype=object)
+
+    def _value_fragment(self):
+        return self._numbers._value_fragment()

@@ -1,0 +1,136 @@
+"""Numerical columns: sign and fixed-width digits with position-specific digit tokens."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sdv_llm.schema.codecs.base import ColumnCodec
+from sdv_llm.schema.fragment import EXIT, Fragment, digit_range_fragment
+
+
+def _decimal_places(values):
+    """Most decimal places among the values (at most 15)."""
+    finite = values[np.isfinite(values)]
+    for places in range(16):
+        scaled = finite * 10**places
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+            return places
+    return 15
+
+
+class NumericalCodec(ColumnCodec):
+    """A number as an optional sign token and a fixed number of digit tokens.
+
+    A value ``x`` is written as the integer ``m = round(x * 10 ** decimals)``: a sign token
+    (``+``/``-``, only when the range holds negatives) and ``width`` digit tokens, one token set
+    per digit position, as REaLTabFormer (Solatorio and Dupriez, 2023) does. ``decimals`` is the
+    metadata's ``decimal_places`` (or the data's), capped so that no more than
+    ``max_significant_digits`` digits follow the integer part. The automaton allows exactly the
+    integers in ``[range_min, range_max]`` (metadata range widened by the data range) when
+    ``enforce_min_max_values`` is on, and any ``width``-digit number otherwise.
+
+    Attributes learned in ``fit``: ``decimals``, ``low`` and ``high`` (the range of ``m``),
+    ``width``, ``signed``, ``integer`` (whether the training column held integers).
+    """
+
+    sdtypes = ('numerical',)
+
+    @property
+    def max_length(self):
+        return self.width + int(self.signed)
+
+    def _fit(self, values):
+        numbers = pd.to_numeric(values, errors='raise').to_numpy(dtype=float)
+        self.integer = pd.api.types.is_integer_dtype(values.dtype) or (
+            len(numbers) > 0 and np.all(numbers == np.round(numbers))
+            and self.metadata.get('decimal_places', 0) == 0
+        )
+        declared = self.metadata.get('decimal_places')
+        places = int(declared) if declared is not None else _decimal_places(numbers)
+        bounds = [b for b in (self.metadata.get('range_min'), self.metadata.get('range_max'))
+                  if b is not None]
+        span = np.concatenate([numbers, np.asarray(bounds, dtype=float)])
+        if len(span) == 0:
+            span = np.zeros(1)
+        if not np.all(np.isfinite(span)):
+            raise ValueError(f"Column '{self.column}' holds infinite values.")
+
+        low, high = float(span.min()), float(span.max())
+        integer_digits = len(str(int(max(abs(low), abs(high)))))
+        if integer_digits == 1 and max(abs(low), abs(high)) < 1:
+            integer_digits = 0
+        spare = max(0, self.options.max_significant_digits - integer_digits)
+        self.decimals = min(places, spare) if places > 0 else 0
+        scale = 10**self.decimals
+        self.low = math.ceil(round(low * scale, 6))
+        self.high = math.floor(round(high * scale, 6))
+        if self.low > self.high:  # a range narrower than the resolution
+            self.low = self.high = int(round(low * scale))
+        self.signed = self.low < 0
+        self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
+
+    def _value_tokens(self):
+        signs = ['+', '-'] if self.signed else []
+        return signs + [f'd{position}:{digit}' for position in range(self.width)
+                        for digit in range(10)]
+
+    def _digit_token(self, position, digit):
+        return 2 * int(self.signed) + 10 * position + digit
+
+    def _encode_values(self, values):
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals)
+        if self.enforce_min_max_values:
+            scaled = np.clip(scaled, self.low, self.high)
+        magnitude = np.abs(scaled).astype(np.int64)
+        if (magnitude >= 10**self.width).any():
+            raise ValueError(
+                f"Column '{self.column}' has a value too large for the {self.width} digits it was "
+                'fitted with.'
+            )
+        powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
+        digits = (magnitude[:, None] // powers[None, :]) % 10
+        codes = self._digit_token(np.arange(self.width)[None, :], digits)
+        if self.signed:
+            sign = (scaled < 0).astype(np.int64)[:, None]
+            codes = np.concatenate([sign, codes], axis=1)
+        return codes
+
+    def _decode_values(self, tokens):
+        sign = 1
+        if self.signed:
+            sign = np.where(tokens[:, 0] == 1, -1, 1)
+            tokens = tokens[:, 1:]
+        digits = (tokens[:, : self.width] - 2 * int(self.signed)) % 10
+        powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
+        scaled = sign * (digits * powers[None, :]).sum(axis=1)
+        if self.decimals == 0:
+            return scaled.astype(np.int64) if self.integer else scaled.astype(float)
+        return np.round(scaled / 10**self.decimals, self.decimals)
+
+    def _value_fragment(self):
+        if self.enforce_min_max_values:
+            low, high = self.low, self.high
+        else:
+            limit = 10**self.width - 1
+            low, high = (-limit if self.signed else 0), limit
+
+        fragment = Fragment()
+        if not self.signed:
+            return digit_range_fragment(fragment, 0, low, high, self.width, self._digit_token)
+
+        if high >= 0:
+            positive = fragment.add_state()
+            fragment.transitions[0][0] = positive
+            digit_range_fragment(fragment, positive, max(low, 0), high, self.width,
+                                 self._digit_token)
+        if low < 0:
+            negative = fragment.add_state()
+            fragment.transitions[0][1] = negative
+            digit_range_fragment(fragment, negative, max(1, -high), -low, self.width,
+                                 self._digit_token)
+        return fragment
+
+
+__all__ = ['NumericalCodec', 'EXIT']

@@ -1,0 +1,22 @@
+"""Limits shared by the column codecs."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodecOptions:
+    """Limits that decide how columns are tokenized.
+
+    Attributes:
+        max_categories (int): a categorical column with more distinct values than this is
+            written character by character (constrained to the known values) instead of one
+            token per value. Default 1000.
+        max_significant_digits (int): numbers keep at most this many significant digits beyond
+            their integer part; decimal places past it are dropped (rounded). Default 6.
+        max_text_length (int): longest string, in characters, a character codec writes.
+            Longer training values raise ``ValueError``. Default 256.
+    """
+
+    max_categories: int = 1000
+    max_significant_digits: int = 6
+    max_text_length: int = 256

@@ -1,0 +1,66 @@
+"""The table schema: the fitted codecs of all modelled columns, in generation order."""
+
+from sdv.errors import InvalidDataError
+
+from sdv_llm.plugins import get_plugin_manager
+from sdv_llm.schema.options import CodecOptions
+from sdv_llm.schema.order import resolve_column_order
+
+
+class TableSchema:
+    """Fitted column codecs and the order the columns are generated in.
+
+    Args:
+        codecs (dict[str, ColumnCodec]): fitted codecs by column name.
+        order (list[str]): generation order, a permutation of ``codecs``' keys.
+    """
+
+    def __init__(self, codecs, order):
+        self.codecs = codecs
+        self.order = list(order)
+
+    @classmethod
+    def fit(cls, data, columns_metadata, enforce_min_max_values=True, options=None,
+            column_order='fixed'):
+        """Choose a codec for every column through the plugin hooks and fit it.
+
+        Args:
+            data (pandas.DataFrame): the training table, raw values.
+            columns_metadata (dict[str, dict]): SDV metadata of each column of ``data``.
+            enforce_min_max_values (bool): bound numbers and datetimes to their range.
+            options (CodecOptions or None): shared codec limits.
+            column_order (str or list[str]): see ``resolve_column_order``.
+
+        Returns:
+            TableSchema
+
+        Raises:
+            InvalidDataError: when a column has no codec for its sdtype or its values cannot be
+                encoded; the message names the column.
+        """
+        options = options or CodecOptions()
+        hook = get_plugin_manager().hook
+        codecs = {}
+        errors = []
+        for column in data.columns:
+            metadata = columns_metadata.get(column, {'sdtype': 'categorical'})
+            values = data[column]
+            codec = hook.sdv_llm_column_codec(
+                column=column, column_metadata=metadata, values=values,
+                enforce_min_max_values=enforce_min_max_values, options=options,
+            )
+            if codec is None:
+                errors.append(
+                    f"Column '{column}' has sdtype {metadata.get('sdtype')!r}, which no codec "
+                    'supports.'
+                )
+                continue
+            try:
+                codecs[column] = codec.fit(values)
+            except (ValueError, TypeError) as error:
+                errors.append(f"Column '{column}': {error}")
+
+        if errors:
+            raise InvalidDataError(errors)
+
+        return cls(codecs, resolve_column_order(column_order, list(codecs)))

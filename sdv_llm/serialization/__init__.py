@@ -1,0 +1,1 @@
+"""Serializations: rows of codec tokens <-> token ids of a language model's vocabulary."""

@@ -1,0 +1,200 @@
+"""The core shared by the front ends: schema + serializer + backbone + automaton + sampler.
+
+``TabularLM`` knows nothing of SDV's classes: it takes a DataFrame of raw modelled columns and
+their column metadata, and samples DataFrames of the same columns. ``LLMSynthesizer`` (SDV) and
+``TabularLLM`` (scikit-learn) are thin front ends over it.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sdv_llm.decoding.automaton import TokenAutomaton
+from sdv_llm.decoding.sampler import sample_sequences
+from sdv_llm.model.backbone import BackboneConfig, build_backbone
+from sdv_llm.model.training import TrainingConfig, train_backbone
+from sdv_llm.plugins import get_serializations
+from sdv_llm.schema import CodecOptions, TableSchema
+from sdv_llm.serialization.compact import BOS, EOS, PAD
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class TabularLMConfig:
+    """Every setting of the model, as the front ends pass them (``None`` = sized from the table).
+
+    See ``LLMSynthesizer`` for the meaning of each field.
+    """
+
+    epochs: int = None
+    batch_size: int = None
+    learning_rate: float = 3e-3
+    embedding_dim: int = None
+    num_layers: int = None
+    num_heads: int = None
+    dropout: float = None
+    validation_fraction: float = 0.1
+    patience: int = 3
+    column_order: object = 'fixed'
+    serialization: str = 'compact'
+    codec_options: CodecOptions = field(default_factory=CodecOptions)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    sample_batch_size: int = 4096
+    enable_gpu: bool = True
+    verbose: bool = False
+    random_state: int = None
+
+
+def auto_epochs(num_rows):
+    """Default epochs: about 300,000 row presentations, between 8 and 200 epochs."""
+    return int(min(200, max(8, round(300_000 / max(1, num_rows)))))
+
+
+def auto_batch_size(num_rows):
+    """Default batch size: about 1/16 of the rows, between 16 and 512."""
+    return int(min(512, max(16, 2 ** round(math.log2(max(1, num_rows / 16))))))
+
+
+def select_device(enable_gpu):
+    """CUDA when ``enable_gpu`` and a GPU is present, else the CPU."""
+    if enable_gpu and torch.cuda.is_available():
+        return torch.device('cuda')
+    return torch.device('cpu')
+
+
+class TabularLM:
+    """A causal language model of the rows of one table, with constrained sampling.
+
+    Args:
+        config (TabularLMConfig): settings.
+
+    Attributes (after ``fit``):
+        schema (TableSchema), serializer (CompactSerializer), backbone_config (BackboneConfig),
+        training_config (TrainingConfig), model (transformers.GPT2LMHeadModel),
+        loss_values (pandas.DataFrame): ``Epoch, Step, Loss, Validation Loss, Seconds``.
+    """
+
+    def __init__(self, config=None):
+        self.config = config or TabularLMConfig()
+        self.model = None
+        self._generator = None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data, columns_metadata, enforce_min_max_values=True):
+        """Fit codecs, build the vocabulary and automaton, and train the backbone.
+
+        Args:
+            data (pandas.DataFrame): raw training rows of the modelled columns (at least one row).
+            columns_metadata (dict[str, dict]): SDV column metadata by column name.
+            enforce_min_max_values (bool): bound numbers and datetimes to their ranges.
+
+        Returns:
+            TabularLM: ``self``.
+
+        Raises:
+            sdv.errors.InvalidDataError: a column cannot be modelled (named in the message).
+            ValueError: invalid settings.
+        """
+        config = self.config
+        self.columns = list(data.columns)
+        self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
+                                      config.codec_options, config.column_order)
+        serializers = get_serializations()
+        if config.serialization not in serializers:
+            raise ValueError(
+                f'Unknown serialization {config.serialization!r}; available: {sorted(serializers)}.'
+            )
+        self.serializer = serializers[config.serialization](self.schema)
+        sequences = self.serializer.encode(data)
+        self.device = select_device(config.enable_gpu)
+        self.backbone_config = BackboneConfig.for_table(
+            len(data), self.serializer.vocab_size, self.serializer.max_length,
+            config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
+        )
+        self.training_config = TrainingConfig(
+            epochs=config.epochs or auto_epochs(len(data)),
+            batch_size=config.batch_size or auto_batch_size(len(data)),
+            learning_rate=config.learning_rate,
+            validation_fraction=config.validation_fraction,
+            patience=config.patience,
+            verbose=config.verbose,
+        )
+        seed = config.random_state
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        torch.manual_seed(seed)
+        self.model = self._build_model().to(self.device)
+        self.automaton = TokenAutomaton.compile(self.serializer).to(self.device)
+        LOGGER.info('vocabulary %d tokens, %d tokens per row, %d automaton states, %d parameters',
+                    self.serializer.vocab_size, self.serializer.max_length,
+                    self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
+        self.loss_values = train_backbone(self.model, sequences, self.automaton,
+                                          self.training_config, self.device, seed)
+        self.set_random_state(seed)
+        return self
+
+    def _build_model(self):
+        return build_backbone(self.backbone_config, self.serializer.vocab_size,
+                              self.serializer.max_length, {'pad': PAD, 'bos': BOS, 'eos': EOS})
+
+    # ----------------------------------------------------------------- sampling
+    def set_random_state(self, random_state):
+        """Seed the sampler: the same seed gives the same rows.
+
+        Args:
+            random_state (int or None): seed; ``None`` draws a fresh one.
+        """
+        if random_state is None:
+            random_state = int(np.random.SeedSequence().generate_state(1)[0])
+        if isinstance(random_state, tuple):  # SDV may pass (numpy RandomState, torch Generator)
+            random_state = int(random_state[0].randint(0, 2**31 - 1))
+        self._generator = torch.Generator(device=self.device).manual_seed(int(random_state))
+
+    def sample(self, num_rows, batch_size=None):
+        """Sample rows; every row is valid by construction.
+
+        Args:
+            num_rows (int): rows to return.
+            batch_size (int or None): rows decoded together (default ``sample_batch_size``).
+
+        Returns:
+            pandas.DataFrame: exactly ``num_rows`` rows with the training columns, raw values.
+        """
+        if self.model is None:
+            raise RuntimeError('The model has not been fitted.')
+        if self._generator is None:
+            self.set_random_state(None)
+        batch_size = int(batch_size or self.config.sample_batch_size)
+        ids = sample_sequences(
+            self.model, self.automaton, int(num_rows), batch_size, self.device, self._generator,
+            self.config.temperature, self.config.top_p, self.serializer.max_length - 1,
+        )
+        table = self.serializer.decode(ids)
+        return table[self.columns]
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        """Pickle the weights as a CPU state dict and rebuild automaton and model on load."""
+        state = self.__dict__.copy()
+        if self.model is not None:
+            state['model'] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            state.pop('automaton', None)
+            state['device'] = None
+            state['_generator'] = None
+        return state
+
+    def __setstate__(self, state):
+        weights = state.get('model')
+        self.__dict__.update(state)
+        if isinstance(weights, dict):
+            self.device = select_device(self.config.enable_gpu)
+            self.model = self._build_model()
+            self.model.load_state_dict(weights)
+            self.model.to(self.device).eval()
+            self.automaton = TokenAutomaton.compile(self.serializer).to(self.device)
