@@ -21,7 +21,8 @@ class TabularLLM(BaseEstimator):
 
     def __init__(self, epochs=None, batch_size=None, learning_rate=3e-3, embedding_dim=None,
                  num_layers=None, num_heads=None, dropout=None, validation_fraction=0.1,
-                 patience=3, column_order='fixed', max_categories=1000, max_significant_digits=6,
+                 patience=3, column_order='fixed', max_categories=1000, max_discrete_values=200,
+                 max_significant_digits=6,
                  temperature=1.0, top_p=1.0, sample_batch_size=4096, enable_gpu=True,
                  verbose=False, random_state=None, enforce_min_max_values=True):
         self.epochs = epochs
@@ -35,6 +36,7 @@ class TabularLLM(BaseEstimator):
         self.patience = patience
         self.column_order = column_order
         self.max_categories = max_categories
+        self.max_discrete_values = max_discrete_values
         self.max_significant_digits = max_significant_digits
         self.temperature = temperature
         self.top_p = top_p

@@ -51,6 +51,8 @@ PARAMETER_CONSTRAINTS = {
     'patience': (_positive_int, 'a positive integer'),
     'column_order': (_column_order, f'one of {ORDERS} or a list of column names'),
     'max_categories': (_positive_int, 'a positive integer'),
+    'max_discrete_values': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                            'a non-negative integer'),
     'max_significant_digits': (_positive_int, 'a positive integer'),
     'temperature': (_positive_real, 'a positive number'),
     'top_p': (_fraction(True, False), 'a number in (0, 1]'),
@@ -89,6 +91,7 @@ def build_config(parameters):
     fields = dict(parameters)
     fields['codec_options'] = CodecOptions(
         max_categories=fields.pop('max_categories'),
+        max_discrete_values=fields.pop('max_discrete_values'),
         max_significant_digits=fields.pop('max_significant_digits'),
     )
     column_order = fields['column_order']

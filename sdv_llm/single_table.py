@@ -42,6 +42,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             columns. Default ``'fixed'``.
         max_categories (int): categoricals with more values are spelled by characters.
             Default 1000.
+        max_discrete_values (int): numerical columns with at most this many distinct values get
+            one token per value (plus a digit path for others). Default 200.
         max_significant_digits (int): digits kept past a number's integer part. Default 6.
         temperature (float): sampling temperature. Default 1.0.
         top_p (float): nucleus sampling mass; 1.0 samples the full distribution. Default 1.0.
@@ -61,7 +63,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                  locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
                  validation_fraction=0.1, patience=3, column_order='fixed', max_categories=1000,
-                 max_significant_digits=6, temperature=1.0, top_p=1.0, sample_batch_size=4096,
+                 max_discrete_values=200, max_significant_digits=6, temperature=1.0, top_p=1.0,
+                 sample_batch_size=4096,
                  enable_gpu=True, verbose=False, random_state=None):
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
                          enforce_rounding=enforce_rounding, locales=locales)
@@ -76,6 +79,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         self.patience = patience
         self.column_order = column_order
         self.max_categories = max_categories
+        self.max_discrete_values = max_discrete_values
         self.max_significant_digits = max_significant_digits
         self.temperature = temperature
         self.top_p = top_p

@@ -112,6 +112,9 @@ class TabularLM:
             )
         self.serializer = serializers[config.serialization](self.schema)
         sequences = self.serializer.encode(data)
+        # Positions that are padding in every training row (escape paths no row took) cost
+        # training time and teach nothing.
+        sequences = sequences[:, : int((sequences != PAD).sum(axis=1).max())]
         self.device = select_device(config.enable_gpu)
         self.backbone_config = BackboneConfig.for_table(
             len(data), self.serializer.vocab_size, self.serializer.max_length,

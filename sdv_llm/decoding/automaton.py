@@ -19,13 +19,15 @@ class TokenAutomaton:
         next_state (torch.Tensor): int64 ``(num_states, vocab_size)``; ``-1`` where a token is
             not allowed.
         start (int): state before the first column's first token (after ``<bos>``).
+        end (int): state after the last column; only ``<eos>`` is allowed there (``done = end + 1``).
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
         state_column (torch.Tensor): int64 ``(num_states,)``, the column each state reads.
     """
 
-    def __init__(self, next_state, start, done, state_column):
+    def __init__(self, next_state, start, end, done, state_column):
         self.next_state = next_state
         self.start = start
+        self.end = end
         self.done = done
         self.state_column = state_column
 
@@ -58,7 +60,7 @@ class TokenAutomaton:
 
         table[end, EOS] = done
         table[done, PAD] = done
-        return cls(torch.from_numpy(table), 0, done, torch.from_numpy(state_column))
+        return cls(torch.from_numpy(table), 0, end, done, torch.from_numpy(state_column))
 
     @property
     def num_states(self):

@@ -11,6 +11,8 @@ class CodecOptions:
         max_categories (int): a categorical column with more distinct values than this is
             written character by character (constrained to the known values) instead of one
             token per value. Default 1000.
+        max_discrete_values (int): a numerical column with at most this many distinct training
+            values gets one token per value (other values still have a digit path). Default 200.
         max_significant_digits (int): numbers keep at most this many significant digits beyond
             their integer part; decimal places past it are dropped (rounded). Default 6.
         max_text_length (int): longest string, in characters, a character codec writes.
@@ -18,5 +20,6 @@ class CodecOptions:
     """
 
     max_categories: int = 1000
+    max_discrete_values: int = 200
     max_significant_digits: int = 6
     max_text_length: int = 256

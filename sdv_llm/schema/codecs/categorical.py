@@ -1,7 +1,6 @@
 """Categorical, boolean and ordinal columns: one token per value."""
 
 import numpy as np
-import pandas as pd
 
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.fragment import EXIT, Fragment
@@ -39,7 +38,7 @@ class CategoricalCodec(ColumnCodec):
         if self.metadata.get('sdtype') == 'boolean' and not declared:
             declared = [False, True] if values.dtype == bool else []
 
-        for value in list(declared) + list(pd.unique(values)):
+        for value in list(declared) + list(values):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
             key = _key(value)

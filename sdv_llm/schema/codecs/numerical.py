@@ -20,25 +20,39 @@ def _decimal_places(values):
 
 
 class NumericalCodec(ColumnCodec):
-    """A number as an optional sign token and a fixed number of digit tokens.
+    """A number as one value token when it is a frequent value, else as sign and digit tokens.
 
-    A value ``x`` is written as the integer ``m = round(x * 10 ** decimals)``: a sign token
-    (``+``/``-``, only when the range holds negatives) and ``width`` digit tokens, one token set
-    per digit position, as REaLTabFormer (Solatorio and Dupriez, 2023) does. ``decimals`` is the
-    metadata's ``decimal_places`` (or the data's), capped so that no more than
-    ``max_significant_digits`` digits follow the integer part. The automaton allows exactly the
-    integers in ``[range_min, range_max]`` (metadata range widened by the data range) when
-    ``enforce_min_max_values`` is on, and any ``width``-digit number otherwise.
+    A value ``x`` is first scaled to the integer ``m = round(x * 10 ** decimals)``. ``decimals``
+    is the metadata's ``decimal_places`` (or the data's), capped so that no more than
+    ``max_significant_digits`` digits follow the integer part.
+
+    * When the training column has at most ``max_discrete_values`` distinct values, each gets a
+      token of its own (as TabularARGN encodes numbers with few values as categories), so a
+      row spends one token on the column.
+    * Otherwise, and for values outside that set, ``m`` is written as a sign token (``+``/``-``,
+      only when the range holds negatives) and ``width`` digit tokens with one token set per
+      digit position, as REaLTabFormer (Solatorio and Dupriez, 2023) does; in the discrete case
+      an escape token ``<digits>`` leads to this path, so every value in range can be encoded.
+
+    The digit automaton allows exactly the integers in ``[range_min, range_max]`` (metadata range
+    widened by the data range) when ``enforce_min_max_values`` is on, and any ``width``-digit
+    number otherwise.
 
     Attributes learned in ``fit``: ``decimals``, ``low`` and ``high`` (the range of ``m``),
-    ``width``, ``signed``, ``integer`` (whether the training column held integers).
+    ``width``, ``signed``, ``integer`` (whether the training column held integers),
+    ``discrete`` (the value set of ``m``, empty in digit-only mode).
     """
 
     sdtypes = ('numerical',)
 
     @property
     def max_length(self):
-        return self.width + int(self.signed)
+        return int(bool(self.discrete)) + int(self.signed) + self.width
+
+    @property
+    def _digit_base(self):
+        """Local id of the first sign or digit token."""
+        return len(self.discrete) + int(bool(self.discrete))
 
     def _fit(self, values):
         numbers = pd.to_numeric(values, errors='raise').to_numpy(dtype=float)
@@ -69,20 +83,29 @@ class NumericalCodec(ColumnCodec):
             self.low = self.high = int(round(low * scale))
         self.signed = self.low < 0
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
+        distinct = np.unique(self._scale(numbers))
+        self.discrete = ([int(v) for v in distinct]
+                         if len(distinct) <= self.options.max_discrete_values else [])
+        self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
 
-    def _value_tokens(self):
-        signs = ['+', '-'] if self.signed else []
-        return signs + [f'd{position}:{digit}' for position in range(self.width)
-                        for digit in range(10)]
-
-    def _digit_token(self, position, digit):
-        return 2 * int(self.signed) + 10 * position + digit
-
-    def _encode_values(self, values):
-        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
-        scaled = np.round(numbers * 10**self.decimals)
+    def _scale(self, numbers):
+        scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
         if self.enforce_min_max_values:
             scaled = np.clip(scaled, self.low, self.high)
+        return scaled
+
+    def _value_tokens(self):
+        values = [f'={v / 10 ** self.decimals:g}' for v in self.discrete]
+        escape = ['<digits>'] if self.discrete else []
+        signs = ['+', '-'] if self.signed else []
+        return values + escape + signs + [f'd{position}:{digit}' for position in range(self.width)
+                                          for digit in range(10)]
+
+    def _digit_token(self, position, digit):
+        return self._digit_base + 2 * int(self.signed) + 10 * position + digit
+
+    def _digits(self, scaled):
+        """Sign and digit tokens of scaled integers, shape ``(n, signed + width)``."""
         magnitude = np.abs(scaled).astype(np.int64)
         if (magnitude >= 10**self.width).any():
             raise ValueError(
@@ -93,23 +116,48 @@ class NumericalCodec(ColumnCodec):
         digits = (magnitude[:, None] // powers[None, :]) % 10
         codes = self._digit_token(np.arange(self.width)[None, :], digits)
         if self.signed:
-            sign = (scaled < 0).astype(np.int64)[:, None]
+            sign = self._digit_base + (scaled < 0).astype(np.int64)[:, None]
             codes = np.concatenate([sign, codes], axis=1)
         return codes
 
+    def _encode_values(self, values):
+        scaled = self._scale(pd.to_numeric(values, errors='coerce').to_numpy(dtype=float))
+        if not self.discrete:
+            return self._digits(scaled)
+
+        index = np.fromiter((self._discrete_index.get(int(v), -1) for v in scaled),
+                            dtype=np.int64, count=len(scaled))
+        codes = np.full((len(scaled), self.max_length), -1, dtype=np.int64)
+        codes[:, 0] = index
+        escaped = index < 0
+        if escaped.any():
+            codes[escaped, 0] = len(self.discrete)
+            codes[escaped, 1:] = self._digits(scaled[escaped])
+        return codes
+
     def _decode_values(self, tokens):
-        sign = 1
-        if self.signed:
-            sign = np.where(tokens[:, 0] == 1, -1, 1)
+        scaled = np.zeros(len(tokens), dtype=np.int64)
+        digit_rows = np.ones(len(tokens), dtype=bool)
+        if self.discrete:
+            first = tokens[:, 0]
+            digit_rows = first == len(self.discrete)
+            values = np.asarray(self.discrete, dtype=np.int64)
+            scaled[~digit_rows] = values[first[~digit_rows]]
             tokens = tokens[:, 1:]
-        digits = (tokens[:, : self.width] - 2 * int(self.signed)) % 10
-        powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
-        scaled = sign * (digits * powers[None, :]).sum(axis=1)
+        if digit_rows.any():
+            rows = tokens[digit_rows] - self._digit_base
+            sign = 1
+            if self.signed:
+                sign = np.where(rows[:, 0] == 1, -1, 1)
+                rows = rows[:, 1:]
+            digits = (rows[:, : self.width] - 2 * int(self.signed)) % 10
+            powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
+            scaled[digit_rows] = sign * (digits * powers[None, :]).sum(axis=1)
         if self.decimals == 0:
-            return scaled.astype(np.int64) if self.integer else scaled.astype(float)
+            return scaled if self.integer else scaled.astype(float)
         return np.round(scaled / 10**self.decimals, self.decimals)
 
-    def _value_fragment(self):
+    def _digit_fragment(self):
         if self.enforce_min_max_values:
             low, high = self.low, self.high
         else:
@@ -120,17 +168,26 @@ class NumericalCodec(ColumnCodec):
         if not self.signed:
             return digit_range_fragment(fragment, 0, low, high, self.width, self._digit_token)
 
+        sign_base = self._digit_base
         if high >= 0:
             positive = fragment.add_state()
-            fragment.transitions[0][0] = positive
+            fragment.transitions[0][sign_base] = positive
             digit_range_fragment(fragment, positive, max(low, 0), high, self.width,
                                  self._digit_token)
         if low < 0:
             negative = fragment.add_state()
-            fragment.transitions[0][1] = negative
+            fragment.transitions[0][sign_base + 1] = negative
             digit_range_fragment(fragment, negative, max(1, -high), -low, self.width,
                                  self._digit_token)
         return fragment
 
+    def _value_fragment(self):
+        digits = self._digit_fragment()
+        if not self.discrete:
+            return digits
 
-__all__ = ['NumericalCodec', 'EXIT']
+        start = {i: EXIT for i in range(len(self.discrete))}
+        start[len(self.discrete)] = 1
+        shifted = [{t: (EXIT if target == EXIT else target + 1) for t, target in state.items()}
+                   for state in digits.transitions]
+        return Fragment([start] + shifted)

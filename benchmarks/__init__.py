@@ -1,0 +1,1 @@
+"""Benchmarks of sdv_llm against SDV's synthesizers; see single_table.py."""

@@ -1,0 +1,36 @@
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sdv.metadata import Metadata
+
+DATA = Path(__file__).parent / 'data'
+
+# A tiny model that trains in about a second on 2 CPU cores.
+TINY = dict(epochs=2, batch_size=64, embedding_dim=16, num_layers=1, num_heads=2,
+            enable_gpu=False, random_state=0, sample_batch_size=512)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
+
+
+@pytest.fixture
+def titanic():
+    data = pd.read_csv(DATA / 'titanic.csv')
+    return data, Metadata.detect_from_dataframes({'titanic': data})
+
+
+@pytest.fixture
+def iris():
+    data = pd.read_csv(DATA / 'iris.csv')
+    return data, Metadata.detect_from_dataframes({'iris': data})
+
+
+@pytest.fixture
+def tiny():
+    return dict(TINY)

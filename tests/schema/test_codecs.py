@@ -1,0 +1,186 @@
+"""Column codecs: round trips (hypothesis), automata that accept exactly the encodings."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdv_llm.schema.codecs import (CategoricalCodec, CharacterCodec, DatetimeCodec,
+                                   NumericalCodec)
+from sdv_llm.schema.fragment import EXIT
+from sdv_llm.schema.options import CodecOptions
+
+DIGITS_ONLY = CodecOptions(max_discrete_values=0)
+FEW_VALUES = CodecOptions(max_discrete_values=10)
+
+
+def walk_all(fragment, limit=200_000):
+    """Every complete token path of a fragment (small fragments only)."""
+    paths, stack = [], [(0, [])]
+    while stack:
+        state, path = stack.pop()
+        for token, target in fragment.transitions[state].items():
+            if target == EXIT:
+                paths.append(path + [token])
+            else:
+                stack.append((target, path + [token]))
+        assert len(paths) < limit
+    return paths
+
+
+def decode_paths(codec):
+    """Decode every path of the codec's fragment."""
+    paths = walk_all(codec.fragment())
+    return codec.decode(np.array([p + [-1] * (codec.max_length - len(p)) for p in paths]))
+
+
+def roundtrip(codec, values):
+    encoded = codec.encode(pd.Series(values))
+    fragment = codec.fragment()
+    for row in encoded:
+        assert fragment.accepts([t for t in row if t >= 0])
+    return codec.decode(encoded)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-10**7, 10**7), min_size=1, max_size=30), st.data())
+def test_numerical_integers_roundtrip(values, data):
+    low, high = min(values), max(values)
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0,
+                                 'range_min': low, 'range_max': high},
+                           options=data.draw(st.sampled_from([DIGITS_ONLY, FEW_VALUES]))).fit(
+        pd.Series(values))
+    probe = data.draw(st.lists(st.integers(low, high), min_size=1, max_size=20))
+    assert list(roundtrip(codec, probe)) == probe
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 4), st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=30))
+def test_numerical_decimals_roundtrip(places, scaled):
+    values = [v / 10**places for v in scaled]
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': places},
+                           options=CodecOptions(max_significant_digits=12)).fit(pd.Series(values))
+    decoded = roundtrip(codec, values)
+    np.testing.assert_allclose(decoded.astype(float), values, rtol=0, atol=10**-(places + 3))
+
+
+def test_numerical_automaton_accepts_exactly_the_range():
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 1,
+                                 'range_min': -3.2, 'range_max': 12.5},
+                           options=DIGITS_ONLY).fit(pd.Series([0.0, 1.5]))
+    paths = walk_all(codec.fragment())
+    decoded = codec.decode(np.array(paths)).astype(float)
+    expected = np.round(np.arange(-32, 126) / 10, 1)
+    assert sorted(decoded) == sorted(expected)
+
+
+def test_numerical_without_min_max_allows_every_width_digit_number():
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0},
+                           enforce_min_max_values=False, options=DIGITS_ONLY).fit(
+        pd.Series([10, 20, 35]))
+    decoded = decode_paths(codec)
+    assert sorted(decoded) == list(range(0, 100))
+
+
+def test_numerical_few_values_get_a_token_each_and_others_a_digit_path():
+    codec = NumericalCodec('n', {'sdtype': 'numerical', 'decimal_places': 0,
+                                 'range_min': 0, 'range_max': 120}).fit(pd.Series([3, 40, 40, 99]))
+    assert codec.discrete == [3, 40, 99] and codec.tokens[:4] == ['=3', '=40', '=99', '<digits>']
+    encoded = codec.encode(pd.Series([40, 41]))
+    assert encoded[0, 0] == 1 and (encoded[0, 1:] == -1).all() and encoded[1, 0] == 3
+    decoded = decode_paths(codec)
+    assert set(decoded) == set(range(0, 121)) and len(decoded) == 121 + 3
+
+
+def test_numerical_nulls_get_a_token():
+    codec = NumericalCodec('age', {'sdtype': 'numerical', 'decimal_places': 0}).fit(
+        pd.Series([1.0, np.nan, 30.0]))
+    assert codec.tokens[0] == '<null>'
+    decoded = roundtrip(codec, [np.nan, 5.0, 30.0])
+    assert np.isnan(decoded[0]) and list(decoded[1:].astype(float)) == [5.0, 30.0]
+
+
+def test_numerical_caps_significant_digits():
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 15},
+                           options=DIGITS_ONLY).fit(
+        pd.Series([0.8461538461538461, 141.9090909090909]))
+    assert codec.decimals == 3 and codec.width == 6
+
+
+def test_numerical_constant_column():
+    codec = NumericalCodec('x', {'sdtype': 'numerical'}).fit(pd.Series([7, 7, 7]))
+    assert set(decode_paths(codec)) == {7}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=12), st.integers(-5, 5), st.booleans()),
+                min_size=1, max_size=20, unique_by=lambda v: (type(v), v)))
+def test_categorical_roundtrip_keeps_types(values):
+    codec = CategoricalCodec('c', {'sdtype': 'categorical'}).fit(pd.Series(values, dtype=object))
+    decoded = list(roundtrip(codec, values))
+    assert decoded == values
+    assert [type(v) for v in decoded] == [type(v) for v in values]
+
+
+def test_categorical_uses_range_values_and_rejects_unknown():
+    codec = CategoricalCodec('c', {'sdtype': 'categorical', 'range_values': ['a', 'b', 'z']}).fit(
+        pd.Series(['a', 'b']))
+    assert codec.tokens == ['a', 'b', 'z']
+    with pytest.raises(ValueError, match="Column 'c'"):
+        codec.encode(pd.Series(['q']))
+
+
+def test_categorical_missing_values_and_booleans():
+    codec = CategoricalCodec('flag', {'sdtype': 'boolean'}).fit(pd.Series([True, None, False]))
+    decoded = roundtrip(codec, [None, True, False])
+    assert pd.isna(decoded[0]) and decoded[1] is True and decoded[2] is False
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=20), min_size=1, max_size=40))
+def test_character_codec_roundtrip_unicode(values):
+    codec = CharacterCodec('t', {'sdtype': 'categorical'}).fit(pd.Series(values))
+    assert list(roundtrip(codec, values)) == values
+
+
+def test_character_codec_trie_only_spells_known_values():
+    values = ['ab', 'abc', 'b', 'été']
+    codec = CharacterCodec('t', {'sdtype': 'categorical'}).fit(pd.Series(values))
+    decoded = decode_paths(codec)
+    assert sorted(decoded) == sorted(values)
+
+
+def test_character_codec_rejects_too_long_values():
+    with pytest.raises(ValueError, match="Column 't'.*max_text_length=5"):
+        CharacterCodec('t', {'sdtype': 'categorical'}, options=CodecOptions(max_text_length=5)).fit(
+            pd.Series(['x' * 6]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2050, 1, 1)),
+                min_size=1, max_size=20), st.sampled_from(['%Y-%m-%d', '%Y-%m-%d %H:%M:%S']))
+def test_datetime_roundtrip_in_format(stamps, fmt):
+    strings = [s.strftime(fmt) for s in stamps]
+    codec = DatetimeCodec('d', {'sdtype': 'datetime', 'datetime_format': fmt}).fit(
+        pd.Series(strings))
+    assert list(roundtrip(codec, strings)) == strings
+
+
+def test_datetime_range_is_enforced():
+    fmt = '%Y-%m-%d'
+    codec = DatetimeCodec('d', {'sdtype': 'datetime', 'datetime_format': fmt,
+                                'range_min': '2020-01-01', 'range_max': '2020-03-01'}).fit(
+        pd.Series(['2020-01-05', '2020-02-01']))
+    assert codec.unit == 'D'
+    decoded = set(decode_paths(codec))
+    assert min(decoded) == '2020-01-01' and max(decoded) == '2020-03-01' and len(decoded) == 61
+
+
+def test_datetime_native_dtype_comes_back_as_datetime():
+    values = pd.Series(pd.to_datetime(['2021-01-01 10:00', '2021-01-02 11:30', None]))
+    codec = DatetimeCodec('d', {'sdtype': 'datetime'}).fit(values)
+    decoded = codec.decode(codec.encode(values))
+    assert decoded[0] == pd.Timestamp('2021-01-01 10:00') and pd.isna(decoded[2])

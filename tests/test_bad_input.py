@@ -1,0 +1,94 @@
+"""Bad input gets SDV-style errors naming the column, or is handled."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sdv.errors import InvalidDataError
+from sdv.metadata import Metadata
+
+from sdv_llm import LLMSynthesizer
+
+
+def _synth(data, tiny, **extra):
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    return LLMSynthesizer(metadata, **{**tiny, **extra}), metadata
+
+
+def test_empty_table(tiny):
+    data = pd.DataFrame({'a': [1.0, 2.0], 'b': ['x', 'y']})
+    synthesizer, _ = _synth(data, tiny)
+    with pytest.raises(InvalidDataError, match='no rows'):
+        synthesizer.fit({'t': data.iloc[:0]})
+
+
+def test_one_row(tiny):
+    data = pd.DataFrame({'a': [3.5], 'b': ['x']})
+    synthesizer, _ = _synth(data, tiny)
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(num_rows=10)['t']
+    assert len(table) == 10 and (table['b'] == 'x').all() and (table['a'] == 3.5).all()
+
+
+def test_entirely_null_and_constant_columns(tiny):
+    data = pd.DataFrame({'empty': [np.nan] * 30, 'const': [7] * 30, 'c': ['k'] * 30,
+                         'x': np.arange(30)})
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    metadata.update_column('empty', sdtype='numerical', table_name='t')
+    synthesizer = LLMSynthesizer(metadata, **tiny)
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(num_rows=20)['t']
+    assert table['empty'].isna().all() and (table['const'] == 7).all() and (table['c'] == 'k').all()
+
+
+def test_metadata_data_mismatch(tiny):
+    data = pd.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})
+    synthesizer, _ = _synth(data, tiny)
+    with pytest.raises(InvalidDataError):
+        synthesizer.fit({'t': data.drop(columns='b')})
+
+
+def test_values_out_of_metadata_ranges(tiny):
+    data = pd.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})
+    synthesizer, _ = _synth(data, tiny)
+    bad = data.assign(a=[1, 2, 300])
+    with pytest.raises(InvalidDataError, match="'a'"):
+        synthesizer.fit({'t': bad})
+    with pytest.raises(InvalidDataError, match="'b'"):
+        synthesizer.fit({'t': data.assign(b=['x', 'y', 'unseen'])})
+
+
+def test_non_string_categorical_values(tiny):
+    data = pd.DataFrame({'mixed': [1, 'one', 2.5, True, None, 1] * 10, 'n': range(60)})
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    metadata.update_column('mixed', sdtype='categorical', table_name='t')
+    synthesizer = LLMSynthesizer(metadata, **tiny)
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(num_rows=100)['t']
+    allowed = {'1', 'one', '2.5', 'True'}
+    assert set(table['mixed'].dropna().astype(str)) <= allowed
+
+
+def test_unicode_and_long_strings(tiny):
+    long_value = 'ü' * 5000
+    data = pd.DataFrame({'text': ['日本語', 'émoji 🎉', long_value, 'a,b;"c"\n'] * 10,
+                         'n': range(40)})
+    synthesizer, _ = _synth(data, tiny)
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(num_rows=50)['t']
+    assert set(table['text']) <= set(data['text'])
+
+
+def test_too_long_string_for_character_codec_is_named(tiny):
+    data = pd.DataFrame({'text': [f'{i}' + 'x' * 300 for i in range(30)], 'n': range(30)})
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    metadata.update_column('text', sdtype='categorical', table_name='t')
+    synthesizer = LLMSynthesizer(metadata, max_categories=5, **tiny)
+    with pytest.raises(InvalidDataError, match="Column 'text'.*max_text_length"):
+        synthesizer.fit({'t': data})
+
+
+def test_fit_with_a_dataframe_instead_of_a_dict(tiny):
+    data = pd.DataFrame({'a': [1, 2, 3]})
+    synthesizer, _ = _synth(data, tiny)
+    with pytest.raises(Exception, match='dict|dictionary'):
+        synthesizer.fit(data)

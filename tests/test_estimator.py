@@ -1,0 +1,29 @@
+"""TabularLLM, the scikit-learn style front end."""
+
+import pytest
+from sdv.errors import SynthesizerInputError
+from sklearn.base import clone
+
+from sdv_llm import LLMSynthesizer, TabularLLM
+
+
+def test_get_set_params_and_clone(tiny):
+    estimator = TabularLLM(**tiny)
+    assert estimator.get_params()['epochs'] == 2
+    estimator.set_params(epochs=1)
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params() and copy is not estimator
+
+
+def test_fit_detects_metadata_and_samples(iris, tiny):
+    data, _ = iris
+    estimator = TabularLLM(**tiny).fit(data)
+    assert isinstance(estimator.synthesizer_, LLMSynthesizer)
+    sampled = estimator.sample(30)
+    assert len(sampled) == 30 and list(sampled.columns) == list(data.columns)
+
+
+def test_invalid_parameter_raises_in_fit(iris):
+    data, _ = iris
+    with pytest.raises(SynthesizerInputError, match="'temperature'"):
+        TabularLLM(temperature=-1).fit(data)
