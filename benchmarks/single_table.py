@@ -127,6 +127,8 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--llm-params', default='{}', help='JSON dict of LLMSynthesizer params')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--no-split', action='store_true',
+                        help='fit on the whole table (as the protocol\'s full-Adult numbers did)')
     parser.add_argument('--output', default=None, help='JSON file for the results')
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore')
@@ -134,7 +136,9 @@ def main(argv=None):
     llm_params.setdefault('random_state', args.seed)
     results = []
     for dataset in args.datasets.split(','):
-        train, _, metadata = load_dataset(dataset, args.data_dir, args.max_rows, args.seed)
+        train, holdout, metadata = load_dataset(dataset, args.data_dir, args.max_rows, args.seed)
+        if args.no_split:
+            train = pd.concat([train, holdout], ignore_index=True)
         for name in args.synthesizers.split(','):
             result = run_one(dataset, name, train, metadata, args.device, llm_params)
             result.update(environment())

@@ -4,7 +4,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
-from sdv_llm.parameters import validate_parameters
+from sdv_llm.parameters import store_parameters, validate_parameters
 
 
 class TabularLLM(BaseEstimator):
@@ -22,29 +22,9 @@ class TabularLLM(BaseEstimator):
     def __init__(self, epochs=None, batch_size=None, learning_rate=3e-3, embedding_dim=None,
                  num_layers=None, num_heads=None, dropout=None, validation_fraction=0.1,
                  patience=3, column_order='fixed', max_categories=1000, max_discrete_values=200,
-                 max_significant_digits=6,
-                 temperature=1.0, top_p=1.0, sample_batch_size=4096, enable_gpu=True,
-                 verbose=False, random_state=None, enforce_min_max_values=True):
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.column_order = column_order
-        self.max_categories = max_categories
-        self.max_discrete_values = max_discrete_values
-        self.max_significant_digits = max_significant_digits
-        self.temperature = temperature
-        self.top_p = top_p
-        self.sample_batch_size = sample_batch_size
-        self.enable_gpu = enable_gpu
-        self.verbose = verbose
-        self.random_state = random_state
-        self.enforce_min_max_values = enforce_min_max_values
+                 max_significant_digits=6, temperature=1.0, top_p=1.0, sample_batch_size=4096,
+                 enable_gpu=True, verbose=False, random_state=None, enforce_min_max_values=True):
+        store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table'):
         """Fit on a DataFrame.

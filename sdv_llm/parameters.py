@@ -64,6 +64,22 @@ PARAMETER_CONSTRAINTS = {
 }
 
 
+def store_parameters(obj, arguments):
+    """Store constructor arguments as attributes of the same names, unchanged.
+
+    Both front ends keep every constructor argument under its own name, which is what
+    scikit-learn's ``get_params`` and SDV's ``get_parameters`` read.
+
+    Args:
+        obj: the instance being constructed.
+        arguments (dict): ``locals()`` of ``__init__``; ``self``, ``metadata`` and
+            ``__class__`` are skipped.
+    """
+    for name, value in arguments.items():
+        if name not in ('self', 'metadata', '__class__'):
+            setattr(obj, name, value)
+
+
 def validate_parameters(parameters):
     """Check every known parameter against ``PARAMETER_CONSTRAINTS``.
 

@@ -2,10 +2,11 @@
 
 import logging
 
+from sdv.errors import NotFittedError
 from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv.single_table.ctgan import LossValuesMixin
 
-from sdv_llm.parameters import build_config, validate_parameters
+from sdv_llm.parameters import build_config, store_parameters, validate_parameters
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,29 +65,10 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
                  validation_fraction=0.1, patience=3, column_order='fixed', max_categories=1000,
                  max_discrete_values=200, max_significant_digits=6, temperature=1.0, top_p=1.0,
-                 sample_batch_size=4096,
-                 enable_gpu=True, verbose=False, random_state=None):
+                 sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None):
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
                          enforce_rounding=enforce_rounding, locales=locales)
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.column_order = column_order
-        self.max_categories = max_categories
-        self.max_discrete_values = max_discrete_values
-        self.max_significant_digits = max_significant_digits
-        self.temperature = temperature
-        self.top_p = top_p
-        self.sample_batch_size = sample_batch_size
-        self.enable_gpu = enable_gpu
-        self.verbose = verbose
-        self.random_state = random_state
+        store_parameters(self, locals())
         validate_parameters(self._model_parameters())
 
     def _model_parameters(self):
@@ -95,7 +77,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
 
     def _validate(self, table_data):
         if len(table_data) == 0:
-            return [f"The table '{self._table_name}' has no rows; LLMSynthesizer needs at least one."]
+            return [f"The table '{self._table_name}' has no rows; LLMSynthesizer needs at least "
+                    'one.']
         return []
 
     def _fit(self, processed_data):
@@ -113,9 +96,14 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         return self._model.sample(num_rows)
 
     def get_column_order(self):
-        """The order in which columns are generated (after ``fit``).
+        """The order in which columns are generated.
 
         Returns:
             list[str]
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
         """
+        if self._model is None:
+            raise NotFittedError('The column order is known after fitting. Please call fit first.')
         return list(self._model.schema.order)

@@ -26,7 +26,9 @@ class BackboneConfig:
 
         Small tables get a smaller, more regularised model: fewer than 2,000 rows use width
         64 and 2 layers with dropout 0.2; fewer than 10,000 rows width 96 and 3 layers;
-        larger tables width 128 and 3 layers, 4 when rows are longer than 64 tokens.
+        larger tables width 128 and 2 layers, 3 when rows are longer than 64 tokens. On full
+        Adult, 128 x 2 scored as well as 96 x 3 and 128 x 3 and samples fastest
+        (BENCHMARKS.md).
 
         Args:
             num_rows (int): training rows.
@@ -41,7 +43,7 @@ class BackboneConfig:
         elif num_rows < 10_000:
             default = cls(96, 3, 4, 0.1)
         else:
-            default = cls(128, 4 if sequence_length > 64 else 3, 4, 0.1)
+            default = cls(128, 3 if sequence_length > 64 else 2, 4, 0.1)
 
         chosen = cls(
             embedding_dim or default.embedding_dim,

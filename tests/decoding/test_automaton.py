@@ -74,7 +74,19 @@ def test_preallocated_cache_matches_the_dynamic_cache(iris):
     ids = torch.as_tensor(serializer.encode(data.head(8)))
     with torch.no_grad():
         full = model(input_ids=ids).logits
-        cache = preallocated_cache(model, ids.shape[1])
-        steps = [model(input_ids=ids[:, t : t + 1], past_key_values=cache, use_cache=True).logits
-                 for t in range(ids.shape[1])]
-    torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
+        for attention in ('sdpa', 'eager'):  # the sampler switches to eager for cached steps
+            model.config._attn_implementation = attention
+            cache = preallocated_cache(model, ids.shape[1])
+            steps = [model(input_ids=ids[:, t : t + 1], past_key_values=cache,
+                           use_cache=True).logits for t in range(ids.shape[1])]
+            torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_inverse_cdf_draw_matches_the_probabilities_and_the_mask():
+    from sdv_llm.decoding.sampler import _draw
+
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.2, 0.3, 0.0]).repeat(200_000, 1)
+    allowed = probs > 0
+    tokens = _draw(probs, allowed, torch.Generator().manual_seed(0))
+    counts = torch.bincount(tokens, minlength=6).double() / len(tokens)
+    torch.testing.assert_close(counts, probs[0].double(), atol=5e-3, rtol=0)
