@@ -29,8 +29,7 @@ from sdv_llm.evaluation import quality_scores
 
 def make_synthesizer(name, metadata, device='cpu', llm_params=None):
     """A synthesizer by class name, with the protocol's settings (300 epochs for CTGAN/TVAE)."""
-    from sdv.single_table import (CTGANSynthesizer, GaussianCopulaSynthesizer,
-                                  TVAESynthesizer)
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
     from sdv_llm.single_table import LLMSynthesizer
 

@@ -13,7 +13,9 @@ def _load_metadata(path, data, table_name):
     if path:
         metadata = Metadata.load_from_json(path)
         if len(metadata.tables) != 1:
-            raise SystemExit(f'{path}: expected the metadata of one table, found {len(metadata.tables)}.')
+            raise SystemExit(
+                f'{path}: expected the metadata of one table, found {len(metadata.tables)}.'
+            )
         return metadata
     return Metadata.detect_from_dataframes({table_name: data})
 

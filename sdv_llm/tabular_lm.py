@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton

@@ -1,6 +1,5 @@
 """Codecs and serializations are found through pluggy hooks; built-ins use the same hooks."""
 
-import pandas as pd
 
 from sdv_llm import LLMSynthesizer
 from sdv_llm.plugins import get_plugin_manager, get_serializations, hookimpl

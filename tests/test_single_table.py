@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sdv.errors import InvalidDataError, SynthesizerInputError
+from sdv.errors import SynthesizerInputError
 from sdv.metadata import Metadata
 from sdv.utils import load_synthesizer
 
@@ -18,7 +18,6 @@ def _fit(data, metadata, name, **params):
 
 def test_registered_in_sdv_single_table():
     import sdv.single_table
-
     from sdv.single_table import LLMSynthesizer as registered
 
     assert registered is LLMSynthesizer

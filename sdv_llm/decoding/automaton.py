@@ -19,7 +19,8 @@ class TokenAutomaton:
         next_state (torch.Tensor): int64 ``(num_states, vocab_size)``; ``-1`` where a token is
             not allowed.
         start (int): state before the first column's first token (after ``<bos>``).
-        end (int): state after the last column; only ``<eos>`` is allowed there (``done = end + 1``).
+        end (int): state after the last column; only ``<eos>`` is allowed there
+            (``done = end + 1``).
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
         state_column (torch.Tensor): int64 ``(num_states,)``, the column each state reads.
     """

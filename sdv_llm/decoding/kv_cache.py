@@ -1,6 +1,5 @@
 """A preallocated KV cache: rows of known length are decoded without re-concatenating the cache."""
 
-import torch
 from transformers.cache_utils import DynamicCache, DynamicLayer
 
 

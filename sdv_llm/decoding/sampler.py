@@ -1,4 +1,4 @@
-"""The batched sampler: all rows step together, with a KV cache and logits masked by the automaton."""
+"""The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
 import numpy as np
 import torch

@@ -70,7 +70,7 @@ def build_backbone(config, vocab_size, sequence_length, special_ids):
         config (BackboneConfig): the size.
         vocab_size (int): output classes and embedding rows.
         sequence_length (int): positions (``n_positions``).
-        special_ids (dict): ``{'pad': int, 'bos': int, 'eos': int}``.
+        special_ids (dict): ``{'bos': int, 'eos': int}`` (other keys are ignored).
 
     Returns:
         transformers.GPT2LMHeadModel: on the CPU, in float32.
@@ -90,7 +90,8 @@ def build_backbone(config, vocab_size, sequence_length, special_ids):
         attn_pdrop=0.0,
         bos_token_id=special_ids['bos'],
         eos_token_id=special_ids['eos'],
-        pad_token_id=special_ids['pad'],
+        # No pad_token_id: padding only follows <eos>, which causal attention never looks
+        # past, so no attention mask is needed (and transformers would warn for its absence).
         tie_word_embeddings=True,
     )
     hf_config._attn_implementation = 'sdpa'

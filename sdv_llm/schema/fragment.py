@@ -80,7 +80,8 @@ def digit_range_fragment(fragment, start, low, high, width, digit_token):
             if position == width - 1:
                 target = EXIT
             else:
-                next_key = (position + 1, tight_low and digit == first, tight_high and digit == last)
+                next_key = (position + 1, tight_low and digit == first,
+                            tight_high and digit == last)
                 if next_key not in states:
                     states[next_key] = fragment.add_state()
                     pending.append(next_key)

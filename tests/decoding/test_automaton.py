@@ -1,7 +1,5 @@
 """The token automaton and the batched sampler: every sampled sequence is a valid row."""
 
-import numpy as np
-import pandas as pd
 import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdv_llm.schema.codecs import (CategoricalCodec, CharacterCodec, DatetimeCodec,
-                                   NumericalCodec)
+from sdv_llm.schema.codecs import CategoricalCodec, CharacterCodec, DatetimeCodec, NumericalCodec
 from sdv_llm.schema.fragment import EXIT
 from sdv_llm.schema.options import CodecOptions
 

@@ -54,7 +54,8 @@ class CategoricalCodec(ColumnCodec):
 
     def _encode_values(self, values):
         codes = np.fromiter(
-            (self._index.get(_key(value), -1) for value in values), dtype=np.int64, count=len(values)
+            (self._index.get(_key(value), -1) for value in values), dtype=np.int64,
+            count=len(values),
         )
         if (codes < 0).any():
             unknown = values.iloc[int(np.argmax(codes < 0))]
