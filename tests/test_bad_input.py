@@ -81,6 +81,8 @@ def test_unicode_and_long_strings(tiny):
 def test_too_long_string_for_character_codec_is_named(tiny):
     data = pd.DataFrame({'text': [f'{i}' + 'x' * 300 for i in range(30)], 'n': range(30)})
     metadata = Metadata.detect_from_dataframes({'t': data})
+    if metadata.tables['t'].primary_key:
+        metadata.remove_primary_key(table_name='t')
     metadata.update_column('text', sdtype='categorical', table_name='t')
     synthesizer = LLMSynthesizer(metadata, max_categories=5, **tiny)
     with pytest.raises(InvalidDataError, match="Column 'text'.*max_text_length"):

@@ -37,6 +37,7 @@ class ColumnCodec:
         self.enforce_min_max_values = enforce_min_max_values
         self.options = options or CodecOptions()
         self.nullable = False
+        self.only_null = False
         self.dtype = None
 
     # ----------------------------------------------------------------- public API
@@ -52,6 +53,7 @@ class ColumnCodec:
         self.dtype = values.dtype
         null_mask = values.isna().to_numpy()
         self.nullable = bool(null_mask.any())
+        self.only_null = bool(null_mask.all())
         self._fit(values[~null_mask])
         self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
         return self
@@ -121,8 +123,11 @@ class ColumnCodec:
 
         Returns:
             Fragment: value tokens shifted past ``<null>``, with ``<null> -> EXIT`` added to the
-            start state when the column is nullable.
+            start state when the column is nullable; only ``<null>`` when every training value
+            was missing.
         """
+        if self.only_null:
+            return Fragment([{0: EXIT}])
         inner = self._value_fragment()
         if not self.nullable:
             return inner
