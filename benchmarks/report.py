@@ -36,7 +36,8 @@ def render(results, reference='LLMSynthesizer'):
         others = [r for r in rows if r['synthesizer'] != reference]
         if ours and others:
             lines.append(f'\n{reference} against each baseline of the same run:\n')
-            lines.append('| baseline | quality difference | fit time ratio | sampling speed ratio |')
+            lines.append('| baseline | quality difference | fit time ratio | sampling speed '
+                         'ratio |')
             lines.append('|---|---|---|---|')
             for row in others:
                 lines.append(

@@ -143,7 +143,7 @@ class TabularLM:
 
     def _build_model(self):
         return build_backbone(self.backbone_config, self.serializer.vocab_size,
-                              self.serializer.max_length, {'pad': PAD, 'bos': BOS, 'eos': EOS})
+                              self.serializer.max_length, {'bos': BOS, 'eos': EOS})
 
     # ----------------------------------------------------------------- sampling
     def set_random_state(self, random_state):

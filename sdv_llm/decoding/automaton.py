@@ -22,15 +22,13 @@ class TokenAutomaton:
         end (int): state after the last column; only ``<eos>`` is allowed there
             (``done = end + 1``).
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
-        state_column (torch.Tensor): int64 ``(num_states,)``, the column each state reads.
     """
 
-    def __init__(self, next_state, start, end, done, state_column):
+    def __init__(self, next_state, start, end, done):
         self.next_state = next_state
         self.start = start
         self.end = end
         self.done = done
-        self.state_column = state_column
 
     @classmethod
     def compile(cls, serializer):
@@ -47,11 +45,9 @@ class TokenAutomaton:
         bases = np.cumsum([0] + [f.num_states for f in fragments])
         end, done = int(bases[-1]), int(bases[-1]) + 1
         table = np.full((done + 1, serializer.vocab_size), -1, dtype=np.int64)
-        state_column = np.full(done + 1, -1, dtype=np.int64)
         for index, (column, fragment) in enumerate(zip(schema.order, fragments)):
             base, offset = int(bases[index]), serializer.offsets[column]
             after = int(bases[index + 1])  # next column's start, or `end`
-            state_column[base:after] = index
             for state, transitions in enumerate(fragment.transitions):
                 if not transitions:
                     raise ValueError(f"Column '{column}' has an empty value set.")
@@ -61,7 +57,7 @@ class TokenAutomaton:
 
         table[end, EOS] = done
         table[done, PAD] = done
-        return cls(torch.from_numpy(table), 0, end, done, torch.from_numpy(state_column))
+        return cls(torch.from_numpy(table), 0, end, done)
 
     @property
     def num_states(self):
@@ -71,7 +67,6 @@ class TokenAutomaton:
     def to(self, device):
         """Move the tables to a device; returns ``self``."""
         self.next_state = self.next_state.to(device)
-        self.state_column = self.state_column.to(device)
         return self
 
     def states_along(self, targets):

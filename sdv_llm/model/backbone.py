@@ -70,7 +70,7 @@ def build_backbone(config, vocab_size, sequence_length, special_ids):
         config (BackboneConfig): the size.
         vocab_size (int): output classes and embedding rows.
         sequence_length (int): positions (``n_positions``).
-        special_ids (dict): ``{'bos': int, 'eos': int}`` (other keys are ignored).
+        special_ids (dict): ``{'bos': int, 'eos': int}``.
 
     Returns:
         transformers.GPT2LMHeadModel: on the CPU, in float32.

@@ -6,7 +6,7 @@ from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, build_backbone
 from sdv_llm.schema import TableSchema
-from sdv_llm.serialization.compact import BOS, EOS, PAD, CompactSerializer
+from sdv_llm.serialization.compact import BOS, EOS, CompactSerializer
 
 
 def _setup(data, metadata, name, **kwargs):
@@ -30,7 +30,7 @@ def test_untrained_model_samples_only_valid_rows(titanic):
     serializer, automaton = _setup(data, metadata, 'titanic')
     torch.manual_seed(0)
     model = build_backbone(BackboneConfig(16, 1, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'pad': PAD, 'bos': BOS, 'eos': EOS}).eval()
+                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
     generator = torch.Generator().manual_seed(1)
     ids = sample_sequences(model, automaton, 700, 256, torch.device('cpu'), generator,
                            temperature=3.0, max_length=serializer.max_length - 1)
@@ -53,7 +53,7 @@ def test_top_p_and_temperature_keep_rows_valid(iris):
     data, metadata = iris
     serializer, automaton = _setup(data, metadata, 'iris')
     model = build_backbone(BackboneConfig(16, 1, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'pad': PAD, 'bos': BOS, 'eos': EOS}).eval()
+                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
     ids = sample_sequences(model, automaton, 100, 64, torch.device('cpu'),
                            torch.Generator().manual_seed(0), temperature=0.5, top_p=0.3,
                            max_length=serializer.max_length - 1)
@@ -68,7 +68,7 @@ def test_preallocated_cache_matches_the_dynamic_cache(iris):
     data, metadata = iris
     serializer, _ = _setup(data, metadata, 'iris')
     model = build_backbone(BackboneConfig(16, 2, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'pad': PAD, 'bos': BOS, 'eos': EOS}).eval()
+                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
     ids = torch.as_tensor(serializer.encode(data.head(8)))
     with torch.no_grad():
         full = model(input_ids=ids).logits
