@@ -29,7 +29,11 @@ from sdv_llm.evaluation import quality_scores
 
 def make_synthesizer(name, metadata, device='cpu', llm_params=None):
     """A synthesizer by class name, with the protocol's settings (300 epochs for CTGAN/TVAE)."""
-    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+    from sdv.single_table import (
+        CTGANSynthesizer,
+        GaussianCopulaSynthesizer,
+        TVAESynthesizer,
+    )
 
     from sdv_llm.single_table import LLMSynthesizer
 
@@ -97,7 +101,7 @@ def run_one(dataset, synthesizer_name, train, metadata, device='cpu', llm_params
     if synthesizer_name == 'LLMSynthesizer':
         model = synthesizer._model
         losses = model.loss_values
-        result.update({'epochs_run': int(len(losses)), 'vocab_size': model.serializer.vocab_size,
+        result.update({'epochs_run': len(losses), 'vocab_size': model.serializer.vocab_size,
                        'tokens_per_row': model.serializer.max_length,
                        'parameters': sum(p.numel() for p in model.model.parameters()),
                        'llm_params': json.dumps(llm_params or {})})

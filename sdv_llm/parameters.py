@@ -50,6 +50,7 @@ PARAMETER_CONSTRAINTS = {
     'validation_fraction': (_fraction(False, True), 'a number in [0, 1)'),
     'patience': (_positive_int, 'a positive integer'),
     'column_order': (_column_order, f'one of {ORDERS} or a list of column names'),
+    'conditional_fraction': (_fraction(False, True), 'a number in [0, 1)'),
     'max_categories': (_positive_int, 'a positive integer'),
     'max_discrete_values': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
                             'a non-negative integer'),

@@ -2,9 +2,12 @@
 
 import logging
 
-from sdv.errors import NotFittedError
-from sdv.single_table.base import BaseSingleTableSynthesizer
+import numpy as np
+import pandas as pd
+from sdv.errors import NotFittedError, SynthesizerInputError
+from sdv.single_table.base import COND_IDX, FIXED_RNG_SEED, BaseSingleTableSynthesizer
 from sdv.single_table.ctgan import LossValuesMixin
+from sdv.single_table.utils import validate_folder_path_with_table_names
 
 from sdv_llm.parameters import build_config, store_parameters, validate_parameters
 
@@ -20,7 +23,9 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
     and fixed-width digits per number, time units for datetimes, characters for high-cardinality
     categoricals); a small decoder-only transformer is trained on them from scratch; sampling
     steps all rows at once through a token automaton of the row grammar, so every sampled row is
-    valid and ``sample(n)`` returns ``n`` rows. Primary keys and PII columns are regenerated or
+    valid and ``sample(n)`` returns ``n`` rows. Conditions (``sample(n, conditions=...)``,
+    ``sample_from_conditions``, ``sample_remaining_columns``, ``impute``) are compiled into the
+    same automaton, so no row is rejected. Primary keys and PII columns are regenerated or
     faked by SDV.
 
     Args:
@@ -39,8 +44,15 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         dropout (float or None): dropout; ``None`` picks by table size.
         validation_fraction (float): rows held out for early stopping. Default 0.1.
         patience (int): epochs without validation improvement before stopping. Default 3.
-        column_order (str or list[str]): ``'fixed'`` (table order) or a list of the modelled
-            columns. Default ``'fixed'``.
+        column_order (str or list[str]): the order columns are generated in: ``'fixed'``
+            (table order), ``'fd'`` (determinants before the columns they determine, along the
+            functional dependencies found in the training data; arXiv 2406.14541),
+            ``'random'`` (a new permutation per training row and per sampled row, as GReaT), or
+            a list of the modelled columns. Default ``'fixed'``.
+        conditional_fraction (float): share of training rows, per epoch, whose columns are
+            reordered with a random subset first, so that conditions and imputation (which
+            generate the known columns first) stay in the training distribution. Unused with
+            ``'random'``. Default 0.2.
         max_categories (int): categoricals with more values are spelled by characters.
             Default 1000.
         max_discrete_values (int): numerical columns with at most this many distinct values get
@@ -63,7 +75,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
     def __init__(self, metadata, enforce_min_max_values=True, enforce_rounding=True,
                  locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
-                 validation_fraction=0.1, patience=3, column_order='fixed', max_categories=1000,
+                 validation_fraction=0.1, patience=3, column_order='fixed',
+                 conditional_fraction=0.2, max_categories=1000,
                  max_discrete_values=200, max_significant_digits=6, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None):
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -90,20 +103,199 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                                             self.enforce_min_max_values)
 
     def _sample(self, num_rows, conditions=None):
-        if conditions is not None:
-            # Native conditions come with the column-order issue; SDV falls back to rejection.
-            raise NotImplementedError
-        return self._model.sample(num_rows)
+        if conditions is None:
+            return self._model.sample(num_rows)
+        if isinstance(conditions, pd.DataFrame):  # SDV's per-combination path: one row repeated
+            known = conditions.drop(columns=[COND_IDX], errors='ignore').iloc[[0] * num_rows]
+            return self._model.sample_known(known[self._modelled(known.columns)])
+        return self._model.sample(num_rows, conditions=dict(conditions))
 
-    def get_column_order(self):
-        """The order in which columns are generated.
+    def _modelled(self, columns):
+        return [column for column in columns if column in self._model.columns]
+
+    def _prepare_sampling(self):
+        self._validate_fit_before_sample()
+        if not self._random_state_set:
+            self._set_random_state(FIXED_RNG_SEED)
+
+    def _sample_known(self, known, mask, batch_size=None, allow_null=True):
+        """Generate rows around known cells in one pass; keys and PII are generated by SDV.
+
+        Args:
+            known (pandas.DataFrame): one row per row to return.
+            mask (numpy.ndarray): bool ``known.shape``; ``True`` cells are kept as given.
 
         Returns:
-            list[str]
+            pandas.DataFrame: ``len(known)`` rows in the table's columns.
+        """
+        known = known.reset_index(drop=True)
+        mask = np.asarray(mask, dtype=bool)
+        columns = self._modelled(known.columns)
+        positions = [list(known.columns).index(column) for column in columns]
+        try:
+            raw = self._model.sample_known(known[columns], mask[:, positions], batch_size,
+                                           allow_null)
+        except ValueError as error:
+            raise SynthesizerInputError(str(error)) from error
+        sampled = self._data_processor.reverse_transform(raw)
+        sampled = self.reverse_transform_constraints(sampled).reset_index(drop=True)
+        for j, column in enumerate(known.columns):
+            if column not in columns and column in sampled and mask[:, j].any():
+                if sampled[column].dtype != known[column].dtype:
+                    sampled[column] = sampled[column].astype(object)
+                sampled.loc[mask[:, j], column] = known.loc[mask[:, j], column].to_numpy()
+        return sampled
+
+    def _write(self, sampled, output_folder_path):
+        if output_folder_path is not None:
+            path = validate_folder_path_with_table_names(output_folder_path,
+                                                         [self._table_name])[0]
+            sampled.to_csv(path, index=False)
+
+    def sample(self, num_rows, main_table_name=None, max_tries_per_batch=100, batch_size=None,
+               output_folder_path=None, conditions=None):
+        """Sample rows, optionally meeting conditions on any columns, without rejection.
+
+        Args:
+            num_rows (int): rows to return.
+            main_table_name, max_tries_per_batch, batch_size, output_folder_path: as in SDV.
+            conditions (dict or None): ``{column: condition}`` for every row: a value, a list of
+                values (any of them), or an inclusive ``(low, high)`` range (numerical and
+                datetime columns; ``None`` leaves a side open). Compiled into the decoding
+                automaton: the conditioned columns are generated first and constrained, so no
+                row is rejected.
+
+        Returns:
+            dict[str, pandas.DataFrame]: exactly ``num_rows`` rows of the table.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a condition on an unknown or unmodelled column,
+                or a value the column cannot take (named in the message).
+        """
+        if conditions is None:
+            return super().sample(num_rows, main_table_name, max_tries_per_batch, batch_size,
+                                  output_folder_path)
+        self._prepare_sampling()
+        unmodelled = [column for column in conditions if column not in self._model.columns]
+        if unmodelled:
+            raise SynthesizerInputError(
+                f'Conditions on {unmodelled} are not supported: sample conditions only on the '
+                f'modelled columns {self._model.columns}.'
+            )
+        try:
+            raw = self._model.sample(num_rows, conditions=conditions, batch_size=batch_size)
+        except ValueError as error:
+            raise SynthesizerInputError(str(error)) from error
+        sampled = self._data_processor.reverse_transform(raw)
+        sampled = self.reverse_transform_constraints(sampled).reset_index(drop=True)
+        self._write(sampled, output_folder_path)
+        return {self._table_name: sampled}
+
+    def sample_from_conditions(self, conditions, max_tries_per_batch=100, batch_size=None,
+                               output_folder_path=None):
+        """Sample rows for each condition, all conditions in one batched pass.
+
+        SDV's base samples each distinct combination of condition values separately and
+        rejects rows that miss it; here every condition is compiled into the decoding automaton
+        (conditioned columns first, their tokens forced), so rare conditions cost no more than
+        common ones and no row is rejected.
+
+        Args:
+            conditions (list[sdv.sampling.Condition or sdv.sampling.DataFrameCondition]):
+                values and row counts.
+            max_tries_per_batch (int): unused (nothing is rejected); kept for SDV.
+            batch_size (int or None): rows decoded together.
+            output_folder_path (str or None): also write the rows there as CSV.
+
+        Returns:
+            dict[str, pandas.DataFrame]: the rows of every condition, in order.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a condition value the column cannot take (named).
+            ValueError: a condition on a column the metadata does not have (SDV's check).
+        """
+        self._prepare_sampling()
+        frames = self._make_condition_dfs(conditions)
+        self._validate_conditions(frames)
+        known = pd.concat(frames, ignore_index=True)
+        mask = np.concatenate([
+            np.column_stack([np.full(len(frame), column in frame.columns)
+                             for column in known.columns])
+            for frame in frames
+        ]) if frames else np.zeros((0, 0), dtype=bool)
+        sampled = self._sample_known(known, mask, batch_size)
+        self._write(sampled, output_folder_path)
+        return {self._table_name: sampled}
+
+    def sample_remaining_columns(self, known_columns, max_tries_per_batch=100, batch_size=None,
+                                 output_folder_path=None):
+        """Sample the other columns of each known row, all rows in one batched pass.
+
+        Args:
+            known_columns (pandas.DataFrame): one row per row to sample; its values (NaN
+                included, meaning missing) are kept.
+            max_tries_per_batch (int): unused (nothing is rejected); kept for SDV.
+            batch_size (int or None): rows decoded together.
+            output_folder_path (str or None): also write the rows there as CSV.
+
+        Returns:
+            dict[str, pandas.DataFrame]: ``len(known_columns)`` rows.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a known value the column cannot take (named).
+        """
+        self._prepare_sampling()
+        known_columns = known_columns.copy()
+        self._validate_known_columns(known_columns)
+        sampled = self._sample_known(known_columns, np.ones(known_columns.shape, dtype=bool),
+                                     batch_size)
+        self._write(sampled, output_folder_path)
+        return {self._table_name: sampled}
+
+    def impute(self, data, batch_size=None):
+        """Fill the missing cells of each row, conditioned on the row's other cells.
+
+        Every missing cell (NaN/None) is generated given the present cells of its row, with the
+        present cells placed first and forced; present cells are returned unchanged.
+
+        Args:
+            data (pandas.DataFrame or dict[str, pandas.DataFrame]): rows of the table, with
+                missing cells; a dict holds the table under its name.
+            batch_size (int or None): rows decoded together.
+
+        Returns:
+            the same type as ``data``: the rows with their missing cells filled, same index.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a present value the column cannot take (named).
+        """
+        table = data[self._table_name] if isinstance(data, dict) else data
+        self._prepare_sampling()
+        self._validate_known_columns(table)
+        missing = table.isna().to_numpy()
+        generated = self._sample_known(table, ~missing, batch_size, allow_null=False)
+        filled = table.copy()
+        for j, column in enumerate(table.columns):
+            if missing[:, j].any() and column in generated:
+                if filled[column].dtype != generated[column].dtype:
+                    filled[column] = filled[column].astype(object)
+                filled.loc[missing[:, j], column] = generated.loc[missing[:, j], column].to_numpy()
+        return {self._table_name: filled} if isinstance(data, dict) else filled
+
+    def get_column_order(self):
+        """The order in which columns are generated, and the dependencies behind it.
+
+        Returns:
+            dict: ``column_order`` (the parameter: ``'fixed'``, ``'fd'``, ``'random'`` or
+            ``'list'``), ``order`` (``list[str]``, the base order; with ``'random'`` each row
+            gets its own permutation) and ``dependencies`` (``list[FunctionalDependency]``
+            found for ``'fd'``; print one for ``'X -> Y (g3 error)'``).
 
         Raises:
             sdv.errors.NotFittedError: before ``fit``.
         """
         if self._model is None:
             raise NotFittedError('The column order is known after fitting. Please call fit first.')
-        return list(self._model.schema.order)
+        schema = self._model.schema
+        return {'column_order': schema.order_mode, 'order': list(schema.order),
+                'dependencies': list(schema.dependencies)}

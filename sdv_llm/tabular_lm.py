@@ -10,15 +10,17 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
+from sdv_llm.decoding.conditions import build_plan, normalize_constraint
 from sdv_llm.decoding.sampler import sample_sequences
-from sdv_llm.model.backbone import BackboneConfig, build_backbone
+from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.training import TrainingConfig, train_backbone
 from sdv_llm.plugins import get_serializations
 from sdv_llm.schema import CodecOptions, TableSchema
-from sdv_llm.serialization.compact import BOS, EOS, PAD
+from sdv_llm.serialization.compact import BOS, EOS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class TabularLMConfig:
     validation_fraction: float = 0.1
     patience: int = 3
     column_order: object = 'fixed'
+    conditional_fraction: float = 0.2
     serialization: str = 'compact'
     codec_options: CodecOptions = field(default_factory=CodecOptions)
     temperature: float = 1.0
@@ -110,10 +113,15 @@ class TabularLM:
                 f'Unknown serialization {config.serialization!r}; available: {sorted(serializers)}.'
             )
         self.serializer = serializers[config.serialization](self.schema)
-        sequences = self.serializer.encode(data)
+        blocks = self.serializer.encode_blocks(data)
         # Positions that are padding in every training row (escape paths no row took) cost
-        # training time and teach nothing.
-        sequences = sequences[:, : int((sequences != PAD).sum(axis=1).max())]
+        # training time and teach nothing; a row's length does not depend on its column order.
+        length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
+
+        def encode_rows(index, rng):
+            orders = self.training_orders(len(index), rng)
+            return self.serializer.assemble([block[index] for block in blocks], orders)[:, :length]
+
         self.device = select_device(config.enable_gpu)
         self.backbone_config = BackboneConfig.for_table(
             len(data), self.serializer.vocab_size, self.serializer.max_length,
@@ -136,14 +144,50 @@ class TabularLM:
         LOGGER.info('vocabulary %d tokens, %d tokens per row, %d automaton states, %d parameters',
                     self.serializer.vocab_size, self.serializer.max_length,
                     self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
-        self.loss_values = train_backbone(self.model, sequences, self.automaton,
-                                          self.training_config, self.device, seed)
+        self.loss_values = train_backbone(self.model, encode_rows, len(data), self.automaton,
+                                          self.serializer.next_columns, self.training_config,
+                                          self.device, seed)
         self.set_random_state(seed)
         return self
 
     def _build_model(self):
-        return build_backbone(self.backbone_config, self.serializer.vocab_size,
-                              self.serializer.max_length, {'bos': BOS, 'eos': EOS})
+        lm = build_backbone(self.backbone_config, self.serializer.vocab_size,
+                            self.serializer.max_length, {'bos': BOS, 'eos': EOS})
+        return TabularDecoder(lm, self.serializer.num_columns)
+
+    def training_orders(self, num_rows, rng):
+        """Column order of each training row for one epoch.
+
+        ``'random'``: a new permutation per row (GReaT). Otherwise the base order, except that a
+        share ``conditional_fraction`` of the rows has a random subset of its columns (1 to all
+        but one, uniformly many) moved to the front in random order, so that sampling with
+        those columns first (conditions, imputation) stays in the training distribution.
+
+        Args:
+            num_rows (int): rows.
+            rng (numpy.random.Generator): random source.
+
+        Returns:
+            numpy.ndarray or None: int ``(num_rows, num_columns)`` column indices into
+            ``schema.order``; ``None`` for the base order on every row.
+        """
+        num_columns = self.serializer.num_columns
+        if self.schema.order_mode == 'random':
+            return np.argsort(rng.random((num_rows, num_columns)), axis=1)
+        fraction = self.config.conditional_fraction
+        if not fraction or num_columns < 2:
+            return None
+        moved = rng.random(num_rows) < fraction
+        size = rng.integers(1, num_columns, size=num_rows)[:, None]
+        shuffled = np.argsort(rng.random((num_rows, num_columns)), axis=1)
+        front = np.zeros((num_rows, num_columns), dtype=bool)
+        np.put_along_axis(front, shuffled, np.arange(num_columns)[None, :] < size, axis=1)
+        front &= moved[:, None]
+        # Front columns in their shuffled rank, then the others in the base order.
+        rank = np.empty_like(shuffled)
+        np.put_along_axis(rank, shuffled, np.arange(num_columns)[None, :], axis=1)
+        key = np.where(front, rank, num_columns + np.arange(num_columns)[None, :])
+        return np.argsort(key, axis=1)
 
     # ----------------------------------------------------------------- sampling
     def set_random_state(self, random_state):
@@ -158,27 +202,73 @@ class TabularLM:
             random_state = int(random_state[0].randint(0, 2**31 - 1))
         self._generator = torch.Generator(device=self.device).manual_seed(int(random_state))
 
-    def sample(self, num_rows, batch_size=None):
-        """Sample rows; every row is valid by construction.
+    def sample(self, num_rows, conditions=None, batch_size=None):
+        """Sample rows; every row is valid by construction and meets the conditions.
 
         Args:
             num_rows (int): rows to return.
+            conditions (dict or None): ``{column: condition}`` for every row: a value, a list
+                of values, or a ``(low, high)`` range (numerical and datetime columns).
             batch_size (int or None): rows decoded together (default ``sample_batch_size``).
 
         Returns:
             pandas.DataFrame: exactly ``num_rows`` rows with the training columns, raw values.
+
+        Raises:
+            ValueError: a condition names an unknown column or a value the column cannot take.
         """
+        constraints, fixed = {}, {}
+        for column, condition in (conditions or {}).items():
+            kind, *spec = normalize_constraint(column, condition)
+            if kind == 'value':
+                fixed[column] = spec[0]
+            else:
+                constraints[column] = (kind, *spec)
+        known = pd.DataFrame({c: [v] * int(num_rows) for c, v in fixed.items()},
+                             index=range(int(num_rows))) if fixed else None
+        return self._sample_plan(int(num_rows), known, None, constraints, batch_size)
+
+    def sample_known(self, known, known_mask=None, batch_size=None, allow_null=True):
+        """Sample the other columns of rows whose known cells are given, in one batched pass.
+
+        Args:
+            known (pandas.DataFrame): one row per row to sample, columns among the modelled
+                ones; different rows may know different values.
+            known_mask (numpy.ndarray or None): bool ``known.shape``: which cells are known
+                (default all; ``False`` cells are generated, as ``impute`` needs).
+            batch_size (int or None): rows decoded together.
+            allow_null (bool): whether generated cells may be missing (``False`` for
+                imputation).
+
+        Returns:
+            pandas.DataFrame: ``len(known)`` rows with the training columns; the known cells
+            hold the given values.
+
+        Raises:
+            ValueError: an unknown column or a value the column cannot take (named).
+        """
+        return self._sample_plan(len(known), known, known_mask, None, batch_size, allow_null)
+
+    def _sample_plan(self, num_rows, known, known_mask, constraints, batch_size,
+                     allow_null=True):
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
         if self._generator is None:
             self.set_random_state(None)
-        batch_size = int(batch_size or self.config.sample_batch_size)
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
+                                 device=self.device))
+        plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
+                          self.schema.order_mode == 'random', known, known_mask, constraints,
+                          allow_null)
+        plan.automaton.to(self.device)
         ids = sample_sequences(
-            self.model, self.automaton, int(num_rows), batch_size, self.device, self._generator,
-            self.config.temperature, self.config.top_p, self.serializer.max_length - 1,
+            self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
+            self._generator, self.config.temperature, self.config.top_p,
+            self.serializer.max_length - 1,
         )
-        table = self.serializer.decode(ids)
-        return table[self.columns]
+        # Known cells come back as the values given: check_values admitted only values that
+        # encode and decode exactly.
+        return self.serializer.decode(ids)[self.columns]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):

@@ -1,5 +1,7 @@
 """The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -43,21 +45,47 @@ def _draw(probs, allowed, generator):
     return torch.where(valid, token, probs.argmax(dim=-1))
 
 
+@dataclass
+class SamplingPlan:
+    """What each sampled row looks like before the model chooses: column order and fixed tokens.
+
+    Attributes:
+        entries (numpy.ndarray): int64 ``(rows, num_columns + 1)``: for each row, the automaton
+            state each column starts in, in the row's generation order (a column's own start
+            state, or the start of a restricted value automaton for a condition), then
+            ``automaton.end``.
+        columns (numpy.ndarray): int64 ``(rows, num_columns + 1)``: the column index (into
+            ``schema.order``) generated in each slot, then ``num_columns``.
+        forced (numpy.ndarray or None): int64 ``(rows, prefix_length)``: tokens written instead
+            of sampled at the first steps of each row (the values of conditioned columns), ``-1``
+            where the model samples.
+        automaton (TokenAutomaton): the grammar the entries refer to.
+    """
+
+    entries: np.ndarray
+    columns: np.ndarray
+    forced: object
+    automaton: object
+
+    def __len__(self):
+        return len(self.entries)
+
+
 @torch.no_grad()
-def sample_sequences(model, automaton, num_rows, batch_size, device, generator,
-                     temperature=1.0, top_p=1.0, max_length=None):
-    """Sample ``num_rows`` rows of token ids, every one a path of the automaton.
+def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0, top_p=1.0,
+                     max_length=None):
+    """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
     cache, masks the logits with ``next_state[state] >= 0`` on ``device``, applies temperature
-    and top-p, draws one token per row and advances the states: no Python loop over rows and
-    nothing rejected. Rows that finished emit ``<pad>`` until the batch is done; the forced
-    ``<eos>`` after the last column is written without running the model.
+    and top-p, draws one token per row (or writes the row's forced token) and advances the
+    states; a row whose value is complete moves to the next column of its own order. No Python
+    loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
+    done; the forced ``<eos>`` after the last column is written without running the model.
 
     Args:
-        model (transformers.PreTrainedModel): causal LM in eval mode on ``device``.
-        automaton (TokenAutomaton): row grammar on ``device``.
-        num_rows (int): rows to sample.
+        model (TabularDecoder): the decoder in eval mode on ``device``.
+        plan (SamplingPlan): column order, forced tokens and automaton of every row.
         batch_size (int): rows decoded together.
         device (torch.device): where to run.
         generator (torch.Generator): random source on ``device``.
@@ -66,54 +94,69 @@ def sample_sequences(model, automaton, num_rows, batch_size, device, generator,
         max_length (int or None): most tokens after ``<bos>``; defaults to the model's positions.
 
     Returns:
-        numpy.ndarray: int64 ``(num_rows, length)`` token ids without ``<bos>``.
+        numpy.ndarray: int64 ``(len(plan), max_length)`` token ids without ``<bos>``.
     """
     max_length = max_length or model.config.n_positions - 1
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
     attention = model.config._attn_implementation
     model.config._attn_implementation = 'eager'
     try:
-        return _sample(model, automaton, num_rows, batch_size, device, generator, temperature,
-                       top_p, max_length)
+        outputs = [
+            _sample(model, plan, start, min(start + batch_size, len(plan)), device, generator,
+                    temperature, top_p, max_length)
+            for start in range(0, len(plan), batch_size)
+        ]
     finally:
         model.config._attn_implementation = attention
+    return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
 
 
-def _sample(model, automaton, num_rows, batch_size, device, generator, temperature, top_p,
-            max_length):
+def _sample(model, plan, first, last, device, generator, temperature, top_p, max_length):
+    automaton = plan.automaton
     next_state = automaton.next_state
     allowed_table = next_state >= 0
-    outputs = []
-    for start in range(0, num_rows, batch_size):
-        size = min(batch_size, num_rows - start)
-        tokens = torch.full((size, 1), BOS, dtype=torch.int64, device=device)
-        state = torch.full((size,), automaton.start, dtype=torch.int64, device=device)
-        past = preallocated_cache(model, max_length + 1)
-        steps = []
-        for _ in range(max_length):
-            out = model(input_ids=tokens, past_key_values=past, use_cache=True, logits_to_keep=1)
-            past = out.past_key_values
-            logits = out.logits[:, -1, :].float()
-            allowed = allowed_table[state]
-            logits = logits.masked_fill(~allowed, float('-inf'))
-            if temperature != 1.0:
-                logits = logits / temperature
-            if top_p < 1.0:
-                logits = _top_p_filter(logits, top_p)
-            probs = torch.softmax(logits, dim=-1)
-            token = _draw(probs, allowed, generator)
-            state = next_state[state, token]
-            steps.append(token)
-            tokens = token[:, None]
-            if bool((state >= automaton.end).all()):
-                break  # only <eos> (and then <pad>) can follow: no need to run the model
+    size = last - first
+    rows = torch.arange(size, device=device)
+    entries = torch.as_tensor(plan.entries[first:last], device=device)
+    columns = torch.as_tensor(plan.columns[first:last], device=device)
+    forced = None
+    if plan.forced is not None and plan.forced.shape[1]:
+        forced = torch.as_tensor(plan.forced[first:last], device=device)
+    tokens = torch.full((size, 1), BOS, dtype=torch.int64, device=device)
+    state = torch.full((size,), automaton.hub, dtype=torch.int64, device=device)
+    slot = torch.full((size,), -1, dtype=torch.int64, device=device)
+    past = preallocated_cache(model, max_length + 1)
+    steps = []
+    for step in range(max_length):
+        at_hub = state == automaton.hub
+        slot = slot + at_hub
+        state = torch.where(at_hub, entries[rows, slot], state)
+        finished = (state == automaton.end) | (state == automaton.done)
+        if bool(finished.all()):
+            break  # only <eos> (and then <pad>) can follow: no need to run the model
+        next_column = columns[rows, slot][:, None]
+        out = model(input_ids=tokens, next_columns=next_column, past_key_values=past,
+                    use_cache=True, logits_to_keep=1)
+        past = out.past_key_values
+        logits = out.logits[:, -1, :].float()
+        allowed = allowed_table[state]
+        logits = logits.masked_fill(~allowed, float('-inf'))
+        if temperature != 1.0:
+            logits = logits / temperature
+        if top_p < 1.0:
+            logits = _top_p_filter(logits, top_p)
+        token = _draw(torch.softmax(logits, dim=-1), allowed, generator)
+        if forced is not None and step < forced.shape[1]:
+            token = torch.where(forced[:, step] >= 0, forced[:, step], token)
+        state = next_state[state, token]
+        steps.append(token)
+        tokens = token[:, None]
 
-        batch = torch.stack(steps, dim=1).cpu().numpy()
-        batch = np.concatenate([batch, np.where((state == automaton.end).cpu().numpy(), EOS,
-                                                PAD)[:, None]], axis=1)[:, :max_length]
-        if batch.shape[1] < max_length:
-            pad = np.full((size, max_length - batch.shape[1]), PAD, dtype=np.int64)
-            batch = np.concatenate([batch, pad], axis=1)
-        outputs.append(batch)
-
-    return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
+    batch = (torch.stack(steps, dim=1).cpu().numpy() if steps
+             else np.zeros((size, 0), dtype=np.int64))
+    batch = np.concatenate([batch, np.where((state == automaton.end).cpu().numpy(), EOS,
+                                            PAD)[:, None]], axis=1)[:, :max_length]
+    if batch.shape[1] < max_length:
+        pad = np.full((size, max_length - batch.shape[1]), PAD, dtype=np.int64)
+        batch = np.concatenate([batch, pad], axis=1)
+    return batch

@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass
 
+import torch
+
 
 @dataclass
 class BackboneConfig:
@@ -96,3 +98,45 @@ def build_backbone(config, vocab_size, sequence_length, special_ids):
     )
     hf_config._attn_implementation = 'sdpa'
     return GPT2LMHeadModel(hf_config)
+
+
+class TabularDecoder(torch.nn.Module):
+    """A causal LM whose input also says which column the next token belongs to.
+
+    The input embedding at position ``t`` is the embedding of token ``t`` plus a learned
+    embedding of the column of token ``t + 1`` (``num_columns`` marks the end of the row). With
+    one fixed column order this is redundant; with a column order per row (random permutations,
+    conditioned columns first) it tells the model which column to generate next without
+    spending a marker token per column, so rows stay as short as in fixed order.
+
+    Args:
+        lm (transformers.PreTrainedModel): the causal LM (for example from ``build_backbone``).
+        num_columns (int): modelled columns.
+
+    Attributes:
+        config: the LM's ``transformers`` config (the KV cache and the sampler read it).
+    """
+
+    def __init__(self, lm, num_columns):
+        super().__init__()
+        self.lm = lm
+        self.config = lm.config
+        width = lm.get_input_embeddings().embedding_dim
+        self.column_embedding = torch.nn.Embedding(num_columns + 1, width)
+        torch.nn.init.normal_(self.column_embedding.weight, std=0.02)
+
+    def forward(self, input_ids, next_columns, **kwargs):
+        """Run the LM.
+
+        Args:
+            input_ids (torch.Tensor): int64 ``(batch, length)`` tokens.
+            next_columns (torch.Tensor): int64 ``(batch, length)`` column of the token that
+                follows each input token.
+            **kwargs: passed to the LM (``past_key_values``, ``use_cache``, ``logits_to_keep``).
+
+        Returns:
+            transformers.modeling_outputs.CausalLMOutputWithPast: ``logits`` of shape
+            ``(batch, length or logits_to_keep, vocab_size)``.
+        """
+        embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
+        return self.lm(inputs_embeds=embeds, **kwargs)

@@ -68,31 +68,47 @@ def _batches(count, batch_size, generator=None):
         yield order[start : start + batch_size]
 
 
-def train_backbone(model, sequences, automaton, config, device, seed=0):
+def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
+                   seed=0):
     """Train ``model`` on serialized rows with the constrained loss.
 
+    The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
+    each row in a new column order (random permutations, conditioned columns first).
+
     Args:
-        model (transformers.PreTrainedModel): causal LM, on ``device``.
-        sequences (numpy.ndarray): int64 ``(rows, length)`` token ids starting with ``<bos>``.
+        model (TabularDecoder): the decoder, on ``device``.
+        encode_rows (callable): ``encode_rows(index, rng) -> numpy.ndarray``: int64
+            ``(len(index), length)`` token ids starting with ``<bos>`` for the rows ``index``
+            (int64 array), with the same ``length`` on every call; ``rng`` is a
+            ``numpy.random.Generator`` for the column orders.
+        num_rows (int): training rows.
         automaton (TokenAutomaton): the row grammar, on ``device``.
+        next_columns (callable): token ids -> column index of each token
+            (``CompactSerializer.next_columns``).
         config (TrainingConfig): epochs, batch size and optimiser settings.
         device (torch.device): where to train; CUDA uses bf16 (or fp16) autocast.
-        seed (int): seeds the split, the shuffling and dropout.
+        seed (int): seeds the split, the shuffling, the column orders and dropout.
 
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
         and ``Validation Loss`` (NaN without a validation split), ``Seconds``.
     """
     generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    data = torch.as_tensor(sequences, dtype=torch.int64)
-    inputs, targets = data[:, :-1], data[:, 1:]
-    states = automaton.states_along(targets.to(automaton.next_state.device)).cpu()
     # Positions with one allowed token (and padding) teach nothing: leave them out of the loss.
     choices = (automaton.next_state >= 0).sum(dim=1).cpu()
-    labels = torch.where(choices[states] > 1, targets, torch.full_like(targets, -100))
 
-    count = len(data)
+    def prepare(index):
+        data = torch.as_tensor(encode_rows(np.asarray(index), rng), dtype=torch.int64)
+        inputs, targets = data[:, :-1], data[:, 1:]
+        columns = next_columns(targets)
+        states = automaton.states_along(targets.to(automaton.next_state.device),
+                                        columns.to(automaton.next_state.device)).cpu()
+        labels = torch.where(choices[states] > 1, targets, torch.full_like(targets, -100))
+        return inputs, columns, states, labels
+
+    count = num_rows
     n_valid = int(round(count * config.validation_fraction)) if count >= 20 else 0
     permutation = torch.randperm(count, generator=generator)
     valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
@@ -114,14 +130,14 @@ def train_backbone(model, sequences, automaton, config, device, seed=0):
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler('cuda', enabled=use_amp and amp_dtype == torch.float16)
     allowed_table = automaton.next_state >= 0
+    validation = prepare(valid_idx) if n_valid else None
 
-    def batch_loss(index):
-        x = inputs[index].to(device)
-        y = labels[index].to(device)
-        allowed = allowed_table[states[index].to(device)]
+    def batch_loss(prepared, index):
+        inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
+        allowed = allowed_table[states]
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-            logits = model(input_ids=x).logits
-        return constrained_loss(logits, y, allowed)
+            logits = model(input_ids=inputs, next_columns=columns).logits
+        return constrained_loss(logits, labels, allowed)
 
     history = []
     best_loss, best_state, stale, step = math.inf, None, 0, 0
@@ -130,8 +146,9 @@ def train_backbone(model, sequences, automaton, config, device, seed=0):
     for epoch in range(config.epochs):
         model.train()
         losses = []
+        epoch_data = prepare(train_idx)
         for index in _batches(len(train_idx), config.batch_size, generator):
-            loss = batch_loss(train_idx[index])
+            loss = batch_loss(epoch_data, index)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -149,7 +166,7 @@ def train_backbone(model, sequences, automaton, config, device, seed=0):
             with torch.no_grad():
                 total = 0.0
                 for index in _batches(n_valid, 4 * config.batch_size):
-                    total += batch_loss(valid_idx[index]).item() * len(index)
+                    total += batch_loss(validation, index).item() * len(index)
             validation_loss = total / n_valid
 
         train_loss = float(np.mean(losses)) if losses else math.nan

@@ -91,3 +91,35 @@ def digit_range_fragment(fragment, start, low, high, width, digit_token):
             fragment.transitions[state][digit_token(position, digit)] = target
 
     return fragment
+
+
+def trie_fragment(sequences):
+    """The automaton of a finite, prefix-free set of token sequences.
+
+    Args:
+        sequences (numpy.ndarray): int ``(n, width)`` local token ids, each row one sequence
+            followed by ``-1`` padding; duplicates are allowed.
+
+    Returns:
+        Fragment
+
+    Raises:
+        ValueError: a sequence is empty or a proper prefix of another.
+    """
+    fragment = Fragment()
+    for row in {tuple(int(t) for t in sequence if t >= 0) for sequence in sequences}:
+        if not row:
+            raise ValueError('An empty token sequence has no automaton.')
+        state = 0
+        for token in row[:-1]:
+            target = fragment.transitions[state].get(token)
+            if target == EXIT:
+                raise ValueError('The token sequences are not prefix-free.')
+            if target is None:
+                target = fragment.add_state()
+                fragment.transitions[state][token] = target
+            state = target
+        if fragment.transitions[state].get(row[-1], EXIT) != EXIT:
+            raise ValueError('The token sequences are not prefix-free.')
+        fragment.transitions[state][row[-1]] = EXIT
+    return fragment

@@ -12,12 +12,17 @@ class TableSchema:
 
     Args:
         codecs (dict[str, ColumnCodec]): fitted codecs by column name.
-        order (list[str]): generation order, a permutation of ``codecs``' keys.
+        order (list[str]): base generation order, a permutation of ``codecs``' keys.
+        order_mode (str): ``'fixed'``, ``'fd'``, ``'random'`` or ``'list'`` (see
+            ``resolve_column_order``).
+        dependencies (list[FunctionalDependency]): the dependencies behind an ``'fd'`` order.
     """
 
-    def __init__(self, codecs, order):
+    def __init__(self, codecs, order, order_mode='fixed', dependencies=()):
         self.codecs = codecs
         self.order = list(order)
+        self.order_mode = order_mode
+        self.dependencies = list(dependencies)
 
     @classmethod
     def fit(cls, data, columns_metadata, enforce_min_max_values=True, options=None,
@@ -63,4 +68,6 @@ class TableSchema:
         if errors:
             raise InvalidDataError(errors)
 
-        return cls(codecs, resolve_column_order(column_order, list(codecs)))
+        order, dependencies = resolve_column_order(column_order, data[list(codecs)])
+        mode = column_order if isinstance(column_order, str) else 'list'
+        return cls(codecs, order, mode, dependencies)

@@ -8,7 +8,7 @@ SPECIAL_TOKENS = ('<pad>', '<bos>', '<eos>')
 
 
 class CompactSerializer:
-    """Rows as ``<bos>``, each column's codec tokens in generation order, ``<eos>``, padding.
+    """Rows as ``<bos>``, each column's codec tokens in the row's column order, ``<eos>``, padding.
 
     Every column owns a contiguous range of token ids (its codec's local alphabet shifted by
     ``offsets[column]``), so a token id alone tells which column it belongs to, and the
@@ -46,27 +46,100 @@ class CompactSerializer:
         """Number of tokens."""
         return len(self.tokens)
 
-    def encode(self, data):
-        """Serialize a table.
+    @property
+    def num_columns(self):
+        """Number of modelled columns."""
+        return len(self.schema.order)
+
+    def next_columns(self, targets):
+        """Column index of each target token, as the model's next-column input.
+
+        Args:
+            targets (numpy.ndarray or torch.Tensor): int64 token ids of any shape.
+
+        Returns:
+            same type and shape: index into ``schema.order`` of each token's column, and
+            ``num_columns`` for ``<eos>`` and ``<pad>`` (the end of the row).
+        """
+        lookup = np.where(self.token_column < 0, self.num_columns, self.token_column)
+        if isinstance(targets, np.ndarray):
+            return lookup[targets]
+        import torch
+
+        return torch.as_tensor(lookup, device=targets.device)[targets]
+
+    def encode(self, data, orders=None):
+        """Serialize a table, each row in its own column order.
 
         Args:
             data (pandas.DataFrame): ``n`` rows with every column of the schema.
+            orders (numpy.ndarray or None): int ``(n, num_columns)``, a permutation of column
+                indices (into ``schema.order``) per row; ``None`` writes ``schema.order``.
 
         Returns:
             numpy.ndarray: int64 ``(n, max_length)`` token ids, ``PAD`` after ``<eos>``.
         """
-        pieces = [np.full((len(data), 1), BOS, dtype=np.int64)]
-        for column in self.schema.order:
+        return self.assemble(self.encode_blocks(data), orders)
+
+    def encode_blocks(self, data, columns=None):
+        """Each column's tokens as a block of global token ids.
+
+        Args:
+            data (pandas.DataFrame): ``n`` rows holding the columns.
+            columns (list[str] or None): which columns (default ``schema.order``).
+
+        Returns:
+            list[numpy.ndarray]: int64 ``(n, codec.max_length)`` per column, ``-1`` padded.
+        """
+        blocks = []
+        for column in columns or self.schema.order:
             local = self.schema.codecs[column].encode(data[column])
-            pieces.append(np.where(local >= 0, local + self.offsets[column], -1))
-        pieces.append(np.full((len(data), 1), EOS, dtype=np.int64))
-        ids = np.concatenate(pieces, axis=1)
-        # Move the -1 holes of variable-length values to the end of each row (stable).
-        holes = ids < 0
-        order = np.argsort(holes, axis=1, kind='stable')
-        ids = np.take_along_axis(ids, order, axis=1)
-        ids[np.take_along_axis(holes, order, axis=1)] = PAD
-        return ids
+            blocks.append(np.where(local >= 0, local + self.offsets[column], -1))
+        return blocks
+
+    def assemble(self, blocks, orders=None):
+        """Join per-column token blocks into sequences, each row in its own column order.
+
+        Args:
+            blocks (list[numpy.ndarray]): one int64 ``(n, width_k)`` block per column of
+                ``schema.order``, global token ids, ``-1`` padded.
+            orders (numpy.ndarray or None): int ``(n, num_columns)`` column order per row.
+
+        Returns:
+            numpy.ndarray: int64 ``(n, 2 + sum(width_k))``: ``<bos>``, the tokens, ``<eos>``,
+            then ``PAD``.
+        """
+        ids = self.join(blocks, orders)
+        n = len(ids)
+        ids = np.concatenate([np.full((n, 1), BOS, dtype=np.int64), ids,
+                              np.full((n, 1), EOS, dtype=np.int64)], axis=1)
+        return _compact(ids, PAD)
+
+    @staticmethod
+    def join(blocks, orders=None):
+        """Concatenate per-column blocks in each row's column order; holes go to the end.
+
+        Args:
+            blocks (list[numpy.ndarray]): one int64 ``(n, width_k)`` block per column of
+                ``schema.order``, ``-1`` padded (a block may have width 0).
+            orders (numpy.ndarray or None): int ``(n, num_columns)`` column order per row;
+                ``None`` keeps the block order.
+
+        Returns:
+            numpy.ndarray: int64 ``(n, sum(width_k))``, each row's tokens first, then ``-1``.
+        """
+        ids = np.concatenate(blocks, axis=1)
+        n, total = ids.shape
+        widths = np.array([b.shape[1] for b in blocks])
+        if orders is not None and total:
+            starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+            positions = np.full((len(blocks), max(1, int(widths.max()))), -1, dtype=np.int64)
+            for index, (start, width) in enumerate(zip(starts, widths)):
+                positions[index, :width] = np.arange(start, start + width)
+            gather = positions[np.asarray(orders)].reshape(n, -1)
+            gather = gather[gather >= 0].reshape(n, total)
+            ids = np.take_along_axis(ids, gather, axis=1)
+        return _compact(ids, -1)
 
     def decode(self, ids):
         """Turn token ids back into a table.
@@ -89,3 +162,12 @@ class CompactSerializer:
             local[rows, slot] = ids[rows, positions] - self.offsets[column]
             out[column] = codec.decode(local)
         return pd.DataFrame(out)
+
+
+def _compact(ids, fill):
+    """Move the ``-1`` holes of each row to its end (stable) and write ``fill`` there."""
+    holes = ids < 0
+    order = np.argsort(holes, axis=1, kind='stable')
+    ids = np.take_along_axis(ids, order, axis=1)
+    ids[np.take_along_axis(holes, order, axis=1)] = fill
+    return ids

@@ -1,10 +1,13 @@
 """The token automaton and the batched sampler: every sampled sequence is a valid row."""
 
+import numpy as np
+import pytest
 import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
+from sdv_llm.decoding.conditions import build_plan
 from sdv_llm.decoding.sampler import sample_sequences
-from sdv_llm.model.backbone import BackboneConfig, build_backbone
+from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.schema import TableSchema
 from sdv_llm.serialization.compact import BOS, EOS, CompactSerializer
 
@@ -15,28 +18,51 @@ def _setup(data, metadata, name, **kwargs):
     return serializer, TokenAutomaton.compile(serializer)
 
 
-def test_training_rows_are_paths_of_the_automaton(titanic):
+def _decoder(serializer, width=16, layers=1):
+    torch.manual_seed(0)
+    lm = build_backbone(BackboneConfig(width, layers, 2, 0.0), serializer.vocab_size,
+                        serializer.max_length, {'bos': BOS, 'eos': EOS})
+    return TabularDecoder(lm, serializer.num_columns).eval()
+
+
+def _sample(serializer, automaton, num_rows, seed=1, random_order=False, temperature=3.0,
+            top_p=1.0, **conditions):
+    plan = build_plan(serializer, automaton, num_rows, np.random.default_rng(seed),
+                      random_order, **conditions)
+    ids = sample_sequences(_decoder(serializer), plan, 256, torch.device('cpu'),
+                           torch.Generator().manual_seed(seed), temperature=temperature,
+                           top_p=top_p, max_length=serializer.max_length - 1)
+    assert ids.shape == (num_rows, serializer.max_length - 1)
+    assert ((ids == EOS).sum(axis=1) == 1).all()
+    return serializer.decode(ids)
+
+
+@pytest.mark.parametrize('random_orders', [False, True])
+def test_training_rows_are_paths_of_the_automaton(titanic, random_orders):
     data, metadata = titanic
     serializer, automaton = _setup(data, metadata, 'titanic')
-    targets = torch.as_tensor(serializer.encode(data)[:, 1:])
-    states = automaton.states_along(targets)
+    orders = None
+    if random_orders:
+        rng = np.random.default_rng(0)
+        orders = np.argsort(rng.random((len(data), serializer.num_columns)), axis=1)
+    targets = torch.as_tensor(serializer.encode(data, orders)[:, 1:])
+    states = automaton.states_along(targets, serializer.next_columns(targets))
     allowed = automaton.next_state[states, targets] >= 0
     assert bool(allowed.all())
+    assert serializer.decode(targets.numpy()).equals(
+        serializer.decode(serializer.encode(data)[:, 1:]))
 
 
 def test_untrained_model_samples_only_valid_rows(titanic):
     """A random model puts mass everywhere, so this exercises the mask, not the learning."""
     data, metadata = titanic
     serializer, automaton = _setup(data, metadata, 'titanic')
-    torch.manual_seed(0)
-    model = build_backbone(BackboneConfig(16, 1, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
-    generator = torch.Generator().manual_seed(1)
-    ids = sample_sequences(model, automaton, 700, 256, torch.device('cpu'), generator,
-                           temperature=3.0, max_length=serializer.max_length - 1)
-    assert ids.shape == (700, serializer.max_length - 1)
-    assert ((ids == EOS).sum(axis=1) == 1).all()
-    table = serializer.decode(ids)
+    for random_order in (False, True):
+        table = _sample(serializer, automaton, 700, random_order=random_order)
+        _check_valid(table, metadata)
+
+
+def _check_valid(table, metadata):
     columns = metadata.to_dict()['tables']['titanic']['columns']
     for column, spec in columns.items():
         values = table[column]
@@ -52,12 +78,7 @@ def test_untrained_model_samples_only_valid_rows(titanic):
 def test_top_p_and_temperature_keep_rows_valid(iris):
     data, metadata = iris
     serializer, automaton = _setup(data, metadata, 'iris')
-    model = build_backbone(BackboneConfig(16, 1, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
-    ids = sample_sequences(model, automaton, 100, 64, torch.device('cpu'),
-                           torch.Generator().manual_seed(0), temperature=0.5, top_p=0.3,
-                           max_length=serializer.max_length - 1)
-    table = serializer.decode(ids)
+    table = _sample(serializer, automaton, 100, temperature=0.5, top_p=0.3)
     assert table['sepal length (cm)'].between(4.3, 7.9).all()
     assert set(table['species']) <= {'setosa', 'versicolor', 'virginica'}
 
@@ -67,16 +88,17 @@ def test_preallocated_cache_matches_the_dynamic_cache(iris):
 
     data, metadata = iris
     serializer, _ = _setup(data, metadata, 'iris')
-    model = build_backbone(BackboneConfig(16, 2, 2, 0.0), serializer.vocab_size,
-                           serializer.max_length, {'bos': BOS, 'eos': EOS}).eval()
+    model = _decoder(serializer, layers=2)
     ids = torch.as_tensor(serializer.encode(data.head(8)))
+    columns = serializer.next_columns(torch.cat([ids[:, 1:], ids[:, :1]], dim=1))
     with torch.no_grad():
-        full = model(input_ids=ids).logits
+        full = model(input_ids=ids, next_columns=columns).logits
         for attention in ('sdpa', 'eager'):  # the sampler switches to eager for cached steps
             model.config._attn_implementation = attention
             cache = preallocated_cache(model, ids.shape[1])
-            steps = [model(input_ids=ids[:, t : t + 1], past_key_values=cache,
-                           use_cache=True).logits for t in range(ids.shape[1])]
+            steps = [model(input_ids=ids[:, t : t + 1], next_columns=columns[:, t : t + 1],
+                           past_key_values=cache, use_cache=True).logits
+                     for t in range(ids.shape[1])]
             torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
 
 
@@ -88,3 +110,42 @@ def test_inverse_cdf_draw_matches_the_probabilities_and_the_mask():
     tokens = _draw(probs, allowed, torch.Generator().manual_seed(0))
     counts = torch.bincount(tokens, minlength=6).double() / len(tokens)
     torch.testing.assert_close(counts, probs[0].double(), atol=5e-3, rtol=0)
+
+
+def test_conditions_are_met_by_every_row(titanic):
+    """Fixed values, value sets and ranges, on an untrained model that puts mass everywhere."""
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    known = data[['sex', 'pclass', 'age']].head(300).reset_index(drop=True)
+    mask = np.ones(known.shape, dtype=bool)
+    mask[::3, 2] = False  # some rows leave age free
+    for random_order in (False, True):
+        table = _sample(serializer, automaton, 300, random_order=random_order, known=known,
+                        known_mask=mask, constraints={'fare': ('range', 10.5, 20),
+                                                      'embarked': ('values', ['C', 'Q'])})
+        _check_valid(table, metadata)
+        assert table['sex'].equals(known['sex'])
+        assert (table['pclass'] == known['pclass']).all()
+        fixed_age = known['age'][mask[:, 2]]
+        assert np.allclose(table["age"][mask[:, 2]].astype(float), fixed_age.astype(float),
+                           equal_nan=True)
+        assert table['fare'].between(10.5, 20).all()
+        assert set(table['embarked']) == {'C', 'Q'}
+
+
+def test_conditions_the_column_cannot_take_raise_a_named_error(titanic):
+    import pandas as pd
+
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="'sex'"):
+        build_plan(serializer, automaton, 2, rng, known=pd.DataFrame({'sex': ['x', 'male']}))
+    with pytest.raises(ValueError, match="'fare'"):
+        build_plan(serializer, automaton, 1, rng, known=pd.DataFrame({'fare': [1e9]}))
+    with pytest.raises(ValueError, match="'fare'"):
+        build_plan(serializer, automaton, 1, rng, constraints={'fare': ('range', 1e8, 1e9)})
+    with pytest.raises(ValueError, match="'sex'"):
+        build_plan(serializer, automaton, 1, rng, constraints={'sex': ('range', 0, 1)})
+    with pytest.raises(ValueError, match='nope'):
+        build_plan(serializer, automaton, 1, rng, constraints={'nope': ('values', [1])})

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdv_llm.schema.codecs import CategoricalCodec, CharacterCodec, DatetimeCodec, NumericalCodec
+from sdv_llm.schema.codecs import (
+    CategoricalCodec,
+    CharacterCodec,
+    DatetimeCodec,
+    NumericalCodec,
+)
 from sdv_llm.schema.fragment import EXIT
 from sdv_llm.schema.options import CodecOptions
 
@@ -81,7 +86,7 @@ def test_numerical_without_min_max_allows_every_width_digit_number():
                            enforce_min_max_values=False, options=DIGITS_ONLY).fit(
         pd.Series([10, 20, 35]))
     decoded = decode_paths(codec)
-    assert sorted(decoded) == list(range(0, 100))
+    assert sorted(decoded) == list(range(100))
 
 
 def test_numerical_few_values_get_a_token_each_and_others_a_digit_path():
@@ -91,7 +96,7 @@ def test_numerical_few_values_get_a_token_each_and_others_a_digit_path():
     encoded = codec.encode(pd.Series([40, 41]))
     assert encoded[0, 0] == 1 and (encoded[0, 1:] == -1).all() and encoded[1, 0] == 3
     decoded = decode_paths(codec)
-    assert set(decoded) == set(range(0, 121)) and len(decoded) == 121 + 3
+    assert set(decoded) == set(range(121)) and len(decoded) == 121 + 3
 
 
 def test_numerical_nulls_get_a_token():

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from sdv_llm.schema.fragment import EXIT, Fragment
+from sdv_llm.schema.fragment import EXIT, Fragment, trie_fragment
 
 NULL_TOKEN = '<null>'
 
@@ -132,12 +132,95 @@ class ColumnCodec:
         if not self.nullable:
             return inner
 
-        shifted = Fragment([
-            {token + self.offset: target for token, target in state.items()}
-            for state in inner.transitions
-        ])
+        shifted = self._shifted(inner)
         shifted.transitions[0][0] = EXIT
         return shifted
+
+    def check_values(self, values):
+        """Raise unless every value can be generated exactly (for conditions).
+
+        Args:
+            values (pandas.Series): raw values, missing values as NaN.
+
+        Raises:
+            ValueError: a value is an unknown category, outside the fitted range, finer than the
+                column's decimal places, or missing in a column without missing values; the
+                message names the column and the value.
+        """
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        if null_mask.any() and not self.nullable:
+            raise ValueError(f"Column '{self.column}' cannot be missing: it had no missing "
+                             'values when the synthesizer was fitted.')
+        present = values[~null_mask].reset_index(drop=True)
+        if len(present) == 0:
+            return
+        exact = self._round_trips(present)
+        if not exact.all():
+            value = present.iloc[int(np.argmax(~exact))]
+            raise ValueError(
+                f"Column '{self.column}' cannot take the value {value!r}: it is outside the "
+                'range or the precision the column was fitted with.'
+            )
+
+    def values_fragment(self, values):
+        """The automaton of exactly the given values (a condition's value set).
+
+        Args:
+            values (list): raw values (NaN for a missing value).
+
+        Returns:
+            Fragment: over the column's local tokens, like ``fragment()``.
+
+        Raises:
+            ValueError: no values, or a value the column cannot take (see ``check_values``).
+        """
+        values = pd.Series(list(values), dtype=object)
+        if len(values) == 0:
+            raise ValueError(f"The condition on column '{self.column}' lists no values.")
+        self.check_values(values)
+        return trie_fragment(self.encode(values))
+
+    def present_fragment(self):
+        """The automaton of every value but ``<null>`` (to fill a missing cell).
+
+        Returns:
+            Fragment or None: ``None`` when the column is not nullable (``fragment()`` serves)
+            or holds only missing values.
+        """
+        if not self.nullable or self.only_null:
+            return None
+        return self._shifted(self._value_fragment())
+
+    def range_fragment(self, low, high):
+        """The automaton of the values in ``[low, high]`` (a condition's range).
+
+        Args:
+            low, high: inclusive bounds (numbers, or datetimes for datetime columns); ``None``
+                leaves a side open.
+
+        Returns:
+            Fragment: over the column's local tokens; missing values are not in any range.
+
+        Raises:
+            ValueError: the column is not numerical or datetime, or no value is in range.
+        """
+        raise ValueError(
+            f"Column '{self.column}' is {self.metadata.get('sdtype')!r}: a range condition "
+            'needs a numerical or datetime column; give a list of values instead.'
+        )
+
+    def _round_trips(self, values):
+        """Whether each present value comes back unchanged from ``encode``/``decode``."""
+        self._encode_values(values)  # raises for unknown values
+        return np.ones(len(values), dtype=bool)
+
+    def _shifted(self, inner):
+        """A value fragment with its local ids moved past the ``<null>`` token."""
+        if not self.nullable:
+            return inner
+        return Fragment([{token + self.offset: target for token, target in state.items()}
+                         for state in inner.transitions])
 
     # ------------------------------------------------------------ for subclasses
     @staticmethod

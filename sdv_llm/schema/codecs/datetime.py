@@ -84,3 +84,15 @@ class DatetimeCodec(ColumnCodec):
 
     def _value_fragment(self):
         return self._numbers._value_fragment()
+
+    def range_fragment(self, low, high):
+        bounds = [None if b is None else float(self._offset_units(b)) for b in (low, high)]
+        return self._shifted(self._numbers._value_fragment(*self._numbers.scaled_range(*bounds)))
+
+    def _offset_units(self, value):
+        """Time units from the base to ``value`` (a datetime or a string in the format)."""
+        return (self._seconds(pd.Series([value]))[0] - self.base) / self.unit_seconds
+
+    def _round_trips(self, values):
+        units = (self._seconds(values) - self.base) / self.unit_seconds
+        return self._numbers._round_trips(pd.Series(units))

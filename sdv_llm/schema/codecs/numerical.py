@@ -157,12 +157,14 @@ class NumericalCodec(ColumnCodec):
             return scaled if self.integer else scaled.astype(float)
         return np.round(scaled / 10**self.decimals, self.decimals)
 
-    def _digit_fragment(self):
+    def _bounds(self):
+        """The scaled integers the automaton allows: the fitted range, or all ``width`` digits."""
         if self.enforce_min_max_values:
-            low, high = self.low, self.high
-        else:
-            limit = 10**self.width - 1
-            low, high = (-limit if self.signed else 0), limit
+            return self.low, self.high
+        limit = 10**self.width - 1
+        return (-limit if self.signed else 0), limit
+
+    def _digit_fragment(self, low, high):
 
         fragment = Fragment()
         if not self.signed:
@@ -181,13 +183,36 @@ class NumericalCodec(ColumnCodec):
                                  self._digit_token)
         return fragment
 
-    def _value_fragment(self):
-        digits = self._digit_fragment()
+    def _value_fragment(self, low=None, high=None):
+        """Values whose scaled integer is in ``[low, high]`` (default: every allowed value)."""
+        bounds = self._bounds()
+        low = bounds[0] if low is None else max(low, bounds[0])
+        high = bounds[1] if high is None else min(high, bounds[1])
+        if low > high:
+            raise ValueError(f"Column '{self.column}' has no value in the requested range.")
+        digits = self._digit_fragment(low, high)
         if not self.discrete:
             return digits
 
-        start = {i: EXIT for i in range(len(self.discrete))}
+        start = {i: EXIT for i, value in enumerate(self.discrete) if low <= value <= high}
         start[len(self.discrete)] = 1
         shifted = [{t: (EXIT if target == EXIT else target + 1) for t, target in state.items()}
                    for state in digits.transitions]
         return Fragment([start] + shifted)
+
+    def scaled_range(self, low, high):
+        """Scaled integer bounds ``[ceil(low * 10**decimals), floor(high * 10**decimals)]``."""
+        scale = 10**self.decimals
+        low = None if low is None else math.ceil(round(float(low) * scale, 6))
+        high = None if high is None else math.floor(round(float(high) * scale, 6))
+        return low, high
+
+    def range_fragment(self, low, high):
+        return self._shifted(self._value_fragment(*self.scaled_range(low, high)))
+
+    def _round_trips(self, values):
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals)
+        low, high = self._bounds()
+        exact = np.isclose(scaled, numbers * 10**self.decimals, rtol=1e-9, atol=1e-6)
+        return np.isfinite(numbers) & exact & (scaled >= low) & (scaled <= high)

@@ -1,0 +1,134 @@
+"""Conditions compiled into a sampling plan: conditioned columns first, forced or constrained.
+
+A condition fixes a column to one value, restricts it to a set of values, or bounds it to a
+range. Fixed values are written as forced tokens at the start of the row; sets and ranges get a
+value automaton of their own, appended to the row grammar, that the row enters instead of the
+column's full automaton. Conditioned columns are generated first, the other columns after them
+in the base order (or a random order for models trained on random permutations), so the model
+generates the rest of each row conditioned on them and no row is rejected.
+"""
+
+import numpy as np
+import pandas as pd
+
+from sdv_llm.decoding.sampler import SamplingPlan
+
+
+def normalize_constraint(column, constraint):
+    """Classify a condition on one column.
+
+    Args:
+        column (str): the column, for messages.
+        constraint: a scalar (one value), a ``list``/``set``/``numpy.ndarray``/``pandas.Series``
+            (a set of values) or a 2-tuple ``(low, high)`` (an inclusive range; ``None`` leaves
+            a side open).
+
+    Returns:
+        tuple: ``('value', v)``, ``('values', list)`` or ``('range', low, high)``.
+
+    Raises:
+        ValueError: a tuple that is not ``(low, high)``.
+    """
+    if isinstance(constraint, tuple):
+        if len(constraint) != 2:
+            raise ValueError(f"The range condition on column '{column}' must be a (low, high) "
+                             f'tuple, not {constraint!r}.')
+        return ('range', constraint[0], constraint[1])
+    if isinstance(constraint, (list, set, frozenset, np.ndarray, pd.Series, pd.Index)):
+        return ('values', list(constraint))
+    return ('value', constraint)
+
+
+def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=None,
+               known_mask=None, constraints=None, allow_null=True):
+    """Column order, forced tokens and grammar of each row to sample.
+
+    Args:
+        serializer (CompactSerializer): vocabulary and schema.
+        automaton (TokenAutomaton): the row grammar (on any device).
+        num_rows (int): rows to plan.
+        rng (numpy.random.Generator): draws the random orders.
+        random_order (bool): order the free columns of each row at random (models trained on
+            random permutations); else in ``schema.order``.
+        known (pandas.DataFrame or None): ``num_rows`` rows of fixed values of some modelled
+            columns.
+        known_mask (numpy.ndarray or None): bool ``(num_rows, len(known.columns))``, which cells
+            of ``known`` are fixed (default: all of them).
+        constraints (dict or None): ``{column: ('values', list) | ('range', low, high)}``
+            applied to every row (see ``normalize_constraint``).
+        allow_null (bool): whether generated cells may be missing; ``False`` fills every
+            generated cell with a value (imputation).
+
+    Returns:
+        SamplingPlan
+
+    Raises:
+        ValueError: a condition names an unknown column, or a value the column cannot take
+            (the message names the column).
+    """
+    schema = serializer.schema
+    order = schema.order
+    num_columns = len(order)
+    position = {column: index for index, column in enumerate(order)}
+    constraints = dict(constraints or {})
+    unknown = [c for c in list(constraints) + list(getattr(known, 'columns', []))
+               if c not in position]
+    if unknown:
+        raise ValueError(f'Conditions name columns the synthesizer does not model: {unknown}.')
+
+    fixed = np.zeros((num_rows, num_columns), dtype=bool)
+    blocks = [np.full((num_rows, 0), -1, dtype=np.int64) for _ in order]
+    if known is not None and len(known.columns):
+        known = known.reset_index(drop=True)
+        mask = (np.ones(known.shape, dtype=bool) if known_mask is None
+                else np.asarray(known_mask, dtype=bool))
+        for j, column in enumerate(known.columns):
+            rows = mask[:, j]
+            if not rows.any():
+                continue
+            k = position[column]
+            codec = schema.codecs[column]
+            values = known[column][rows]
+            codec.check_values(values)
+            block = np.full((num_rows, codec.max_length), -1, dtype=np.int64)
+            local = codec.encode(values)
+            block[rows] = np.where(local >= 0, local + serializer.offsets[column], -1)
+            blocks[k] = block
+            fixed[:, k] = rows
+
+    fragments = []
+    for column, (kind, *spec) in constraints.items():
+        codec = schema.codecs[column]
+        fragment = (codec.values_fragment(spec[0]) if kind == 'values'
+                    else codec.range_fragment(*spec))
+        fragments.append((column, fragment))
+    if not allow_null:
+        for column in order:
+            fragment = schema.codecs[column].present_fragment()
+            if fragment is not None and column not in constraints:
+                fragments.append((column, fragment))
+    column_start = automaton.column_start.cpu().numpy()
+    entry_of_column = np.broadcast_to(column_start[:num_columns], fixed.shape).copy()
+    restricted = np.zeros_like(fixed)
+    if fragments:
+        automaton, starts = automaton.extend(serializer, fragments)
+        for (column, _), start in zip(fragments, starts):
+            k = position[column]
+            free = ~fixed[:, k]
+            entry_of_column[free, k] = start
+            restricted[free, k] = column in constraints
+
+    # Fixed columns first, then constrained ones, both in the base order; then the rest.
+    rank = np.broadcast_to(np.arange(num_columns) / num_columns, fixed.shape)
+    if random_order:
+        rank = np.where(fixed | restricted, rank, rng.random(fixed.shape))
+    key = np.where(fixed, 0, np.where(restricted, 1, 2)) * 2 + rank
+    orders = np.argsort(key, axis=1, kind='stable')
+    entries = np.take_along_axis(entry_of_column, orders, axis=1)
+    entries = np.concatenate([entries, np.full((num_rows, 1), automaton.end)], axis=1)
+    columns = np.concatenate([orders, np.full((num_rows, 1), num_columns)], axis=1)
+    forced = None
+    if fixed.any():
+        forced = serializer.join(blocks, orders)
+        forced = forced[:, : int((forced >= 0).sum(axis=1).max())]
+    return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton)
