@@ -46,7 +46,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         patience (int): epochs without validation improvement before stopping. Default 3.
         column_order (str or list[str]): the order columns are generated in: ``'fixed'``
             (table order), ``'fd'`` (determinants before the columns they determine, along the
-            functional dependencies found in the training data; arXiv 2406.14541),
+            functional dependencies found in the training data, arXiv 2406.14541; the exact
+            one-column dependencies are also enforced while decoding),
             ``'random'`` (a new permutation per training row and per sampled row, as GReaT), or
             a list of the modelled columns. Default ``'fixed'``.
         conditional_fraction (float): share of training rows, per epoch, whose columns are

@@ -15,6 +15,7 @@ import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan, normalize_constraint
+from sdv_llm.decoding.dependencies import compile_dependencies, dependency_mappings
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.training import TrainingConfig, train_backbone
@@ -140,7 +141,9 @@ class TabularLM:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
-        self.automaton = TokenAutomaton.compile(self.serializer).to(self.device)
+        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
+                                    if self.schema.order_mode == 'fd' else [])
+        self._compile_grammar()
         LOGGER.info('vocabulary %d tokens, %d tokens per row, %d automaton states, %d parameters',
                     self.serializer.vocab_size, self.serializer.max_length,
                     self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
@@ -149,6 +152,15 @@ class TabularLM:
                                           self.device, seed)
         self.set_random_state(seed)
         return self
+
+    def _compile_grammar(self):
+        """The row automaton, extended with the enforced dependencies of an ``'fd'`` order."""
+        automaton = TokenAutomaton.compile(self.serializer)
+        self.automaton, self.dependency_table = compile_dependencies(
+            self.serializer, automaton, getattr(self, 'dependency_mappings', []))
+        self.automaton.to(self.device)
+        if self.dependency_table is not None:
+            self.dependency_table.to(self.device)
 
     def _build_model(self):
         lm = build_backbone(self.backbone_config, self.serializer.vocab_size,
@@ -261,6 +273,7 @@ class TabularLM:
                           self.schema.order_mode == 'random', known, known_mask, constraints,
                           allow_null)
         plan.automaton.to(self.device)
+        plan.dependencies = self.dependency_table
         ids = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, self.config.temperature, self.config.top_p,
@@ -277,6 +290,7 @@ class TabularLM:
         if self.model is not None:
             state['model'] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
             state.pop('automaton', None)
+            state.pop('dependency_table', None)
             state['device'] = None
             state['_generator'] = None
         return state
@@ -289,4 +303,4 @@ class TabularLM:
             self.model = self._build_model()
             self.model.load_state_dict(weights)
             self.model.to(self.device).eval()
-            self.automaton = TokenAutomaton.compile(self.serializer).to(self.device)
+            self._compile_grammar()

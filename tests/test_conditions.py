@@ -113,3 +113,22 @@ def test_fd_and_random_orders_fit_and_sample_valid_rows(iris, tiny, order):
     assert len(table) == 100 and set(table['genus']) <= {'a', 'b'}
     conditioned = synthesizer.sample(30, conditions={'species': 'virginica'})['iris']
     assert (conditioned['species'] == 'virginica').all()
+
+
+def test_fd_order_enforces_exact_dependencies(iris, tiny):
+    """Even an undertrained model cannot break an exact dependency under the 'fd' order."""
+    from sdv_llm.schema.dependencies import violation_rate
+
+    data, metadata = iris
+    data = data.assign(genus=data['species'].map({'setosa': 'a', 'versicolor': 'b',
+                                                  'virginica': 'c'}))
+    metadata.add_column('genus', sdtype='categorical', table_name='iris')
+    synthesizer = _fit(data, metadata, 'iris', column_order='fd', **dict(tiny, epochs=1))
+    dependencies = synthesizer.get_column_order()['dependencies']
+    table = synthesizer.sample(500)['iris']
+    assert violation_rate(data, table, dependencies) == 0.0
+    # Conditions win over dependencies, also when they contradict each other.
+    odd = synthesizer.sample(20, conditions={'genus': 'a', 'species': 'virginica'})['iris']
+    assert (odd['genus'] == 'a').all() and (odd['species'] == 'virginica').all()
+    ranged = synthesizer.sample(20, conditions={'genus': ['b', 'c']})['iris']
+    assert violation_rate(data, ranged, dependencies) == 0.0

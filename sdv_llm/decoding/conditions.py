@@ -131,4 +131,6 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
     if fixed.any():
         forced = serializer.join(blocks, orders)
         forced = forced[:, : int((forced >= 0).sum(axis=1).max())]
-    return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton)
+    first_free = (fixed | restricted).sum(axis=1).astype(np.int64)
+    return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton,
+                        first_free)

@@ -60,12 +60,17 @@ class SamplingPlan:
             of sampled at the first steps of each row (the values of conditioned columns), ``-1``
             where the model samples.
         automaton (TokenAutomaton): the grammar the entries refer to.
+        first_free (numpy.ndarray or None): int64 ``(rows,)``: the first slot of each row that
+            no condition constrains (dependencies only constrain slots from there on).
+        dependencies (DependencyTable or None): exact functional dependencies to enforce.
     """
 
     entries: np.ndarray
     columns: np.ndarray
     forced: object
     automaton: object
+    first_free: object = None
+    dependencies: object = None
 
     def __len__(self):
         return len(self.entries)
@@ -117,8 +122,14 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     allowed_table = next_state >= 0
     size = last - first
     rows = torch.arange(size, device=device)
-    entries = torch.as_tensor(plan.entries[first:last], device=device)
+    entries = torch.as_tensor(plan.entries[first:last], device=device).clone()
     columns = torch.as_tensor(plan.columns[first:last], device=device)
+    dependencies = plan.dependencies
+    if dependencies is not None:
+        slot_of_column = torch.argsort(columns[:, :-1], dim=1)
+        first_free = torch.zeros(size, dtype=torch.int64, device=device)
+        if plan.first_free is not None:
+            first_free = torch.as_tensor(plan.first_free[first:last], device=device)
     forced = None
     if plan.forced is not None and plan.forced.shape[1]:
         forced = torch.as_tensor(plan.forced[first:last], device=device)
@@ -149,6 +160,9 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         if forced is not None and step < forced.shape[1]:
             token = torch.where(forced[:, step] >= 0, forced[:, step], token)
         state = next_state[state, token]
+        if dependencies is not None:
+            _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free,
+                                  entries)
         steps.append(token)
         tokens = token[:, None]
 
@@ -160,3 +174,19 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         pad = np.full((size, max_length - batch.shape[1]), PAD, dtype=np.int64)
         batch = np.concatenate([batch, pad], axis=1)
     return batch
+
+
+def _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free, entries):
+    """Point the entries of columns that the sampled tokens determine at one-value automata.
+
+    Only columns not generated yet and not under a condition are constrained.
+    """
+    targets = dependencies.targets[token]
+    if not bool((targets >= 0).any()):
+        return
+    starts = dependencies.entries[token]
+    for index in range(targets.shape[1]):
+        column = targets[:, index]
+        target_slot = slot_of_column[rows, column.clamp_min(0)]
+        apply = (column >= 0) & (target_slot > slot) & (target_slot >= first_free)
+        entries[rows[apply], target_slot[apply]] = starts[apply, index]
