@@ -72,8 +72,8 @@ def load_relational(name, tables=None, data_dir=DEFAULT_DATA_DIR):
     return data, Metadata.load_from_dict(detected), spec
 
 
-def make_synthesizer(name, metadata, seed, table_parameters=None):
-    """A multi-table synthesizer by class name."""
+def make_synthesizer(name, metadata, seed, table_parameters=None, table_epochs=None):
+    """A multi-table synthesizer by class name (``table_epochs``: epochs by table)."""
     if name == 'HMASynthesizer':
         from sdv.multi_table import HMASynthesizer
 
@@ -83,7 +83,10 @@ def make_synthesizer(name, metadata, seed, table_parameters=None):
     synthesizer = LLMMultiTableSynthesizer(metadata, enable_gpu=torch.cuda.is_available(),
                                            random_state=seed)
     for table in synthesizer.metadata.tables:
-        synthesizer.set_table_parameters(table, dict(table_parameters or {}))
+        parameters = dict(table_parameters or {})
+        if table in (table_epochs or {}):
+            parameters['epochs'] = table_epochs[table]
+        synthesizer.set_table_parameters(table, parameters)
     return synthesizer
 
 
@@ -127,7 +130,8 @@ def scores(real, synthetic, metadata):
     return result
 
 
-def run(dataset, tables, synthesizers, seed=0, table_parameters=None, data_dir=DEFAULT_DATA_DIR):
+def run(dataset, tables, synthesizers, seed=0, table_parameters=None, data_dir=DEFAULT_DATA_DIR,
+        table_epochs=None):
     """Fit, sample and score each synthesizer; returns the result records."""
     data, metadata, _ = load_relational(dataset, tables, data_dir)
     records = []
@@ -136,7 +140,7 @@ def run(dataset, tables, synthesizers, seed=0, table_parameters=None, data_dir=D
         torch.manual_seed(seed)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
-            synthesizer = make_synthesizer(name, metadata, seed, table_parameters)
+            synthesizer = make_synthesizer(name, metadata, seed, table_parameters, table_epochs)
             used = synthesizer.metadata
             started = time.perf_counter()
             synthesizer.fit({t: data[t] for t in used.tables})
@@ -158,11 +162,12 @@ def run(dataset, tables, synthesizers, seed=0, table_parameters=None, data_dir=D
         }
         if hasattr(synthesizer, 'get_conditioning_parents'):
             record['conditioning_parents'] = synthesizer.get_conditioning_parents()
-        if hasattr(synthesizer, 'get_table_parameters') and table_parameters:
-            record['table_parameters'] = table_parameters
+        if hasattr(synthesizer, 'get_conditioning_parents'):
+            record['table_parameters'] = {'default': table_parameters,
+                                          'epochs_by_table': table_epochs or {}}
         record.update(integrity(synthetic, used))
         record.update(scores(real, synthetic, used))
-        print(json.dumps(record, indent=1), flush=True)  # noqa: T201
+        print(json.dumps(record, indent=1), flush=True)
         records.append(record)
     return records
 
@@ -173,6 +178,10 @@ def main(argv=None):
     parser.add_argument('--tables', default=None, help='comma-separated subset of tables')
     parser.add_argument('--synthesizers', default='LLMMultiTableSynthesizer,HMASynthesizer')
     parser.add_argument('--epochs', type=int, default=LLM_TABLE_PARAMETERS['epochs'])
+    parser.add_argument('--llm-params', default='{}',
+                        help='JSON of LLMSynthesizer parameters for every table')
+    parser.add_argument('--table-epochs', default='',
+                        help='epochs by table, e.g. account=15,order=8')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--data-dir', default=str(DEFAULT_DATA_DIR))
     parser.add_argument('--output', default=None)
@@ -182,9 +191,11 @@ def main(argv=None):
     logging.basicConfig(format='%(asctime)s %(name)s %(message)s')
     logging.getLogger('sdv_llm').setLevel(logging.INFO)
     tables = args.tables.split(',') if args.tables else None
-    parameters = {**LLM_TABLE_PARAMETERS, 'epochs': args.epochs}
+    parameters = {**LLM_TABLE_PARAMETERS, 'epochs': args.epochs, **json.loads(args.llm_params)}
+    table_epochs = {name: int(value) for name, value in
+                    (item.split('=') for item in args.table_epochs.split(',') if item)}
     records = run(args.dataset, tables, args.synthesizers.split(','), args.seed, parameters,
-                  args.data_dir)
+                  args.data_dir, table_epochs)
     result = {'machine': {'platform': platform.platform(), 'cpus': torch.get_num_threads(),
                           'torch': torch.__version__, 'cuda': torch.cuda.is_available()},
               'command': ' '.join(['python -m benchmarks.multi_table'] + (argv or [])),

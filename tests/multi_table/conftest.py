@@ -114,7 +114,7 @@ def fitted(data, metadata, epochs=2, batch_size=64, validation_fraction=0.1, **k
 @pytest.fixture(scope='module')
 def shops():
     data, metadata = two_tables()
-    return data, metadata, fitted(data, metadata, epochs=40, batch_size=16, validation_fraction=0.0,
+    return data, metadata, fitted(data, metadata, epochs=25, batch_size=16, validation_fraction=0.0,
                                   max_children=4)
 
 
