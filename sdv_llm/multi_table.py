@@ -40,8 +40,9 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
     of children is learned together with their values (``sdv_llm.relational.ChildrenLM``).
     Grandchildren are generated from their sampled parent rows, level by level.
 
-    * Conditioning parent: the parent with the most child rows per parent row, unless
-      ``conditioning_parents`` names one (``choose_conditioning``).
+    * Conditioning parent: the parent with the most child rows per parent row among those
+      with at most ``max_children`` on average, unless ``conditioning_parents`` names one
+      (``choose_conditioning``).
     * Other foreign keys (a second parent, such as berka ``disp.client_id``) are drawn among
       the sampled parent keys so that the number of children per parent follows the real
       distribution; they do not depend on the child row's values (``assign_keys``).
@@ -137,7 +138,8 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             parent = processed_data[relationship.parent]
             child = processed_data[relationship.child]
             self._relationships.append(relationship.fit(parent.index, child[relationship.foreign_key]))
-        self._conditioning = choose_conditioning(self._relationships, self.conditioning_parents)
+        self._conditioning = choose_conditioning(self._relationships, self.conditioning_parents,
+                                                 self.max_children)
         self._order = topological_order(list(self.metadata.tables), self._relationships)
         return processed_data
 

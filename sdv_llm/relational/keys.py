@@ -83,18 +83,21 @@ def topological_order(tables, relationships):
     return order
 
 
-def choose_conditioning(relationships, choice=None):
+def choose_conditioning(relationships, choice=None, max_children=32):
     """The relationship each child table is generated through.
 
     Rule: the user's choice (``{child: parent}``) when given; otherwise the parent with the
-    most child rows per parent row (the relationship whose children carry most of the
-    structure, e.g. berka ``disp`` is generated per ``account`` (1.19 per account), not per
-    ``client`` (1.0)); ties go to the first relationship in metadata order. With several
-    foreign keys to the chosen parent, the first one.
+    most child rows per parent row among the parents with at most ``max_children`` per row
+    on average (the relationship whose children carry most of the structure and still fit a
+    few sequences: berka ``disp`` is generated per ``account`` (1.19 per account), not per
+    ``client`` (1.0); chinook ``tracks`` per album (10), not per media type (700)); when every
+    parent has more, the one with the fewest. Ties go to the first relationship in metadata
+    order; with several foreign keys to the chosen parent, the first one.
 
     Args:
         relationships (list[Relationship]): fitted, without self-references.
         choice (dict[str, str] or None): conditioning parent table by child table.
+        max_children (int): children per sequence (see ``ChildrenLM``).
 
     Returns:
         dict[str, Relationship]: by child table.
@@ -115,7 +118,9 @@ def choose_conditioning(relationships, choice=None):
                 )
             chosen[child] = named[0]
         else:
-            chosen[child] = max(candidates, key=lambda r: r.children_per_parent)
+            fitting = [r for r in candidates if r.children_per_parent <= max_children]
+            chosen[child] = (max(fitting, key=lambda r: r.children_per_parent) if fitting
+                             else min(candidates, key=lambda r: r.children_per_parent))
     unknown = sorted(set(choice) - set(chosen))
     if unknown:
         raise SynthesizerInputError(f'conditioning_parents names tables without a parent: '

@@ -28,6 +28,10 @@ def test_the_parent_with_most_children_per_row_conditions_unless_the_user_choose
     client = _relationship('client', 'disp', range(5), range(5))
     assert choose_conditioning([client, account])['disp'] is account
     assert choose_conditioning([client, account], {'disp': 'client'})['disp'] is client
+    album = _relationship('album', 'track', range(3), [0] * 10 + [1] * 10 + [2] * 10)
+    media = _relationship('media', 'track', range(1), [0] * 30)
+    assert choose_conditioning([album, media], max_children=16)['track'] is album
+    assert choose_conditioning([media], max_children=16)['track'] is media
     with pytest.raises(SynthesizerInputError, match="'loan' is not a parent of table 'disp'"):
         choose_conditioning([client, account], {'disp': 'loan'})
 
