@@ -155,7 +155,9 @@ class ChildrenLM(TabularLM):
     goes on. When sampling, a sequence that asks for another row past the cap is stopped and
     the parent gets another sequence with ``<continued> = 'continued'``, up to twice the most
     chunks of a training parent. Without chunked parents in the training data there is no
-    ``<continued>`` column and a sequence that reaches the cap ends there.
+    ``<continued>`` column and a sequence that reaches the cap ends there. The cap is also at
+    most the largest number of children of a training parent, and ``sample`` keeps at most
+    that many children per parent, so sampled counts stay within the real range.
 
     Args:
         config (TabularLMConfig): settings of the decoder and training (``column_order``
@@ -171,6 +173,7 @@ class ChildrenLM(TabularLM):
         columns (list[str]): the child columns.
         max_children (int): the cap used.
         max_chunks (int): most chunks of one training parent.
+        max_count (int): most children of one training parent.
     """
 
     def __init__(self, config=None, max_children=32, max_sequence_length=512,
@@ -226,7 +229,10 @@ class ChildrenLM(TabularLM):
         row_width = sum(codec.max_length for codec in child_schema.codecs.values())
         context_width = sum(context_schema.codecs[c].max_length for c in kept) + 1
         fits = (self.max_sequence_length - 3 - context_width) // (1 + row_width)
-        cap = int(max(1, min(self.max_children, fits)))
+        # No parent gets more children than the most a training parent had (SDV's cardinality
+        # boundary): without chunks the cap is that count, with chunks ``sample`` trims.
+        self.max_count = int(counts.max()) if len(counts) else 0
+        cap = int(max(1, min(self.max_children, fits, max(1, self.max_count))))
         chunks = np.maximum(1, -(-counts // cap))
         self.max_chunks = int(chunks.max())
         codecs = {c: context_schema.codecs[c] for c in kept}
@@ -318,7 +324,10 @@ class ChildrenLM(TabularLM):
         children = pd.concat(frames, ignore_index=True)[self.columns]
         owner = np.concatenate(owners).astype(np.int64)
         order = np.argsort(owner, kind='stable')
-        return children.iloc[order].reset_index(drop=True), owner[order]
+        owner = owner[order]
+        rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+        kept = rank < max(1, self.max_count)
+        return children.iloc[order[kept]].reset_index(drop=True), owner[kept]
 
     def _plan(self, known):
         """The sampling plan: context forced, then ``end`` (``<row>`` or ``<eos>``), children."""

@@ -76,4 +76,11 @@ def test_sampling_gives_each_parent_its_children_and_continues_cut_parents():
     assert np.all(np.diff(owner) >= 0) and (owner < len(parent)).all()
     assert set(children['color']) <= {'red', 'blue'}
     counts = np.bincount(owner, minlength=len(parent))
-    assert counts.max() <= model.max_children * 2 * model.max_chunks
+    assert counts.max() <= 5  # never more than the most children of a training parent
+
+
+def test_without_chunks_the_cap_is_the_most_children_of_a_training_parent():
+    model, _ = _fit([1, 0, 1], max_children=8)
+    assert model.max_children == 1 and model.max_chunks == 1
+    _, owner = model.sample(pd.DataFrame({'kind': ['a', 'b', 'c'] * 30}))
+    assert np.bincount(owner).max() <= 1
