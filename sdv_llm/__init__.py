@@ -1,12 +1,13 @@
 """sdv_llm: synthetic tabular data from language models, as an SDV 2.0 plugin.
 
-Public names: ``LLMSynthesizer`` (SDV single-table synthesizer) and ``TabularLLM``
-(scikit-learn estimator). They are imported lazily, so ``import sdv`` (which loads this plugin
-through the ``sdv_modules`` entry point) does not import torch or transformers.
+Public names: ``LLMSynthesizer`` (SDV single-table synthesizer), ``LLMMultiTableSynthesizer``
+(SDV multi-table synthesizer) and ``TabularLLM`` (scikit-learn estimator). They are imported
+lazily, so ``import sdv`` (which loads this plugin through the ``sdv_modules`` entry point)
+does not import torch or transformers.
 """
 
 __version__ = '0.1.0'
-__all__ = ['LLMSynthesizer', 'TabularLLM', '__version__']
+__all__ = ['LLMMultiTableSynthesizer', 'LLMSynthesizer', 'TabularLLM', '__version__']
 
 
 def __getattr__(name):
@@ -14,6 +15,10 @@ def __getattr__(name):
         from sdv_llm.single_table import LLMSynthesizer
 
         return LLMSynthesizer
+    if name == 'LLMMultiTableSynthesizer':
+        from sdv_llm.multi_table import LLMMultiTableSynthesizer
+
+        return LLMMultiTableSynthesizer
     if name == 'TabularLLM':
         from sdv_llm.estimator import TabularLLM
 

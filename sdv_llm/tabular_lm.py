@@ -123,14 +123,29 @@ class TabularLM:
             orders = self.training_orders(len(index), rng)
             return self.serializer.assemble([block[index] for block in blocks], orders)[:, :length]
 
+        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
+                                    if self.schema.order_mode == 'fd' else [])
+        return self._train(encode_rows, len(data))
+
+    def _train(self, encode_rows, num_rows):
+        """Build the backbone and the automaton and train on the serialized rows.
+
+        Args:
+            encode_rows (callable): see ``train_backbone``.
+            num_rows (int): training sequences.
+
+        Returns:
+            TabularLM: ``self``.
+        """
+        config = self.config
         self.device = select_device(config.enable_gpu)
         self.backbone_config = BackboneConfig.for_table(
-            len(data), self.serializer.vocab_size, self.serializer.max_length,
+            num_rows, self.serializer.vocab_size, self.serializer.max_length,
             config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
         )
         self.training_config = TrainingConfig(
-            epochs=config.epochs or auto_epochs(len(data)),
-            batch_size=config.batch_size or auto_batch_size(len(data)),
+            epochs=config.epochs or auto_epochs(num_rows),
+            batch_size=config.batch_size or auto_batch_size(num_rows),
             learning_rate=config.learning_rate,
             validation_fraction=config.validation_fraction,
             patience=config.patience,
@@ -141,26 +156,27 @@ class TabularLM:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
-        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
-                                    if self.schema.order_mode == 'fd' else [])
         self._compile_grammar()
-        LOGGER.info('vocabulary %d tokens, %d tokens per row, %d automaton states, %d parameters',
-                    self.serializer.vocab_size, self.serializer.max_length,
+        LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
+                    '%d parameters', self.serializer.vocab_size, self.serializer.max_length,
                     self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
-        self.loss_values = train_backbone(self.model, encode_rows, len(data), self.automaton,
+        self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
                                           self.serializer.next_columns, self.training_config,
                                           self.device, seed)
         self.set_random_state(seed)
         return self
 
     def _compile_grammar(self):
-        """The row automaton, extended with the enforced dependencies of an ``'fd'`` order."""
-        automaton = TokenAutomaton.compile(self.serializer)
+        """The automaton, extended with the enforced dependencies of an ``'fd'`` order."""
         self.automaton, self.dependency_table = compile_dependencies(
-            self.serializer, automaton, getattr(self, 'dependency_mappings', []))
+            self.serializer, self._compile_automaton(), getattr(self, 'dependency_mappings', []))
         self.automaton.to(self.device)
         if self.dependency_table is not None:
             self.dependency_table.to(self.device)
+
+    def _compile_automaton(self):
+        """The grammar of the serialized sequences (one row per sequence here)."""
+        return TokenAutomaton.compile(self.serializer)
 
     def _build_model(self):
         lm = build_backbone(self.backbone_config, self.serializer.vocab_size,

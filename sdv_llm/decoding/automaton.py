@@ -15,7 +15,10 @@ class TokenAutomaton:
     the sampler (and the training loss) replace ``hub`` by the start state of the next column in
     the row's own order, or by ``end`` after the last column. Rows can therefore be generated in
     any column order (fixed, functional-dependency, random per row, conditioned columns first)
-    with one table. After ``end`` only ``<eos>`` is allowed, then ``<pad>`` forever.
+    with one table. After ``end`` only ``<eos>`` is allowed, then ``<pad>`` forever; an
+    automaton compiled with a ``repeat_token`` also allows that token at ``end``, leading back to
+    ``hub``, so a sequence can hold several rows (the children of one parent row, see
+    ``SamplingPlan.loop``).
 
     Constraining a batch is a gather: ``allowed = next_state[state] >= 0`` and
     ``state = next_state[state, token]``.
@@ -26,7 +29,8 @@ class TokenAutomaton:
         column_start (torch.Tensor): int64 ``(num_columns + 1,)``: the start state of each
             column of ``schema.order``, then ``end``.
         hub (int): state after a column's value; resolved to the next column's start.
-        end (int): state after the last column; only ``<eos>`` is allowed there.
+        end (int): state after the last column; only ``<eos>`` (and the repeat token, if any)
+            is allowed there.
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
     """
 
@@ -38,11 +42,13 @@ class TokenAutomaton:
         self.done = done
 
     @classmethod
-    def compile(cls, serializer):
+    def compile(cls, serializer, repeat_token=None):
         """Compile the grammar of the serializer's rows.
 
         Args:
             serializer (CompactSerializer): vocabulary and schema.
+            repeat_token (int or None): a token allowed at ``end`` that leads to ``hub`` (another
+                row follows in the same sequence); ``None`` for one row per sequence.
 
         Returns:
             TokenAutomaton
@@ -60,6 +66,8 @@ class TokenAutomaton:
             _place(table, fragment, int(base), serializer.offsets[column], hub, column)
 
         table[end, EOS] = done
+        if repeat_token is not None:
+            table[end, repeat_token] = hub
         table[done, PAD] = done
         column_start = torch.as_tensor(np.append(bases[:-1], end), dtype=torch.int64)
         return cls(torch.from_numpy(table), column_start, hub, end, done)

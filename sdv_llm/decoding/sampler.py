@@ -46,6 +46,27 @@ def _draw(probs, allowed, generator):
 
 
 @dataclass
+class Loop:
+    """Several rows in one sequence: a token after a row's last column starts another row.
+
+    Used for the children of a parent row (``sdv_llm.relational``): ``<bos>``, the parent's
+    context columns, then ``<row>`` and a child row any number of times, then ``<eos>``.
+
+    Attributes:
+        token (int): the token that starts another row (read at ``automaton.end``, which must
+            lead it to ``hub``; see ``TokenAutomaton.compile(repeat_token=...)``).
+        slot (int): the plan slot the sequence returns to on ``token``: the slot of the
+            ``end`` entry before the first repeated column, so that ``hub`` moves to the next.
+        max_count (int): most repeated rows; the ``max_count + 1``-th ``token`` is written and
+            then the sequence stops (``done``), which marks it as cut at the cap.
+    """
+
+    token: int
+    slot: int
+    max_count: int
+
+
+@dataclass
 class SamplingPlan:
     """What each sampled row looks like before the model chooses: column order and fixed tokens.
 
@@ -63,6 +84,7 @@ class SamplingPlan:
         first_free (numpy.ndarray or None): int64 ``(rows,)``: the first slot of each row that
             no condition constrains (dependencies only constrain slots from there on).
         dependencies (DependencyTable or None): exact functional dependencies to enforce.
+        loop (Loop or None): several rows per sequence; ``None`` for one row.
     """
 
     entries: np.ndarray
@@ -71,6 +93,7 @@ class SamplingPlan:
     automaton: object
     first_free: object = None
     dependencies: object = None
+    loop: object = None
 
     def __len__(self):
         return len(self.entries)
@@ -87,6 +110,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     states; a row whose value is complete moves to the next column of its own order. No Python
     loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
     done; the forced ``<eos>`` after the last column is written without running the model.
+    With ``plan.loop`` the model chooses at ``end`` between ``<eos>`` and another row.
 
     Args:
         model (TabularDecoder): the decoder in eval mode on ``device``.
@@ -136,13 +160,17 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     tokens = torch.full((size, 1), BOS, dtype=torch.int64, device=device)
     state = torch.full((size,), automaton.hub, dtype=torch.int64, device=device)
     slot = torch.full((size,), -1, dtype=torch.int64, device=device)
+    loop = plan.loop
+    count = torch.zeros((size,), dtype=torch.int64, device=device)
     past = preallocated_cache(model, max_length + 1)
     steps = []
     for step in range(max_length):
         at_hub = state == automaton.hub
         slot = slot + at_hub
         state = torch.where(at_hub, entries[rows, slot], state)
-        finished = (state == automaton.end) | (state == automaton.done)
+        finished = state == automaton.done
+        if loop is None:
+            finished |= state == automaton.end
         if bool(finished.all()):
             break  # only <eos> (and then <pad>) can follow: no need to run the model
         next_column = columns[rows, slot][:, None]
@@ -163,6 +191,12 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         if dependencies is not None:
             _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free,
                                   entries)
+        if loop is not None:
+            repeated = token == loop.token
+            count = count + repeated
+            slot = torch.where(repeated, torch.full_like(slot, loop.slot), slot)
+            state = torch.where(count > loop.max_count, torch.full_like(state, automaton.done),
+                                state)
         steps.append(token)
         tokens = token[:, None]
 

@@ -11,6 +11,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from sdv_llm.serialization.compact import PAD
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -80,7 +82,10 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         encode_rows (callable): ``encode_rows(index, rng) -> numpy.ndarray``: int64
             ``(len(index), length)`` token ids starting with ``<bos>`` for the rows ``index``
             (int64 array), with the same ``length`` on every call; ``rng`` is a
-            ``numpy.random.Generator`` for the column orders.
+            ``numpy.random.Generator`` for the column orders. It may also return a pair
+            ``(ids, context)``: ``context`` int ``(len(index),)`` is the number of tokens after
+            ``<bos>`` that are given, not learned (a parent row before its children), and
+            left out of the loss.
         num_rows (int): training rows.
         automaton (TokenAutomaton): the row grammar, on ``device``.
         next_columns (callable): token ids -> column index of each token
@@ -100,12 +105,18 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     choices = (automaton.next_state >= 0).sum(dim=1).cpu()
 
     def prepare(index):
-        data = torch.as_tensor(encode_rows(np.asarray(index), rng), dtype=torch.int64)
+        encoded = encode_rows(np.asarray(index), rng)
+        encoded, context = encoded if isinstance(encoded, tuple) else (encoded, None)
+        data = torch.as_tensor(encoded, dtype=torch.int64)
         inputs, targets = data[:, :-1], data[:, 1:]
         columns = next_columns(targets)
         states = automaton.states_along(targets.to(automaton.next_state.device),
                                         columns.to(automaton.next_state.device)).cpu()
-        labels = torch.where(choices[states] > 1, targets, torch.full_like(targets, -100))
+        learned = (choices[states] > 1) & (targets != PAD)
+        if context is not None:
+            positions = torch.arange(targets.shape[1])[None, :]
+            learned &= positions >= torch.as_tensor(context, dtype=torch.int64)[:, None]
+        labels = torch.where(learned, targets, torch.full_like(targets, -100))
         return inputs, columns, states, labels
 
     count = num_rows

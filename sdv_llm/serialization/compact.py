@@ -26,10 +26,11 @@ class CompactSerializer:
     """
 
     name = 'compact'
+    special_tokens = SPECIAL_TOKENS
 
     def __init__(self, schema):
         self.schema = schema
-        self.tokens = list(SPECIAL_TOKENS)
+        self.tokens = list(self.special_tokens)
         self.offsets = {}
         columns = []
         for index, column in enumerate(schema.order):
@@ -38,7 +39,7 @@ class CompactSerializer:
             self.tokens.extend(f'{column}={token}' for token in codec.tokens)
             columns.extend([index] * len(codec.tokens))
 
-        self.token_column = np.array([-1] * len(SPECIAL_TOKENS) + columns, dtype=np.int64)
+        self.token_column = np.array([-1] * len(self.special_tokens) + columns, dtype=np.int64)
         self.max_length = 2 + sum(schema.codecs[c].max_length for c in schema.order)
 
     @property
@@ -59,7 +60,7 @@ class CompactSerializer:
 
         Returns:
             same type and shape: index into ``schema.order`` of each token's column, and
-            ``num_columns`` for ``<eos>`` and ``<pad>`` (the end of the row).
+            ``num_columns`` for the special tokens (``<eos>``, ``<pad>``: the end of the row).
         """
         lookup = np.where(self.token_column < 0, self.num_columns, self.token_column)
         if isinstance(targets, np.ndarray):
@@ -141,19 +142,22 @@ class CompactSerializer:
             ids = np.take_along_axis(ids, gather, axis=1)
         return _compact(ids, -1)
 
-    def decode(self, ids):
+    def decode(self, ids, columns=None):
         """Turn token ids back into a table.
 
         Args:
             ids (numpy.ndarray): int ``(n, length)`` sequences; the leading ``<bos>`` is optional.
+            columns (list[str] or None): the columns to decode (default ``schema.order``).
 
         Returns:
-            pandas.DataFrame: ``n`` rows, columns in the schema's generation order.
+            pandas.DataFrame: ``n`` rows, the columns in the schema's generation order.
         """
         ids = np.asarray(ids, dtype=np.int64)
         owner = self.token_column[ids]
         out = {}
         for index, column in enumerate(self.schema.order):
+            if columns is not None and column not in columns:
+                continue
             codec = self.schema.codecs[column]
             mask = owner == index
             local = np.full((len(ids), codec.max_length), -1, dtype=np.int64)
@@ -161,7 +165,7 @@ class CompactSerializer:
             slot = (np.cumsum(mask, axis=1) - 1)[rows, positions]
             local[rows, slot] = ids[rows, positions] - self.offsets[column]
             out[column] = codec.decode(local)
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, index=range(len(ids)))
 
 
 def _compact(ids, fill):

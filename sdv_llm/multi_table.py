@@ -1,0 +1,305 @@
+"""LLMMultiTableSynthesizer: the SDV 2.0 multi-table synthesizer, children generated per parent row."""
+
+import datetime
+import logging
+import warnings
+from copy import deepcopy
+
+import numpy as np
+import pandas as pd
+from sdv import version
+from sdv.errors import SynthesizerInputError
+from sdv.metadata import Metadata
+from sdv.multi_table.base import BaseMultiTableSynthesizer
+
+from sdv_llm.parameters import build_config
+from sdv_llm.relational.keys import (
+    Relationship,
+    assign_keys,
+    choose_conditioning,
+    topological_order,
+)
+from sdv_llm.single_table import LLMSynthesizer
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SynthesizerInputError(
+            f"Invalid value {value!r} for parameter '{name}'. It must be a positive integer.")
+
+
+class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
+    """Synthesize a relational dataset: root tables row by row, child tables parent by parent.
+
+    Every table gets an ``LLMSynthesizer`` (its parameters through ``set_table_parameters``).
+    A table without a parent is modelled as a single table. A child table is generated from
+    one conditioning parent: for each parent row, one sequence holds the parent row's values
+    (the context) and then all its child rows, ended by an end-of-children token, so the number
+    of children is learned together with their values (``sdv_llm.relational.ChildrenLM``).
+    Grandchildren are generated from their sampled parent rows, level by level.
+
+    * Conditioning parent: the parent with the most child rows per parent row among those
+      with at most ``max_children`` on average, unless ``conditioning_parents`` names one
+      (``choose_conditioning``).
+    * Other foreign keys (a second parent, such as berka ``disp.client_id``) are drawn among
+      the sampled parent keys so that the number of children per parent follows the real
+      distribution; they do not depend on the child row's values (``assign_keys``).
+    * Missing foreign keys keep the real share: children without a conditioning parent are
+      generated like the children of random parents and then detached.
+    * Primary keys are generated unique by SDV; every foreign key refers to a sampled row.
+    * Self-references (chinook ``employees.ReportsTo``), which SDV metadata cannot hold, are
+      removed from the relationships with a warning and their keys assigned like a second
+      parent's, among the table's own sampled keys (chains may contain cycles).
+    * Tables with a composite primary key (chinook ``playlist_track``) are left out with a
+      warning (SDV Community does not support composite keys); ``fit`` ignores their data and
+      ``sample`` does not return them. Relationships to them are dropped with them.
+    * Constraints are not applied across tables.
+
+    Args:
+        metadata (sdv.metadata.Metadata): tables and relationships.
+        locales (list or str): locales of the PII fakers. Default ``['en_US']``.
+        verbose (bool): progress bars. Default False.
+        enable_gpu (bool): default of every table's ``enable_gpu``. Default True.
+        random_state (int or None): default of every table's ``random_state``. Default None.
+        conditioning_parents (dict[str, str] or None): ``{child table: parent table}`` to
+            generate a child from; other children follow the rule above. Default None.
+        max_children (int): most child rows in one sequence; parents with more are split into
+            chunks (see ``ChildrenLM``). Default 32.
+        max_sequence_length (int): most tokens in one children sequence; lowers
+            ``max_children`` for tables with long rows. Default 512.
+
+    Raises:
+        sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
+    """
+
+    _synthesizer = LLMSynthesizer
+
+    def __init__(self, metadata, locales=['en_US'], verbose=False, enable_gpu=True,  # noqa: B006
+                 random_state=None, conditioning_parents=None, max_children=32,
+                 max_sequence_length=512):
+        _positive_int('max_children', max_children)
+        _positive_int('max_sequence_length', max_sequence_length)
+        metadata, self._self_references, self._left_out = _supported(metadata)
+        self.enable_gpu = enable_gpu
+        self.random_state = random_state
+        self.conditioning_parents = conditioning_parents
+        self.max_children = max_children
+        self.max_sequence_length = max_sequence_length
+        self.DEFAULT_SYNTHESIZER_KWARGS = {'enable_gpu': enable_gpu, 'verbose': verbose,
+                                           'random_state': random_state}
+        super().__init__(metadata, locales=locales)
+        self.verbose = verbose
+        self._table_sizes = {}
+        self._relationships = []
+        self._conditioning = {}
+
+    def set_table_parameters(self, table_name, table_parameters):
+        """Update a table's ``LLMSynthesizer`` parameters, keeping the ones not named.
+
+        Args:
+            table_name (str): the table.
+            table_parameters (dict): ``LLMSynthesizer`` parameters (``epochs``, ...).
+
+        Raises:
+            sdv.errors.SynthesizerInputError: an invalid parameter (named).
+        """
+        self._validate_table_name(table_name)
+        merged = {**self._table_parameters.get(table_name, {}), **table_parameters}
+        super().set_table_parameters(table_name, merged)
+
+    # ------------------------------------------------------------------ fitting
+    def preprocess(self, data):
+        """Leave out the tables it cannot model, learn self-references, then SDV's preprocess.
+
+        Args:
+            data (dict[str, pandas.DataFrame]): the raw tables.
+
+        Returns:
+            dict[str, pandas.DataFrame]: the processed tables (the left-out ones excluded).
+        """
+        data = {name: table for name, table in data.items() if name not in self._left_out}
+        for relationship in self._self_references:
+            table = data.get(relationship.child)
+            if table is not None:
+                relationship.fit(table[relationship.parent_key], table[relationship.foreign_key])
+        return super().preprocess(data)
+
+    def _augment_tables(self, processed_data):
+        """Record table sizes and the children of each parent; no columns are added."""
+        self._table_sizes = {name: len(table) for name, table in processed_data.items()}
+        self._relationships = []
+        for relation in self.metadata.relationships:
+            relationship = Relationship(relation['parent_table_name'],
+                                        relation['parent_primary_key'],
+                                        relation['child_table_name'],
+                                        relation['child_foreign_key'])
+            parent = processed_data[relationship.parent]
+            child = processed_data[relationship.child]
+            self._relationships.append(relationship.fit(parent.index, child[relationship.foreign_key]))
+        self._conditioning = choose_conditioning(self._relationships, self.conditioning_parents,
+                                                 self.max_children)
+        self._order = topological_order(list(self.metadata.tables), self._relationships)
+        return processed_data
+
+    def _modelled(self, processed_data, table_name):
+        """The modelled columns of a processed table (its foreign keys dropped)."""
+        foreign_keys = self.metadata._get_all_foreign_keys(table_name) + [
+            r.foreign_key for r in self._self_references if r.child == table_name]
+        return processed_data[table_name].drop(columns=foreign_keys, errors='ignore')
+
+    def _model_tables(self, augmented_data):
+        """Fit each root table's LLMSynthesizer and each child table's ChildrenLM."""
+        from sdv_llm.relational.children import ChildrenLM
+
+        for table_name in self._order:
+            synthesizer = self._table_synthesizers[table_name]
+            table = self._modelled(augmented_data, table_name)
+            relationship = self._conditioning.get(table_name)
+            LOGGER.info('Fitting table %s %s', table_name, table.shape)
+            if relationship is None:
+                synthesizer.fit_processed_data({table_name: table})
+                continue
+            parent = self._modelled(augmented_data, relationship.parent)
+            position = pd.Index(augmented_data[relationship.parent].index).get_indexer(
+                augmented_data[table_name][relationship.foreign_key].to_numpy())
+            linked = position >= 0
+            columns = self.metadata.tables[table_name].columns
+            parent_columns = self.metadata.tables[relationship.parent].columns
+            model = ChildrenLM(build_config(synthesizer._model_parameters()), self.max_children,
+                               self.max_sequence_length)
+            model.fit(parent, parent_columns, table[linked], columns, position[linked],
+                      synthesizer.enforce_min_max_values)
+            _mark_fitted(synthesizer, model)
+
+    # ----------------------------------------------------------------- sampling
+    def _sample(self, scale, batch_size=None, max_tries_per_batch=100):
+        """Sample every table, parents before children.
+
+        Args:
+            scale (float): root tables get ``round(scale * rows)`` rows (at least one); child
+                tables as many as their models generate for the sampled parents.
+            batch_size (int or None): rows (or children sequences) decoded together.
+            max_tries_per_batch (int): unused (nothing is rejected); kept for SDV.
+
+        Returns:
+            dict[str, pandas.DataFrame]: every table, keys included.
+        """
+        rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
+        raw, sampled = {}, {}
+        for table_name in self._order:
+            synthesizer = self._table_synthesizers[table_name]
+            synthesizer._prepare_sampling()
+            relationship = self._conditioning.get(table_name)
+            if relationship is None:
+                rows = self._sample_root(synthesizer, self._table_sizes[table_name] * scale,
+                                         batch_size)
+                table = synthesizer._data_processor.reverse_transform(rows)
+            else:
+                rows, keys = self._sample_children(synthesizer._model, relationship, raw,
+                                                   sampled, batch_size, rng)
+                table = synthesizer._data_processor.reverse_transform(rows)
+                table[relationship.foreign_key] = keys
+            table = table.reset_index(drop=True)
+            for other in self._relationships + self._self_references:
+                if other.child == table_name and other is not relationship:
+                    parent = table if other.parent == table_name else sampled[other.parent]
+                    table[other.foreign_key] = assign_keys(
+                        parent[other.parent_key].to_numpy(), other.counts, other.null_fraction,
+                        len(table), rng)
+            raw[table_name], sampled[table_name] = rows.reset_index(drop=True), table
+        return sampled
+
+    @staticmethod
+    def _sample_root(synthesizer, num_rows, batch_size):
+        num_rows = max(1, round(num_rows))
+        if synthesizer._model is None:  # only keys and PII: nothing to model
+            return pd.DataFrame(index=range(num_rows))
+        return synthesizer._model.sample(num_rows, batch_size=batch_size)
+
+    def _sample_children(self, model, relationship, raw, sampled, batch_size, rng):
+        """Child rows of every sampled parent row, and their foreign keys.
+
+        Returns:
+            tuple: ``(rows, keys)``: raw child rows (modelled columns) and their foreign keys
+            (the parent's sampled primary keys; missing for detached rows).
+        """
+        parent_raw = raw[relationship.parent]
+        parent_keys = sampled[relationship.parent][relationship.parent_key].to_numpy()
+        rows, owner = model.sample(parent_raw, batch_size)
+        keys = parent_keys[owner].astype(object)
+        fraction = relationship.null_fraction
+        detached = round(len(rows) * fraction / (1 - fraction)) if fraction < 1 else 0
+        extra = []
+        while detached > sum(len(frame) for frame in extra) and len(parent_raw):
+            chosen = rng.integers(0, len(parent_raw), size=max(1, detached))
+            extra.append(model.sample(parent_raw.iloc[chosen], batch_size)[0])
+            if not len(extra[-1]):
+                break
+        if extra:
+            extra = pd.concat(extra, ignore_index=True).iloc[:detached]
+            rows = pd.concat([rows, extra], ignore_index=True)
+            keys = np.concatenate([keys, np.full(len(extra), np.nan, dtype=object)])
+        if not pd.isna(keys).any():
+            keys = keys.astype(parent_keys.dtype)
+        return rows, keys
+
+    def get_conditioning_parents(self):
+        """The relationship each child table is generated through.
+
+        Returns:
+            dict[str, str]: ``'parent.key -> child.foreign_key'`` by child table.
+        """
+        return {child: str(relationship) for child, relationship in self._conditioning.items()}
+
+
+def _mark_fitted(synthesizer, model):
+    """Install a model fitted outside the single-table synthesizer's ``fit``."""
+    synthesizer._model = model
+    synthesizer._fitted = True
+    synthesizer._fitted_date = datetime.datetime.today().strftime('%Y-%m-%d')  # noqa: DTZ002 (as SDV)
+    synthesizer._fitted_sdv_version = getattr(version, 'community', None)
+    synthesizer._fitted_sdv_enterprise_version = getattr(version, 'enterprise', None)
+
+
+def _supported(metadata):
+    """Split the metadata into what the synthesizer models and what it leaves out (warned).
+
+    Args:
+        metadata (sdv.metadata.Metadata): the user's metadata (not modified).
+
+    Returns:
+        tuple: ``(Metadata, list[Relationship], list[str])``: the metadata without
+        self-references and composite-key tables, the self-references, and the left-out tables.
+    """
+    spec = deepcopy(metadata.to_dict())
+    composite = [name for name, table in spec['tables'].items()
+                 if isinstance(table.get('primary_key'), (list, tuple))]
+    relations = spec.get('relationships', [])
+    self_references = [Relationship(r['parent_table_name'], r['parent_primary_key'],
+                                    r['child_table_name'], r['child_foreign_key'])
+                       for r in relations if r['parent_table_name'] == r['child_table_name']
+                       and r['child_table_name'] not in composite]
+    if composite:
+        warnings.warn(
+            f'Tables {composite} have a composite primary key, which LLMMultiTableSynthesizer '
+            'does not support (as SDV Community); they are left out of fit and sample, with '
+            'their relationships. To synthesize them, give each a single-column primary key.'
+        )
+    if self_references:
+        warnings.warn(
+            f'Self-references {[str(r) for r in self_references]} are removed from the '
+            'relationships (SDV metadata cannot hold them); their keys are drawn among the '
+            "table's own sampled keys, with the real number of references per row."
+        )
+    spec['relationships'] = [
+        r for r in relations
+        if r['parent_table_name'] != r['child_table_name']
+        and r['parent_table_name'] not in composite and r['child_table_name'] not in composite
+    ]
+    for name in composite:
+        del spec['tables'][name]
+    if not composite and not self_references:
+        return metadata, [], []
+    return Metadata.load_from_dict(spec), self_references, composite

@@ -1,0 +1,170 @@
+"""Keys between tables: which parent a child is generated from, and valid foreign keys for the rest.
+
+A child table is generated from ONE conditioning parent (its rows are that parent's children,
+see ``ChildrenLM``). Every other foreign key of the child, and a self-reference, is assigned
+among the sampled keys of its parent so that the number of children per parent follows the
+real distribution (``assign_keys``); it does not depend on the child row's values.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sdv.errors import SynthesizerInputError
+
+
+@dataclass
+class Relationship:
+    """One foreign key and what the training data says about it.
+
+    Attributes:
+        parent (str), parent_key (str), child (str), foreign_key (str): the relationship.
+        counts (numpy.ndarray): int64 children of each real parent row (zeros included).
+        null_fraction (float): share of child rows whose foreign key is missing (or refers to
+            no parent row).
+    """
+
+    parent: str
+    parent_key: str
+    child: str
+    foreign_key: str
+    counts: np.ndarray = None
+    null_fraction: float = 0.0
+
+    @property
+    def children_per_parent(self):
+        """Mean children per parent row (0.0 for a parent table without rows)."""
+        return float(self.counts.mean()) if self.counts is not None and len(self.counts) else 0.0
+
+    def fit(self, parent_keys, foreign_keys):
+        """Count the children of each parent and the missing foreign keys.
+
+        Args:
+            parent_keys (array-like): the parent's primary key values.
+            foreign_keys (array-like): the child's foreign key values (NaN for missing).
+
+        Returns:
+            Relationship: ``self``.
+        """
+        parent_keys = pd.Index(parent_keys)
+        position = parent_keys.get_indexer(pd.Series(foreign_keys).to_numpy())
+        found = position >= 0
+        self.counts = np.bincount(position[found], minlength=len(parent_keys)).astype(np.int64)
+        self.null_fraction = float(1 - found.mean()) if len(position) else 0.0
+        return self
+
+    def __str__(self):
+        return f'{self.parent}.{self.parent_key} -> {self.child}.{self.foreign_key}'
+
+
+def topological_order(tables, relationships):
+    """Tables ordered so that every parent comes before its children.
+
+    Args:
+        tables (list[str]): table names, in metadata order (kept among equals).
+        relationships (list[Relationship]): without self-references.
+
+    Returns:
+        list[str]
+
+    Raises:
+        SynthesizerInputError: the relationships have a cycle (named).
+    """
+    parents = {table: {r.parent for r in relationships if r.child == table} for table in tables}
+    order = []
+    while len(order) < len(tables):
+        ready = [t for t in tables if t not in order and parents[t] <= set(order)]
+        if not ready:
+            raise SynthesizerInputError(
+                f'The relationships between {[t for t in tables if t not in order]} form a '
+                'cycle; remove one of them from the metadata.'
+            )
+        order.extend(ready)
+    return order
+
+
+def choose_conditioning(relationships, choice=None, max_children=32):
+    """The relationship each child table is generated through.
+
+    Rule: the user's choice (``{child: parent}``) when given; otherwise the parent with the
+    most child rows per parent row among the parents with at most ``max_children`` per row
+    on average (the relationship whose children carry most of the structure and still fit a
+    few sequences: berka ``disp`` is generated per ``account`` (1.19 per account), not per
+    ``client`` (1.0); chinook ``tracks`` per album (10), not per media type (700)); when every
+    parent has more, the one with the fewest. Ties go to the first relationship in metadata
+    order; with several foreign keys to the chosen parent, the first one.
+
+    Args:
+        relationships (list[Relationship]): fitted, without self-references.
+        choice (dict[str, str] or None): conditioning parent table by child table.
+        max_children (int): children per sequence (see ``ChildrenLM``).
+
+    Returns:
+        dict[str, Relationship]: by child table.
+
+    Raises:
+        SynthesizerInputError: a choice names a table that is not a parent of the child.
+    """
+    choice = dict(choice or {})
+    chosen = {}
+    for child in dict.fromkeys(r.child for r in relationships):
+        candidates = [r for r in relationships if r.child == child]
+        if child in choice:
+            named = [r for r in candidates if r.parent == choice[child]]
+            if not named:
+                raise SynthesizerInputError(
+                    f"Table '{choice[child]}' is not a parent of table '{child}'; its parents "
+                    f'are {sorted({r.parent for r in candidates})}.'
+                )
+            chosen[child] = named[0]
+        else:
+            fitting = [r for r in candidates if r.children_per_parent <= max_children]
+            chosen[child] = (max(fitting, key=lambda r: r.children_per_parent) if fitting
+                             else min(candidates, key=lambda r: r.children_per_parent))
+    unknown = sorted(set(choice) - set(chosen))
+    if unknown:
+        raise SynthesizerInputError(f'conditioning_parents names tables without a parent: '
+                                    f'{unknown}.')
+    return chosen
+
+
+def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
+    """Foreign keys for ``num_rows`` child rows, every one a sampled parent key (or missing).
+
+    Each sampled parent draws its number of children from the real counts (bootstrap); the
+    keys are repeated that often, trimmed or topped up (in proportion to the draws) to the
+    rows that need a key, and shuffled. A share ``null_fraction`` of the rows gets a missing
+    key.
+
+    Args:
+        parent_keys (numpy.ndarray): the sampled parent's primary keys.
+        counts (numpy.ndarray): int children of each real parent row.
+        null_fraction (float): share of missing keys.
+        num_rows (int): child rows.
+        rng (numpy.random.Generator): random source.
+
+    Returns:
+        numpy.ndarray: ``num_rows`` keys (object dtype when some are missing).
+    """
+    parent_keys = np.asarray(parent_keys)
+    missing = rng.random(num_rows) < null_fraction if null_fraction > 0 else \
+        np.zeros(num_rows, dtype=bool)
+    needed = int((~missing).sum())
+    keys = np.empty(num_rows, dtype=object if missing.any() else parent_keys.dtype)
+    if missing.any():
+        keys[missing] = np.nan
+    if not needed:
+        return keys
+    if not len(parent_keys):
+        raise ValueError('Cannot assign foreign keys: the parent table has no sampled rows.')
+    draws = rng.choice(counts, size=len(parent_keys)) if len(counts) else \
+        np.ones(len(parent_keys), dtype=np.int64)
+    pool = np.repeat(parent_keys, draws)
+    if len(pool) > needed:
+        pool = rng.choice(pool, size=needed, replace=False)
+    elif len(pool) < needed:
+        weights = draws + 1e-9
+        extra = rng.choice(parent_keys, size=needed - len(pool), p=weights / weights.sum())
+        pool = np.concatenate([pool, extra])
+    keys[~missing] = rng.permutation(pool)
+    return keys

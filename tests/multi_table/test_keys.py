@@ -1,0 +1,57 @@
+"""Foreign keys: the conditioning parent, the order of tables, keys for other parents."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sdv.errors import SynthesizerInputError
+
+from sdv_llm.relational.keys import (
+    Relationship,
+    assign_keys,
+    choose_conditioning,
+    topological_order,
+)
+
+
+def _relationship(parent, child, parent_keys, foreign_keys):
+    return Relationship(parent, 'id', child, f'{parent}_id').fit(parent_keys, foreign_keys)
+
+
+def test_relationship_counts_children_per_parent_and_missing_keys():
+    relationship = _relationship('a', 'b', [1, 2, 3], [1, 1, 3, np.nan])
+    assert list(relationship.counts) == [2, 0, 1]
+    assert relationship.null_fraction == 0.25
+
+
+def test_the_parent_with_most_children_per_row_conditions_unless_the_user_chooses():
+    account = _relationship('account', 'disp', range(4), [0, 0, 1, 2, 3])
+    client = _relationship('client', 'disp', range(5), range(5))
+    assert choose_conditioning([client, account])['disp'] is account
+    assert choose_conditioning([client, account], {'disp': 'client'})['disp'] is client
+    album = _relationship('album', 'track', range(3), [0] * 10 + [1] * 10 + [2] * 10)
+    media = _relationship('media', 'track', range(1), [0] * 30)
+    assert choose_conditioning([album, media], max_children=16)['track'] is album
+    assert choose_conditioning([media], max_children=16)['track'] is media
+    with pytest.raises(SynthesizerInputError, match="'loan' is not a parent of table 'disp'"):
+        choose_conditioning([client, account], {'disp': 'loan'})
+
+
+def test_parents_come_before_children_and_cycles_are_named():
+    relationships = [_relationship('b', 'c', [1], [1]), _relationship('a', 'b', [1], [1])]
+    assert topological_order(['c', 'b', 'a'], relationships) == ['a', 'b', 'c']
+    with pytest.raises(SynthesizerInputError, match='cycle'):
+        topological_order(['a', 'b'], [_relationship('a', 'b', [1], [1]),
+                                       _relationship('b', 'a', [1], [1])])
+
+
+def test_assigned_keys_are_sampled_parent_keys_with_the_real_children_per_parent():
+    rng = np.random.default_rng(0)
+    parents = np.arange(1000, 3000)
+    keys = assign_keys(parents, np.array([1] * 10), 0.0, 2000, rng)
+    assert np.isin(keys, parents).all() and len(set(keys)) == 2000  # one child each (1:1)
+    keys = assign_keys(parents, np.array([0, 0, 3]), 0.1, 2000, rng)
+    present = keys[~pd.isna(keys)]
+    assert np.isin(present.astype(int), parents).all()
+    assert abs(len(present) / 2000 - 0.9) < 0.03
+    per_parent = np.bincount(present.astype(int) - 1000)
+    assert set(per_parent[per_parent > 0]) <= {1, 2, 3}
