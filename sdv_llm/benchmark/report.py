@@ -110,7 +110,7 @@ def _ratio_lines(rows):
 
 def hardware(env):
     """One line describing the machine and the libraries of a run."""
-    gpu = env.get('gpu') or 'no GPU'
+    gpu = env.get('gpu') if isinstance(env.get('gpu'), str) else 'no GPU'
     return (f"{env.get('cpu')} ({env.get('cores')} cores), {gpu}; Python {env.get('python')}, "
             f"torch {env.get('version_torch')}, sdv {env.get('version_sdv')}, "
             f"sdmetrics {env.get('version_sdmetrics')}, transformers "
@@ -182,7 +182,13 @@ def render_summary(results, config, env):
     settings = (f"Seed {config.get('seed')}, device {config.get('device')}, max rows "
                 f"{config.get('max_rows') or 'all'}. Full tables and plots: the results "
                 'folder of the run.')
-    lines = [BEGIN, '', title, '', f'Hardware: {hardware(env)}.', '', settings, '']
+    command = f"sdv-llm benchmark --profile {config.get('profile')}"
+    for key in ('datasets', 'synthesizers'):
+        if config.get(key):
+            command += f" --{key} {','.join(config[key])}"
+    command += f" --seed {config.get('seed')} --device {config.get('device')}"
+    lines = [BEGIN, '', title, '', f'Hardware: {hardware(env)}.', '', settings, '',
+             f'Command: `{command}`', '']
     keys = [(k, t, f) for k, t, f in SINGLE_COLUMNS if k in SUMMARY_COLUMNS]
     for dataset in dict.fromkeys(r['dataset'] for r in rows):
         group = [r for r in rows if r['dataset'] == dataset and r.get('synthesizer')]
