@@ -35,6 +35,16 @@ def _size(path):
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
 
 
+def _saved_size(model, folder):
+    """Bytes of ``model.save(folder)``; ``None`` when the peer's own save fails."""
+    try:
+        model.save(str(folder))
+    except Exception as error:  # noqa: BLE001  a peer's save bug must not lose its samples
+        print(f'save failed: {type(error).__name__}: {error}', file=sys.stderr)
+        return None
+    return _size(folder)
+
+
 def tabularargn(job, data):
     """TabularARGN from mostlyai-engine (defaults: up to 100 epochs, early stopping).
 
@@ -78,8 +88,8 @@ def realtabformer(job, data):
     started = time.perf_counter()
     synthetic = model.sample(n_samples=job['num_rows'], device=job['device'])
     sample_seconds = time.perf_counter() - started
-    model.save(str(work / 'saved'))
-    return synthetic, fit_seconds, sample_seconds, _size(work / 'saved'), __version__
+    return synthetic, fit_seconds, sample_seconds, _saved_size(model, work / 'saved'), \
+        __version__
 
 
 def _random_gpt2(data, folder, seed, n_embd=128, n_layer=2):
@@ -121,8 +131,8 @@ def great(job, data):
     started = time.perf_counter()
     synthetic = model.sample(n_samples=job['num_rows'], device=job['device'])
     sample_seconds = time.perf_counter() - started
-    model.save(str(work / 'saved'))
-    return synthetic, fit_seconds, sample_seconds, _size(work / 'saved'), version('be-great')
+    return synthetic, fit_seconds, sample_seconds, _saved_size(model, work / 'saved'), \
+        version('be-great')
 
 
 PEERS = {'tabularargn': tabularargn, 'realtabformer': realtabformer, 'great': great}

@@ -111,10 +111,13 @@ def _ratio_lines(rows):
 def hardware(env):
     """One line describing the machine and the libraries of a run."""
     gpu = env.get('gpu') if isinstance(env.get('gpu'), str) else 'no GPU'
+
+    def version(package):   # result files of the former script had plain package keys
+        return env.get(f'version_{package}') or env.get(package) or '?'
+
     return (f"{env.get('cpu')} ({env.get('cores')} cores), {gpu}; Python {env.get('python')}, "
-            f"torch {env.get('version_torch')}, sdv {env.get('version_sdv')}, "
-            f"sdmetrics {env.get('version_sdmetrics')}, transformers "
-            f"{env.get('version_transformers')}, sdv_llm {env.get('version_sdv_llm')}")
+            f"torch {version('torch')}, sdv {version('sdv')}, sdmetrics {version('sdmetrics')}, "
+            f"transformers {version('transformers')}, sdv_llm {version('sdv_llm')}")
 
 
 def render_markdown(results, config=None, env=None):

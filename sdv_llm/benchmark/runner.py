@@ -256,6 +256,9 @@ def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
     sampled = (sum(len(t) for t in synthetic.values()) if dataset.multi_table
                else len(synthetic))
     row['sampled_rows'] = sampled
+    if not sampled:
+        row['error'] = 'sampled no rows'
+        return row, None
     row['rows_per_second'] = sampled / row['sample_seconds'] if row['sample_seconds'] else None
     if dataset.multi_table:
         row.update(score_multi_table(dataset, synthetic))
