@@ -1,1 +1,4 @@
-"""Benchmarks of sdv_llm against SDV's synthesizers; see single_table.py."""
+"""Benchmarks from a checkout: ``python -m benchmarks`` runs ``sdv-llm benchmark``.
+
+The harness lives in ``sdv_llm.benchmark``; ``benchmarks/results/`` keeps the recorded runs.
+"""

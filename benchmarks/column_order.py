@@ -29,39 +29,19 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from benchmarks.datasets import DATASETS, DEFAULT_DATA_DIR, load_dataset
-from benchmarks.single_table import environment
+from sdv_llm.benchmark.datasets import DEFAULT_DATA_DIR, load_dataset
+from sdv_llm.benchmark.efficacy import efficacy_score
+from sdv_llm.benchmark.runner import environment
 from sdv_llm.evaluation import quality_scores
 from sdv_llm.schema.dependencies import discover_dependencies, violation_rate
 
 
-def ml_efficacy(train, holdout, target, task):
-    """AUC (binary) or macro F1 (multiclass) or R2 of HistGradientBoosting fit on ``train``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.metrics import f1_score, r2_score, roc_auc_score
-
-    features = [c for c in train.columns if c != target]
-    both = pd.concat([train[features], holdout[features]], keys=['a', 'b'])
-    for column in features:
-        if not pd.api.types.is_numeric_dtype(both[column]):
-            both[column] = both[column].astype('category')
-    x_train, x_test = both.loc['a'], both.loc['b']
-    if task == 'regression':
-        model = HistGradientBoostingRegressor(random_state=0, categorical_features='from_dtype')
-        model.fit(x_train, train[target])
-        return float(r2_score(holdout[target], model.predict(x_test)))
-    model = HistGradientBoostingClassifier(random_state=0, categorical_features='from_dtype')
-    y_train, y_test = train[target].astype(str), holdout[target].astype(str)
-    if y_train.nunique() < 2:
-        return float('nan')
-    model.fit(x_train, y_train)
-    if task == 'binary':
-        positive = sorted(y_test.unique())[-1]
-        column = list(model.classes_).index(positive) if positive in model.classes_ else None
-        if column is None:
-            return float('nan')
-        return float(roc_auc_score(y_test == positive, model.predict_proba(x_test)[:, column]))
-    return float(f1_score(y_test, model.predict(x_test), average='macro'))
+def ml_efficacy(fit_data, holdout, dataset):
+    """TSTR/TRTR score of ``sdv_llm.benchmark.efficacy`` (AUC, macro F1 or R2)."""
+    table = dataset.metadata._get_single_table_name()
+    columns = dataset.metadata.tables[table].columns
+    sdtypes = {column: spec['sdtype'] for column, spec in columns.items()}
+    return efficacy_score(fit_data, holdout, dataset.config.target, dataset.config.task, sdtypes)
 
 
 def fit(train, metadata, order, params):
@@ -126,7 +106,7 @@ def time_conditions(synthesizer, train, holdout, metadata, num_rows, known_rows)
     try:
         rejected = BaseSingleTableSynthesizer.sample_from_conditions(synthesizer, condition)
         result['rejection_rows'] = len(rejected[table])
-    except Exception as error:  # SDV gives up when too few rows match
+    except Exception as error:  # noqa: BLE001 (SDV gives up when too few rows match)
         result['rejection_error'] = str(error)[:300]
     result['rejection_seconds'] = time.perf_counter() - started
     del synthesizer._sample
@@ -173,10 +153,10 @@ def main(argv=None):
     params.setdefault('random_state', args.seed)
     results = []
     for dataset in args.datasets.split(','):
-        train, holdout, metadata = load_dataset(dataset, args.data_dir, args.max_rows, args.seed)
-        config = DATASETS.get(dataset, {})
+        data = load_dataset(dataset, args.data_dir, args.max_rows, args.seed)
+        train, holdout, metadata = data.train, data.holdout, data.metadata
         exact = discover_dependencies(pd.concat([train, holdout]))
-        real_efficacy = ml_efficacy(train, holdout, config['target'], config['task'])
+        real_efficacy = ml_efficacy(train, holdout, data)
         for position, order in enumerate(args.orders.split(',')):
             synthesizer, fit_seconds = fit(train, metadata, order, params)
             started = time.perf_counter()
@@ -190,7 +170,7 @@ def main(argv=None):
                 'exact_dependencies': [str(fd) for fd in exact],
                 'fd_violation_rate': violation_rate(train, synthetic, exact),
                 'order_used': synthesizer.get_column_order()['order'],
-                'tstr': ml_efficacy(synthetic, holdout, config['target'], config['task']),
+                'tstr': ml_efficacy(synthetic, holdout, data),
                 'trtr': real_efficacy, 'llm_params': json.dumps(params),
             }
             result.update(quality_scores(train, synthetic, metadata))

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.datasets import DEFAULT_DATA_DIR
+from sdv_llm.benchmark.datasets import DEFAULT_DATA_DIR
 
 # LLM settings per dataset: fewer epochs than the single-table default keep a 2-core CPU run
 # within minutes (early stopping still applies).

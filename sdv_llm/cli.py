@@ -1,4 +1,4 @@
-"""The ``sdv-llm`` command: demo, fit and sample."""
+"""The ``sdv-llm`` command: demo, fit, sample and benchmark."""
 
 import argparse
 import json
@@ -107,6 +107,67 @@ def command_demo(args):
                        for n, f, r, s in rows], handle, indent=2)
 
 
+def command_benchmark(args):
+    """Run the benchmark harness (``sdv_llm.benchmark.run``) and print where results went."""
+    from sdv_llm.benchmark import run
+
+    try:
+        llm_params = json.loads(args.llm_params) if args.llm_params else None
+    except json.JSONDecodeError as error:
+        raise SystemExit(f'--llm-params is not JSON: {error}') from None
+    started = time.perf_counter()
+    results = run(datasets=args.datasets, synthesizers=args.synthesizers, profile=args.profile,
+                  data_dir=args.data_dir, output=args.output, device=args.device,
+                  seed=args.seed, max_rows=args.max_rows, llm_params=llm_params,
+                  peers_python=args.peers_python, split=not args.no_split,
+                  update_benchmarks=args.update_benchmarks,
+                  benchmarks_file=args.benchmarks_file, plots=not args.no_plots,
+                  peer_timeout=args.peer_timeout, verbose=not args.quiet)
+    failed = results['error'].notna().sum() if 'error' in results else 0
+    print(f'{len(results)} runs ({failed} failed) in {time.perf_counter() - started:.0f} s; '
+          f'results in {args.output}/ (results.csv, results.json, results.md, config.json, '
+          f'PNG plots)')
+
+
+def add_benchmark_arguments(parser):
+    """The options of ``sdv-llm benchmark`` (also ``python -m benchmarks``)."""
+    parser.add_argument('--profile', default='quick', choices=['quick', 'full', 'smoke'],
+                        help='quick: adult and titanic, 3,000 rows, short training (minutes '
+                             'on 2 CPU cores); full: every dataset, all rows, defaults; '
+                             'smoke: iris, tiny models (the test suite\'s)')
+    parser.add_argument('--datasets', help='comma-separated dataset names (default: the '
+                                           "profile's; full: every dataset of --data-dir)")
+    parser.add_argument('--synthesizers', help='comma-separated names, e.g. LLMSynthesizer,'
+                                               'GaussianCopulaSynthesizer,CTGANSynthesizer,'
+                                               'TVAESynthesizer,TabularARGN,HMASynthesizer')
+    parser.add_argument('--data-dir', dest='data_dir',
+                        help='folder laid out like shared/data (default: $SDV_LLM_DATA_DIR or '
+                             '../shared/data; the bundled Adult when missing)')
+    parser.add_argument('--output', default='benchmark_results', help='results folder')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--max-rows', dest='max_rows', type=int,
+                        help="subsample single tables to this many rows (0: all; default: "
+                             "the profile's)")
+    parser.add_argument('--llm-params', dest='llm_params',
+                        help='JSON dict of LLMSynthesizer parameters, e.g. \'{"epochs": 5}\'')
+    parser.add_argument('--peers-python', dest='peers_python',
+                        help='Python of the peers\' environment (default: '
+                             '$SDV_LLM_PEERS_PYTHON); peers are recorded as failed without it')
+    parser.add_argument('--peer-timeout', dest='peer_timeout', type=float,
+                        help='seconds a peer may run')
+    parser.add_argument('--no-split', dest='no_split', action='store_true',
+                        help='fit on whole tables (no holdout: no ML efficacy or DCR)')
+    parser.add_argument('--update-benchmarks', dest='update_benchmarks', action='store_true',
+                        default=None, help='rewrite the generated section of BENCHMARKS.md '
+                                           '(default for the full profile)')
+    parser.add_argument('--benchmarks-file', dest='benchmarks_file', default='BENCHMARKS.md')
+    parser.add_argument('--no-plots', dest='no_plots', action='store_true')
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    parser.set_defaults(func=command_benchmark)
+    return parser
+
+
 def build_parser():
     """The argument parser of ``sdv-llm``."""
     parser = argparse.ArgumentParser(prog='sdv-llm', description=__doc__)
@@ -144,6 +205,9 @@ def build_parser():
     sample.add_argument('-o', '--output', required=True, help='CSV file to write')
     sample.add_argument('--seed', type=int)
     sample.set_defaults(func=command_sample)
+
+    add_benchmark_arguments(commands.add_parser(
+        'benchmark', help='LLMSynthesizer beside SDV baselines and peers, scored and reported'))
     return parser
 
 

@@ -1,0 +1,420 @@
+"""Run a benchmark: every synthesizer on every dataset, scored, written to a results folder."""
+
+import json
+import logging
+import os
+import platform
+import random
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sdv_llm.benchmark import cost, efficacy, metrics, privacy
+from sdv_llm.benchmark.datasets import (
+    BUNDLED,
+    DEFAULT_DATA_DIR,
+    dataset_names,
+    load_bundled_adult,
+    load_dataset,
+)
+from sdv_llm.benchmark.peers import align_dtypes, run_peer
+from sdv_llm.benchmark.profiles import get_profile
+from sdv_llm.benchmark.synthesizers import SYNTHESIZERS, get_spec
+
+LOGGER = logging.getLogger(__name__)
+_PACKAGES = ('sdv_llm', 'sdv', 'sdmetrics', 'rdt', 'torch', 'transformers', 'peft',
+             'scikit-learn', 'pandas', 'numpy')
+
+
+def environment(seed=None):
+    """Hardware and library versions, for every results row.
+
+    Returns:
+        dict: ``cpu``, ``cores``, ``torch_threads``, ``gpu``, ``platform``, ``python``,
+        one ``version_<package>`` per library, and ``seed``.
+    """
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    result = {'cpu': cpu, 'cores': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
+              'gpu': torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+              'platform': platform.platform(), 'python': platform.python_version()}
+    for package in _PACKAGES:
+        try:
+            result[f'version_{package}'] = version(package)
+        except PackageNotFoundError:
+            result[f'version_{package}'] = None
+    result['seed'] = seed
+    return result
+
+
+def _seed_everything(seed):
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _record(row, errors, name, function, *args, **kwargs):
+    """Run one metric; on failure keep its error and go on."""
+    try:
+        value = function(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001  one failing metric must not stop the others
+        errors[name] = f'{type(error).__name__}: {error}'
+        LOGGER.warning('metric %s failed: %s', name, errors[name])
+        return
+    if isinstance(value, dict):
+        row.update(value)
+    else:
+        row[name] = value
+
+
+def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
+    """Every single-table metric of one synthetic table; a failing metric is recorded.
+
+    Args:
+        dataset (Dataset): the real data (train, holdout, metadata, target).
+        synthetic (pandas.DataFrame): the sampled rows.
+        evaluation_rows (int): most rows of the detection and DCR metrics.
+        seed (int): seed of subsamples and models.
+
+    Returns:
+        dict: metric values, and ``metric_errors`` (JSON: error by metric) when any failed.
+    """
+    train, holdout, meta, name = dataset.train, dataset.holdout, dataset.metadata, dataset.name
+    row, errors = {}, {}
+    _record(row, errors, 'quality', metrics.quality_scores, train, synthetic, meta, name)
+    _record(row, errors, 'invalid_rows', metrics.invalid_rows, synthetic, meta, name)
+    if 'invalid_rows' in row:
+        row['invalid_row_rate'] = row['invalid_rows'] / max(len(synthetic), 1)
+    _record(row, errors, 'kl_divergence', metrics.mean_kl_divergence, train, synthetic, meta,
+            name)
+    _record(row, errors, 'correlation_frobenius', metrics.correlation_frobenius, train,
+            synthetic, meta, name)
+    _record(row, errors, 'association_frobenius', metrics.association_frobenius, train,
+            synthetic, meta, name)
+    _record(row, errors, 'detection', metrics.detection_score, train, synthetic, meta, name,
+            max_rows=evaluation_rows, seed=seed)
+    if holdout is not None and len(holdout):
+        if dataset.config.target:
+            _record(row, errors, 'ml_efficacy', efficacy.ml_efficacy, train, synthetic, holdout,
+                    dataset.config.target, dataset.config.task, meta, name, seed=seed)
+        _record(row, errors, 'dcr_share', privacy.dcr_share, train, synthetic, holdout, meta,
+                name, max_rows=evaluation_rows, seed=seed)
+        _record(row, errors, 'dcr_overfitting_protection', privacy.dcr_overfitting_protection,
+                train, synthetic, holdout, meta, name, max_rows=min(evaluation_rows, 1000),
+                seed=seed)
+    if errors:
+        row['metric_errors'] = json.dumps(errors)
+    return row
+
+
+def referential_integrity(tables, metadata):
+    """Share of foreign-key values (not missing) found among their parent's primary keys.
+
+    Args:
+        tables (dict[str, pandas.DataFrame]): the synthetic database.
+        metadata (sdv.metadata.Metadata): its metadata with relationships.
+
+    Returns:
+        float: in [0, 1]; ``nan`` without foreign-key values.
+    """
+    valid = total = 0
+    for relation in metadata.relationships:
+        keys = tables[relation['child_table_name']][relation['child_foreign_key']].dropna()
+        parents = set(tables[relation['parent_table_name']][relation['parent_primary_key']])
+        valid += int(keys.isin(parents).sum())
+        total += len(keys)
+    return valid / total if total else float('nan')
+
+
+def score_multi_table(dataset, synthetic):
+    """Multi-table QualityReport, Relationship Validity and referential integrity.
+
+    Args:
+        dataset (Dataset): the real database.
+        synthetic (dict[str, pandas.DataFrame]): the sampled database.
+
+    Returns:
+        dict: ``quality``, ``column_shapes``, ``column_pair_trends``, ``cardinality``,
+        ``intertable_trends``, ``diagnostic``, ``relationship_validity``,
+        ``referential_integrity`` and ``metric_errors`` when any failed.
+    """
+    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+    metadata = dataset.metadata.to_dict()
+    row, errors = {}, {}
+
+    def quality():
+        report = QualityReport()
+        report.generate(dataset.train, synthetic, metadata, verbose=False)
+        scores = report.get_properties().set_index('Property')['Score']
+        return {'quality': float(report.get_score()),
+                **{k.lower().replace(' ', '_'): float(v) for k, v in scores.items()}}
+
+    def diagnostic():
+        report = DiagnosticReport()
+        report.generate(dataset.train, synthetic, metadata, verbose=False)
+        scores = report.get_properties().set_index('Property')['Score']
+        return {'diagnostic': float(report.get_score()),
+                'relationship_validity': float(scores['Relationship Validity'])}
+
+    _record(row, errors, 'quality', quality)
+    _record(row, errors, 'diagnostic', diagnostic)
+    _record(row, errors, 'referential_integrity', referential_integrity, synthetic,
+            dataset.metadata)
+    if errors:
+        row['metric_errors'] = json.dumps(errors)
+    return row
+
+
+def _llm_details(synthesizer):
+    model = synthesizer._model
+    return {'epochs_run': len(model.loss_values),
+            'parameters': int(sum(p.numel() for p in model.model.parameters()))}
+
+
+def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
+            evaluation_rows=2000, timeout=None):
+    """Fit one synthesizer on one dataset, sample as many rows as train has, and score them.
+
+    Args:
+        dataset (Dataset): the data.
+        name (str): a registered synthesizer.
+        params (dict or None): parameter overrides.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        seed (int): seed of everything.
+        peers_python (str or None): interpreter of the peers' environment.
+        evaluation_rows (int): most rows of the detection and DCR metrics.
+        timeout (float or None): seconds a peer may run.
+
+    Returns:
+        tuple: ``(row, synthetic)``: the flat results dict (``error`` holds the exception when
+        the synthesizer failed) and the synthetic data (``None`` on failure).
+    """
+    spec = get_spec(name)
+    row = {'dataset': dataset.name, 'synthesizer': name, 'kind': spec.kind,
+           'multi_table': dataset.multi_table, 'error': None}
+    if dataset.multi_table:
+        row['train_rows'] = sum(len(t) for t in dataset.train.values())
+        row['columns'] = sum(t.shape[1] for t in dataset.train.values())
+    else:
+        row.update({'train_rows': len(dataset.train), 'columns': dataset.train.shape[1],
+                    'holdout_rows': 0 if dataset.holdout is None else len(dataset.holdout)})
+    _seed_everything(seed)
+    try:
+        if spec.kind == 'peer':
+            result = run_peer(spec.target, dataset.train, len(dataset.train), dataset.metadata,
+                              dataset.table_name, peers_python, spec.parameters(params),
+                              seed, device, timeout)
+            synthetic = align_dtypes(result.synthetic, dataset.train)
+            row.update({'fit_seconds': result.fit_seconds,
+                        'sample_seconds': result.sample_seconds,
+                        'peak_rss_mb': result.peak_rss_mb,
+                        'cuda_max_allocated_mb': result.cuda_max_allocated_mb,
+                        'model_bytes': result.model_bytes, 'peer_version': result.version,
+                        'parameters_json': json.dumps(spec.parameters(params))})
+        else:
+            parameters = spec.parameters(params, device, seed)
+            row['parameters_json'] = json.dumps(parameters, default=str)
+            synthesizer = spec.build(dataset.metadata, params, device, seed)
+            data = dataset.train if dataset.multi_table else {dataset.name: dataset.train}
+            with cost.measure(cuda=device == 'cuda') as fitting:
+                synthesizer.fit(data)
+            with cost.measure(cuda=device == 'cuda') as sampling:
+                if dataset.multi_table:
+                    synthetic = synthesizer.sample_scale(scale=1.0)
+                else:
+                    synthetic = synthesizer.sample(num_rows=len(dataset.train))[dataset.name]
+            cuda = [m.cuda_max_allocated_mb for m in (fitting, sampling)
+                    if m.cuda_max_allocated_mb is not None]
+            row.update({'fit_seconds': fitting.seconds, 'sample_seconds': sampling.seconds,
+                        'peak_rss_mb': max(fitting.peak_rss_mb, sampling.peak_rss_mb),
+                        'cuda_max_allocated_mb': max(cuda) if cuda else None,
+                        'model_bytes': cost.saved_size(synthesizer)})
+            if name.startswith('LLMSynthesizer'):
+                try:
+                    row.update(_llm_details(synthesizer))
+                except Exception as error:  # noqa: BLE001  core internals may change
+                    LOGGER.debug('no LLMSynthesizer details: %s', error)
+    except Exception as error:  # noqa: BLE001  one failing synthesizer must not stop the others
+        row['error'] = f'{type(error).__name__}: {error}'
+        LOGGER.warning('%s on %s failed: %s', name, dataset.name, row['error'])
+        return row, None
+    sampled = (sum(len(t) for t in synthetic.values()) if dataset.multi_table
+               else len(synthetic))
+    row['sampled_rows'] = sampled
+    if not sampled:
+        row['error'] = 'sampled no rows'
+        return row, None
+    row['rows_per_second'] = sampled / row['sample_seconds'] if row['sample_seconds'] else None
+    if dataset.multi_table:
+        row.update(score_multi_table(dataset, synthetic))
+    else:
+        row.update(score_single_table(dataset, synthetic, evaluation_rows, seed))
+    return row, synthetic
+
+
+def _names(value):
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(',') if v.strip()) if isinstance(value, str) \
+        else tuple(value)
+
+
+def _plan(datasets, profile, data_dir, max_rows, seed, split, notes):
+    """Which datasets to load, and how; the bundled Adult when the data folder is missing."""
+    root = Path(data_dir or DEFAULT_DATA_DIR)
+    names = _names(datasets) or profile.datasets
+    if not root.is_dir():
+        wanted = names or (BUNDLED,)
+        notes.append(f'Data folder {root} not found: using the Adult table bundled with '
+                     f'sdv_llm (sdv_llm.data.load_adult)'
+                     + (f'; skipped {", ".join(n for n in wanted if n != BUNDLED)}'
+                        if any(n != BUNDLED for n in wanted) else '') + '.')
+        return [(BUNDLED, lambda: load_bundled_adult(max_rows, seed, split))]
+    if names is None:
+        names = tuple(dataset_names(root)) + tuple(dataset_names(root, multi_table=True))
+    return [(n, lambda n=n: load_dataset(n, root, max_rows, seed, split)) for n in names]
+
+
+def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output=None,
+        device='cpu', seed=0, max_rows=None, llm_params=None, peers_python=None, split=True,
+        update_benchmarks=None, benchmarks_file='BENCHMARKS.md', plots=True,
+        peer_timeout=None, verbose=True):
+    """Run the benchmark and write its results.
+
+    Every synthesizer fits on the same seeded 80 % train split of each single table (the whole
+    database of a multi-table dataset) and samples as many rows; the rows are scored with
+    :func:`score_single_table` or :func:`score_multi_table`. A synthesizer or metric that
+    fails is recorded with its error; the others go on.
+
+    Args:
+        datasets (str, list[str] or None): dataset names (comma-separated string or list);
+            the profile's when ``None``.
+        synthesizers (str, list[str] or None): registered synthesizer names; the profile's
+            when ``None`` (its multi-table synthesizers for multi-table datasets).
+        profile (str): ``'quick'``, ``'full'`` or ``'smoke'``.
+        data_dir (str, Path or None): a folder laid out like ``shared/data``; when it is
+            missing, the bundled Adult table is used (and the results say so).
+        output (str, Path or None): results folder (created); nothing is written when ``None``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        seed (int): seed of the split, subsamples, synthesizers and metrics.
+        max_rows (int or None): subsample single tables to this many rows; the profile's when
+            ``None``; 0 for all rows.
+        llm_params (dict or None): parameters of this project's synthesizers, over the
+            profile's.
+        peers_python (str or None): interpreter of the peers' environment.
+        split (bool): ``False`` fits on whole tables (no holdout metrics).
+        update_benchmarks (bool or None): rewrite the generated section of
+            ``benchmarks_file``; the profile's default when ``None``.
+        benchmarks_file (str or Path): the ``BENCHMARKS.md`` to update.
+        plots (bool): write the PNG plots.
+        peer_timeout (float or None): seconds a peer may run.
+        verbose (bool): progress bar and notes on stderr.
+
+    Returns:
+        pandas.DataFrame: one row per (dataset, synthesizer), every metric and the
+        environment.
+    """
+    profile = get_profile(profile)
+    max_rows = profile.max_rows if max_rows is None else (max_rows or None)
+    config = {'profile': profile.name, 'datasets': _names(datasets),
+              'synthesizers': _names(synthesizers), 'data_dir': str(data_dir or DEFAULT_DATA_DIR),
+              'device': device, 'seed': seed, 'max_rows': max_rows, 'llm_params': llm_params,
+              'split': split, 'evaluation_rows': profile.evaluation_rows,
+              'profile_params': profile.params, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+    notes = []
+    plan = _plan(datasets, profile, data_dir, max_rows, seed, split, notes)
+    env = environment(seed)
+    rows, samples = [], {}
+    output = Path(output) if output else None
+    if output:
+        output.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=None, disable=not verbose, desc='benchmark')
+    for dataset_name, load in plan:
+        try:
+            dataset = load()
+        except Exception as error:  # noqa: BLE001  recorded, the other datasets go on
+            rows.append({'dataset': dataset_name, 'synthesizer': None,
+                         'error': f'{type(error).__name__}: {error}', **env})
+            continue
+        names = _names(synthesizers) or (profile.multi_table_synthesizers
+                                         if dataset.multi_table else profile.synthesizers)
+        names = [n for n in names if n in SYNTHESIZERS and
+                 (SYNTHESIZERS[n].kind == 'multi') == dataset.multi_table] + \
+            [n for n in names if n not in SYNTHESIZERS]
+        bar.total = (bar.total or 0) + len(names)
+        for name in names:
+            bar.set_description(f'{dataset_name} / {name}')
+            params = dict(profile.params.get(name, {}))
+            if name in SYNTHESIZERS and SYNTHESIZERS[name].ours:
+                params.update(llm_params or {})
+            if name not in SYNTHESIZERS:
+                row, synthetic = {'dataset': dataset_name, 'synthesizer': name,
+                                  'error': f'KeyError: unknown synthesizer {name!r}'}, None
+            else:
+                row, synthetic = run_one(dataset, name, params, device, seed, peers_python,
+                                         profile.evaluation_rows, peer_timeout)
+            row.update({'profile': profile.name, 'data_source': dataset.source, **env})
+            rows.append(row)
+            if synthetic is not None and not dataset.multi_table:
+                samples.setdefault(dataset_name, (dataset, {}))[1][name] = synthetic
+            bar.update(1)
+            if output:
+                _write_table(rows, output)
+    bar.close()
+    results = pd.DataFrame(rows)
+    config['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
+    config['notes'] = notes
+    for note in notes:
+        if verbose:
+            print(note)
+        else:
+            LOGGER.warning(note)
+    if output:
+        _write_outputs(results, samples, config, env, output, plots)
+    update = profile.update_benchmarks if update_benchmarks is None else update_benchmarks
+    if update:
+        from sdv_llm.benchmark.report import update_benchmarks_file
+
+        if Path(benchmarks_file).exists():
+            update_benchmarks_file(benchmarks_file, results, config, env)
+        else:
+            LOGGER.warning('%s not found: not updated.', benchmarks_file)
+    return results
+
+
+def _write_table(rows, output):
+    results = pd.DataFrame(rows)
+    results.to_csv(output / 'results.csv', index=False)
+    results.to_json(output / 'results.json', orient='records', indent=2)
+
+
+def _write_outputs(results, samples, config, env, output, plots):
+    from sdv_llm.benchmark.report import render_markdown
+
+    _write_table(results.to_dict('records'), output)
+    (output / 'config.json').write_text(json.dumps(config, indent=2, default=str))
+    (output / 'results.md').write_text(render_markdown(results, config, env))
+    if plots:
+        from sdv_llm.benchmark import plots as plotting
+
+        try:
+            plotting.quality_vs_fit_time(results, output / 'quality_vs_fit_time.png')
+            for name, (dataset, synthetic) in samples.items():
+                plotting.marginals(dataset, synthetic, output / f'marginals_{name}.png')
+        except Exception as error:  # noqa: BLE001  plots are a convenience; keep the numbers
+            LOGGER.warning('plots failed: %s', error)

@@ -1,0 +1,130 @@
+"""The synthesizers a benchmark can run, by name: LLMSynthesizer configurations, SDV, peers.
+
+A :class:`SynthesizerSpec` says how to build a synthesizer from metadata and parameters and of
+which kind it is: ``'single'`` (an SDV single-table synthesizer), ``'multi'`` (an SDV
+multi-table synthesizer) or ``'peer'`` (another project's generator, run in its own Python
+environment by :mod:`sdv_llm.benchmark.peers`). New synthesizers are added with
+:func:`register`; the project's multi-table synthesizer is registered by name already and
+becomes runnable once ``sdv_llm.multi_table.LLMMultiTableSynthesizer`` exists.
+"""
+
+import importlib
+from dataclasses import dataclass, field
+
+#: Named LLMSynthesizer configurations: parameters on top of LLMSynthesizer's defaults.
+LLM_CONFIGURATIONS = {
+    'LLMSynthesizer': {},
+    'LLMSynthesizer-small': {'embedding_dim': 64, 'num_layers': 2},
+}
+
+
+@dataclass(frozen=True)
+class SynthesizerSpec:
+    """How to build one named synthesizer.
+
+    Attributes:
+        name (str): the name used on the command line and in results.
+        kind (str): ``'single'``, ``'multi'`` or ``'peer'``.
+        target (str): ``'module:Class'`` to import (single, multi), or the peer's name.
+        defaults (dict): constructor parameters of the protocol (e.g. 300 epochs).
+        gpu_parameter (str or None): the constructor's GPU switch, set from the device.
+        seed_parameter (str or None): the constructor's seed parameter, set from the seed.
+        ours (bool): one of this project's synthesizers (ratios are reported for these
+            against every other synthesizer of the same run).
+    """
+
+    name: str
+    kind: str
+    target: str
+    defaults: dict = field(default_factory=dict)
+    gpu_parameter: str | None = None
+    seed_parameter: str | None = None
+    ours: bool = False
+
+    def parameters(self, overrides=None, device='cpu', seed=0):
+        """The constructor parameters: defaults, then ``overrides``, GPU switch and seed.
+
+        Args:
+            overrides (dict or None): parameters replacing the defaults.
+            device (str): ``'cpu'`` or ``'cuda'``.
+            seed (int): seed for ``seed_parameter`` unless ``overrides`` sets it.
+
+        Returns:
+            dict
+        """
+        params = {**self.defaults, **(overrides or {})}
+        if self.gpu_parameter:
+            params.setdefault(self.gpu_parameter, device == 'cuda')
+        if self.seed_parameter:
+            params.setdefault(self.seed_parameter, seed)
+        return params
+
+    def build(self, metadata, overrides=None, device='cpu', seed=0):
+        """Instantiate the synthesizer (single and multi kinds).
+
+        Args:
+            metadata (sdv.metadata.Metadata): metadata of the dataset.
+            overrides (dict or None): parameters replacing the defaults.
+            device (str): ``'cpu'`` or ``'cuda'``.
+            seed (int): seed for ``seed_parameter``.
+
+        Returns:
+            an SDV synthesizer, not fitted.
+
+        Raises:
+            TypeError: for a peer (run it with :func:`sdv_llm.benchmark.peers.run_peer`).
+            ImportError: when the class cannot be imported (not installed, not written yet).
+        """
+        if self.kind == 'peer':
+            raise TypeError(f'{self.name} is a peer; it runs in its own environment.')
+        module, _, attribute = self.target.partition(':')
+        cls = getattr(importlib.import_module(module), attribute)
+        return cls(metadata, **self.parameters(overrides, device, seed))
+
+
+SYNTHESIZERS = {}
+
+
+def register(spec):
+    """Add a synthesizer to the registry (replacing one of the same name).
+
+    Args:
+        spec (SynthesizerSpec): the synthesizer.
+
+    Returns:
+        SynthesizerSpec: ``spec``.
+    """
+    SYNTHESIZERS[spec.name] = spec
+    return spec
+
+
+def get_spec(name):
+    """The registered synthesizer called ``name``.
+
+    Raises:
+        KeyError: naming the registered synthesizers.
+    """
+    try:
+        return SYNTHESIZERS[name]
+    except KeyError:
+        raise KeyError(f'Unknown synthesizer {name!r}; registered: '
+                       f'{", ".join(sorted(SYNTHESIZERS))}.') from None
+
+
+for _name, _params in LLM_CONFIGURATIONS.items():
+    register(SynthesizerSpec(_name, 'single', 'sdv_llm.single_table:LLMSynthesizer', _params,
+                             gpu_parameter='enable_gpu', seed_parameter='random_state',
+                             ours=True))
+register(SynthesizerSpec('GaussianCopulaSynthesizer', 'single',
+                         'sdv.single_table:GaussianCopulaSynthesizer'))
+register(SynthesizerSpec('CTGANSynthesizer', 'single', 'sdv.single_table:CTGANSynthesizer',
+                         {'epochs': 300}, gpu_parameter='enable_gpu'))
+register(SynthesizerSpec('TVAESynthesizer', 'single', 'sdv.single_table:TVAESynthesizer',
+                         {'epochs': 300}, gpu_parameter='enable_gpu'))
+register(SynthesizerSpec('HMASynthesizer', 'multi', 'sdv.multi_table:HMASynthesizer'))
+register(SynthesizerSpec('LLMMultiTableSynthesizer', 'multi',
+                         'sdv_llm.multi_table:LLMMultiTableSynthesizer',
+                         gpu_parameter='enable_gpu', ours=True))
+register(SynthesizerSpec('TabularARGN', 'peer', 'tabularargn'))
+register(SynthesizerSpec('REaLTabFormer', 'peer', 'realtabformer', {'epochs': 100}))
+register(SynthesizerSpec('GReaT', 'peer', 'great', {'epochs': 50}))

@@ -1,0 +1,123 @@
+"""The benchmark harness end to end on iris (smoke profile), and its pieces."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from sdv_llm.benchmark import run
+from sdv_llm.benchmark.datasets import dataset_names, load_dataset
+from sdv_llm.benchmark.peers import PeerError, align_dtypes, run_peer
+from sdv_llm.benchmark.report import BEGIN, END, update_benchmarks_file
+from sdv_llm.cli import main
+from tests.conftest import DATA
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    output = tmp_path_factory.mktemp('smoke')
+    benchmarks = output / 'BENCHMARKS.md'
+    benchmarks.write_text('# Benchmarks\n\nIntro.\n\n## 2026-01-01: history\n\nkept\n')
+    results = run(profile='smoke', data_dir=DATA, output=output / 'results',
+                  synthesizers='GaussianCopulaSynthesizer,LLMSynthesizer,NoSuchSynthesizer',
+                  update_benchmarks=True, benchmarks_file=benchmarks, verbose=False)
+    return results, output
+
+
+def test_split_is_seeded_80_20_with_metadata_of_the_full_table():
+    dataset = load_dataset('iris', DATA, seed=3)
+    again = load_dataset('iris', DATA, seed=3)
+    assert (len(dataset.train), len(dataset.holdout)) == (120, 30)
+    pd.testing.assert_frame_equal(dataset.train, again.train)
+    assert 'iris' in dataset_names(DATA) and 'titanic' in dataset_names(DATA)
+
+
+def test_smoke_run_writes_csv_json_markdown_config_and_plots(smoke):
+    results, output = smoke
+    folder = output / 'results'
+    for name in ('results.csv', 'results.json', 'results.md', 'config.json',
+                 'quality_vs_fit_time.png', 'marginals_iris.png'):
+        assert (folder / name).stat().st_size > 0, name
+    table = pd.read_csv(folder / 'results.csv')
+    assert list(table['synthesizer']) == ['GaussianCopulaSynthesizer', 'LLMSynthesizer',
+                                          'NoSuchSynthesizer']
+    done = results[results['error'].isna()]
+    for column in ('quality', 'quality_all_pairs', 'diagnostic', 'invalid_row_rate',
+                   'kl_divergence', 'correlation_frobenius', 'tstr', 'trtr', 'detection',
+                   'dcr_share', 'dcr_overfitting_protection', 'fit_seconds',
+                   'rows_per_second', 'peak_rss_mb', 'model_bytes'):
+        assert done[column].notna().all(), column
+    assert (done['sampled_rows'] == 120).all() and (done['ml_metric'] == 'macro_f1').all()
+    assert 'unknown synthesizer' in results.loc[2, 'error']
+    assert results['version_sdv'].notna().all() and (results['seed'] == 0).all()
+    markdown = (folder / 'results.md').read_text()
+    assert 'LLMSynthesizer | GaussianCopulaSynthesizer |' in markdown
+    assert json.loads((folder / 'config.json').read_text())['profile'] == 'smoke'
+
+
+def test_benchmarks_file_keeps_history_and_replaces_its_section(smoke):
+    results, output = smoke
+    benchmarks = output / 'BENCHMARKS.md'
+    text = benchmarks.read_text()
+    assert text.index(BEGIN) < text.index(END) < text.index('## 2026-01-01: history')
+    update_benchmarks_file(benchmarks, results, {'profile': 'smoke'}, {})
+    again = benchmarks.read_text()
+    assert again.count(BEGIN) == 1 and 'kept' in again
+
+
+def test_bundled_adult_is_used_when_the_data_folder_is_missing(tmp_path, capsys):
+    results = run(profile='smoke', data_dir=tmp_path / 'missing', max_rows=300,
+                  synthesizers='GaussianCopulaSynthesizer', plots=False)
+    assert list(results['dataset']) == ['adult']
+    assert results.loc[0, 'data_source'] == 'bundled' and results.loc[0, 'quality'] > 0
+    assert 'bundled' in capsys.readouterr().out
+
+
+def test_cli_benchmark_command(tmp_path, capsys):
+    main(['benchmark', '--profile', 'smoke', '--data-dir', str(DATA), '--datasets', 'titanic',
+          '--synthesizers', 'GaussianCopulaSynthesizer', '--max-rows', '300', '--no-plots',
+          '--output', str(tmp_path / 'out'), '--quiet'])
+    assert '1 runs (0 failed)' in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / 'out' / 'results.csv').loc[0, 'ml_metric'] == 'roc_auc'
+
+
+def test_a_peer_without_environment_is_recorded_not_raised(iris, monkeypatch):
+    monkeypatch.delenv('SDV_LLM_PEERS_PYTHON', raising=False)
+    data, metadata = iris
+    with pytest.raises(PeerError, match='no Python environment'):
+        run_peer('tabularargn', data, 10, metadata, 'iris')
+    with pytest.raises(PeerError, match='failed'):
+        run_peer('tabularargn', data, 10, metadata, 'iris', python=shutil.which('false'))
+
+
+def test_align_dtypes_restores_numbers_and_strings():
+    reference = pd.DataFrame({'n': [1, 2], 's': ['1', 'a'], 'f': [0.5, 1.0]})
+    read_back = pd.DataFrame({'n': ['1', '2'], 's': [1.0, None], 'f': ['0.5', '2']})
+    aligned = align_dtypes(read_back, reference)
+    assert aligned['n'].tolist() == [1, 2] and aligned['s'].tolist()[0] == '1'
+    assert aligned['f'].dtype == float
+
+
+def test_multi_table_dataset_runs_hma_and_scores_relationships(tmp_path):
+    folder = tmp_path / 'shop'
+    folder.mkdir()
+    customers = pd.DataFrame({'customer_id': range(40),
+                              'segment': ['a', 'b', 'c', 'd'] * 10,
+                              'age': [20 + i % 30 for i in range(40)]})
+    orders = pd.DataFrame({'order_id': range(120), 'customer_id': [i % 40 for i in range(120)],
+                           'amount': [float(i % 17) for i in range(120)]})
+    customers.to_csv(folder / 'customers.csv', index=False)
+    orders.to_csv(folder / 'orders.csv', index=False)
+    (folder / 'relationships.json').write_text(json.dumps({
+        'primary_keys': {'customers': 'customer_id', 'orders': 'order_id'},
+        'relationships': [{'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
+                           'child_table_name': 'orders', 'child_foreign_key': 'customer_id'}]}))
+    assert dataset_names(tmp_path, multi_table=True) == ['shop']
+    results = run(profile='smoke', data_dir=tmp_path, datasets='shop', plots=False,
+                  synthesizers='HMASynthesizer,LLMMultiTableSynthesizer', verbose=False)
+    hma = results.set_index('synthesizer').loc['HMASynthesizer']
+    assert pd.isna(hma['error']), hma['error']
+    assert hma['referential_integrity'] == 1.0 and hma['relationship_validity'] == 1.0
+    assert 0 < hma['cardinality'] <= 1 and 'intertable_trends' in hma
+    assert 'LLMMultiTableSynthesizer' in set(results['synthesizer'])
