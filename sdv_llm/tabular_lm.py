@@ -42,7 +42,7 @@ class TabularLMConfig:
     dropout: float = None
     validation_fraction: float = 0.1
     patience: int = 3
-    column_order: object = 'fixed'
+    column_order: object = 'fd'
     conditional_fraction: float = 0.2
     serialization: str = 'compact'
     codec_options: CodecOptions = field(default_factory=CodecOptions)

@@ -16,14 +16,22 @@ def _fit(data, metadata, name, **params):
     return synthesizer
 
 
-@pytest.fixture
-def titanic_model(titanic, tiny):
-    data, metadata = titanic
-    return data, _fit(data, metadata, 'titanic', **tiny)
+@pytest.fixture(scope='module')
+def titanic_model():
+    """One fitted model for the tests that only sample (each resets its sampling seed)."""
+    from sdv.metadata import Metadata
+
+    from tests.conftest import DATA, TINY
+
+    data = pd.read_csv(DATA / 'titanic.csv')
+    metadata = Metadata.detect_from_dataframes({'titanic': data})
+    synthesizer = _fit(data, metadata, 'titanic', **TINY)
+    return data, synthesizer
 
 
 def test_sample_from_conditions_one_pass_all_rows_meet_them(titanic_model, monkeypatch):
     data, synthesizer = titanic_model
+    synthesizer.reset_sampling()
     calls = []
     sample_known = synthesizer._model.sample_known
     monkeypatch.setattr(synthesizer._model, 'sample_known',
