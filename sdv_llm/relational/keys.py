@@ -132,8 +132,11 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
     """Foreign keys for ``num_rows`` child rows, every one a sampled parent key (or missing).
 
     Each sampled parent draws its number of children from the real counts (bootstrap); the
-    keys are repeated that often, trimmed or topped up (in proportion to the draws) to the
-    rows that need a key, and shuffled. A share ``null_fraction`` of the rows gets a missing
+    draws are then moved one child at a time, inside the real minimum and maximum, until they
+    add up to the rows that need a key (so no parent gets fewer or more children than any real
+    parent had, as SDMetrics' cardinality boundary adherence checks); only when that is
+    impossible are the remaining keys drawn in proportion to the draws. The keys are repeated
+    that often and shuffled. A share ``null_fraction`` of the rows gets a missing
     key.
 
     Args:
@@ -159,12 +162,37 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
         raise ValueError('Cannot assign foreign keys: the parent table has no sampled rows.')
     draws = rng.choice(counts, size=len(parent_keys)) if len(counts) else \
         np.ones(len(parent_keys), dtype=np.int64)
+    low, high = (int(counts.min()), int(counts.max())) if len(counts) else (0, needed)
+    draws = _fit_total(draws, needed, low, high, rng)
     pool = np.repeat(parent_keys, draws)
-    if len(pool) > needed:
-        pool = rng.choice(pool, size=needed, replace=False)
-    elif len(pool) < needed:
+    if len(pool) < needed:  # no parent can take more inside the real bounds
         weights = draws + 1e-9
         extra = rng.choice(parent_keys, size=needed - len(pool), p=weights / weights.sum())
         pool = np.concatenate([pool, extra])
+    if len(pool) > needed:  # every parent is at the real minimum already
+        pool = rng.choice(pool, size=needed, replace=False)
     keys[~missing] = rng.permutation(pool)
     return keys
+
+
+def _fit_total(draws, total, low, high, rng):
+    """Adjust per-parent counts by single steps inside ``[low, high]`` toward ``total``.
+
+    Args:
+        draws (numpy.ndarray): int counts per parent.
+        total (int): the wanted sum.
+        low, high (int): the bounds every count keeps.
+        rng (numpy.random.Generator): picks which parents move.
+
+    Returns:
+        numpy.ndarray: int64 counts; their sum equals ``total`` when the bounds allow, else it
+        is as close as they allow.
+    """
+    draws = np.clip(np.asarray(draws, dtype=np.int64), low, high)
+    while True:
+        gap = total - int(draws.sum())
+        movable = np.flatnonzero(draws < high) if gap > 0 else np.flatnonzero(draws > low)
+        if gap == 0 or not len(movable):
+            return draws
+        chosen = rng.choice(movable, size=min(abs(gap), len(movable)), replace=False)
+        draws[chosen] += 1 if gap > 0 else -1

@@ -55,3 +55,14 @@ def test_assigned_keys_are_sampled_parent_keys_with_the_real_children_per_parent
     assert abs(len(present) / 2000 - 0.9) < 0.03
     per_parent = np.bincount(present.astype(int) - 1000)
     assert set(per_parent[per_parent > 0]) <= {1, 2, 3}
+
+
+def test_assigned_keys_stay_inside_the_real_children_bounds():
+    rng = np.random.default_rng(0)
+    parents = np.arange(500)
+    keys = assign_keys(parents, np.ones(300, dtype=np.int64), 0.0, 500, rng)
+    assert sorted(keys) == list(parents)  # every real parent had exactly one child
+    counts = np.array([0, 1, 2, 2, 3])
+    keys = assign_keys(parents, counts, 0.0, 900, rng)
+    per_parent = np.bincount(keys.astype(np.int64), minlength=500)
+    assert len(keys) == 900 and per_parent.min() >= 0 and per_parent.max() <= 3
