@@ -139,14 +139,16 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                                            allow_null)
         except ValueError as error:
             raise SynthesizerInputError(str(error)) from error
-        sampled = self._data_processor.reverse_transform(raw)
-        sampled = self.reverse_transform_constraints(sampled).reset_index(drop=True)
-        for j, column in enumerate(known.columns):
-            if column not in columns and column in sampled and mask[:, j].any():
-                if sampled[column].dtype != known[column].dtype:
-                    sampled[column] = sampled[column].astype(object)
-                sampled.loc[mask[:, j], column] = known.loc[mask[:, j], column].to_numpy()
+        sampled = self._reverse_transform(raw)
+        # Known cells of columns SDV generates (keys, PII) are written back as given.
+        generated_by_sdv = ~np.isin(np.asarray(known.columns, dtype=object), columns)
+        _copy_cells(sampled, known, mask & generated_by_sdv, known.columns)
         return sampled
+
+    def _reverse_transform(self, raw):
+        """Raw model rows -> table rows (keys, PII, dtypes by SDV), indexed from 0."""
+        sampled = self._data_processor.reverse_transform(raw)
+        return self.reverse_transform_constraints(sampled).reset_index(drop=True)
 
     def _write(self, sampled, output_folder_path):
         if output_folder_path is not None:
@@ -188,8 +190,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             raw = self._model.sample(num_rows, conditions=conditions, batch_size=batch_size)
         except ValueError as error:
             raise SynthesizerInputError(str(error)) from error
-        sampled = self._data_processor.reverse_transform(raw)
-        sampled = self.reverse_transform_constraints(sampled).reset_index(drop=True)
+        sampled = self._reverse_transform(raw)
         self._write(sampled, output_folder_path)
         return {self._table_name: sampled}
 
@@ -277,11 +278,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         missing = table.isna().to_numpy()
         generated = self._sample_known(table, ~missing, batch_size, allow_null=False)
         filled = table.copy()
-        for j, column in enumerate(table.columns):
-            if missing[:, j].any() and column in generated:
-                if filled[column].dtype != generated[column].dtype:
-                    filled[column] = filled[column].astype(object)
-                filled.loc[missing[:, j], column] = generated.loc[missing[:, j], column].to_numpy()
+        _copy_cells(filled, generated, missing, table.columns)
         return {self._table_name: filled} if isinstance(data, dict) else filled
 
     def get_column_order(self):
@@ -301,3 +298,20 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         schema = self._model.schema
         return {'column_order': schema.order_mode, 'order': list(schema.order),
                 'dependencies': list(schema.dependencies)}
+
+
+def _copy_cells(target, source, mask, columns):
+    """Write ``source``'s cells into ``target`` where ``mask`` is set, in place.
+
+    Args:
+        target, source (pandas.DataFrame): same number of rows; ``source`` indexed from 0.
+        mask (numpy.ndarray): bool ``(rows, len(columns))``.
+        columns (list[str]): the column of each mask column; those missing from either frame
+            are skipped. A column whose dtypes differ becomes ``object`` in ``target``.
+    """
+    for j, column in enumerate(columns):
+        rows = mask[:, j]
+        if rows.any() and column in target and column in source:
+            if target[column].dtype != source[column].dtype:
+                target[column] = target[column].astype(object)
+            target.loc[rows, column] = source.loc[rows, column].to_numpy()
