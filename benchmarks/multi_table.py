@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from sdv_llm.benchmark.datasets import DEFAULT_DATA_DIR
+from sdv_llm.benchmark.runner import foreign_key_matches
 
 # LLM settings per dataset: fewer epochs than the single-table default keep a 2-core CPU run
 # within minutes (early stopping still applies).
@@ -98,15 +99,11 @@ def integrity(data, metadata):
         parent, over all relationships), ``orphans`` per relationship, and
         ``unique_primary_keys`` (bool).
     """
-    total, found, orphans = 0, 0, {}
-    for relation in metadata.relationships:
-        child = data[relation['child_table_name']][relation['child_foreign_key']].dropna()
-        parent = data[relation['parent_table_name']][relation['parent_primary_key']]
-        valid = child.isin(set(parent))
-        total += len(child)
-        found += int(valid.sum())
-        orphans[f"{relation['parent_table_name']}->{relation['child_table_name']}."
-                f"{relation['child_foreign_key']}"] = int((~valid).sum())
+    matches = foreign_key_matches(data, metadata)
+    total = sum(count for _, _, count in matches)
+    found = sum(valid for _, valid, _ in matches)
+    orphans = {f"{r['parent_table_name']}->{r['child_table_name']}.{r['child_foreign_key']}":
+               count - valid for r, valid, count in matches}
     unique = all(data[t][m.primary_key].is_unique for t, m in metadata.tables.items()
                  if isinstance(m.primary_key, str))
     return {'referential_integrity': found / total if total else 1.0, 'orphans': orphans,

@@ -121,6 +121,24 @@ def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
     return row
 
 
+def foreign_key_matches(tables, metadata):
+    """Per relationship, how many foreign-key values (not missing) are found in the parent.
+
+    Args:
+        tables (dict[str, pandas.DataFrame]): the database.
+        metadata (sdv.metadata.Metadata): its metadata with relationships.
+
+    Returns:
+        list[tuple[dict, int, int]]: ``(relationship, found, total)`` per relationship.
+    """
+    matches = []
+    for relation in metadata.relationships:
+        keys = tables[relation['child_table_name']][relation['child_foreign_key']].dropna()
+        parents = set(tables[relation['parent_table_name']][relation['parent_primary_key']])
+        matches.append((relation, int(keys.isin(parents).sum()), len(keys)))
+    return matches
+
+
 def referential_integrity(tables, metadata):
     """Share of foreign-key values (not missing) found among their parent's primary keys.
 
@@ -131,12 +149,9 @@ def referential_integrity(tables, metadata):
     Returns:
         float: in [0, 1]; ``nan`` without foreign-key values.
     """
-    valid = total = 0
-    for relation in metadata.relationships:
-        keys = tables[relation['child_table_name']][relation['child_foreign_key']].dropna()
-        parents = set(tables[relation['parent_table_name']][relation['parent_primary_key']])
-        valid += int(keys.isin(parents).sum())
-        total += len(keys)
+    matches = foreign_key_matches(tables, metadata)
+    valid = sum(found for _, found, _ in matches)
+    total = sum(count for _, _, count in matches)
     return valid / total if total else float('nan')
 
 
