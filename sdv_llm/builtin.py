@@ -26,7 +26,8 @@ def sdv_llm_column_codec(column, column_metadata, values, enforce_min_max_values
 
 @hookimpl
 def sdv_llm_serializations():
-    """The compact serialization of the embedded backbone."""
+    """The compact serialization of the embedded backbone and the text ones of pretrained LMs."""
     from sdv_llm.serialization.compact import CompactSerializer
+    from sdv_llm.serialization.text import FORMATS, TextSerializer
 
-    return {'compact': CompactSerializer}
+    return {'compact': CompactSerializer, **{name: TextSerializer for name in FORMATS}}

@@ -1,6 +1,7 @@
 """Declarative validation of the synthesizer parameters, shared by both front ends."""
 
 import numbers
+import os
 
 from sdv.errors import SynthesizerInputError
 
@@ -39,6 +40,14 @@ def _bool(value):
     return isinstance(value, bool)
 
 
+def _lora(value):
+    if value is None or isinstance(value, dict):
+        return True
+    from peft import PeftConfig
+
+    return isinstance(value, PeftConfig)
+
+
 PARAMETER_CONSTRAINTS = {
     'epochs': (_optional(_positive_int), 'None or a positive integer'),
     'batch_size': (_optional(_positive_int), 'None or a positive integer'),
@@ -62,6 +71,15 @@ PARAMETER_CONSTRAINTS = {
     'verbose': (_bool, 'True or False'),
     'random_state': (_optional(lambda v: isinstance(v, numbers.Integral) and v >= 0),
                      'None or a non-negative integer'),
+    'backbone': (lambda v: v == 'default' or (isinstance(v, (str, os.PathLike))
+                                              and os.path.isdir(v)),
+                 "'default' or an existing directory of a local Hugging Face causal LM"),
+    'serialization': (_optional(lambda v: isinstance(v, str)),
+                      "None, 'compact', 'text', 'json' or 'csv'"),
+    'lora': (_lora, 'None, a dict of LoraConfig arguments or a peft.PeftConfig'),
+    'merge_adapter': (_bool, 'True or False'),
+    'gradient_checkpointing': (_bool, 'True or False'),
+    'text_preamble': (_bool, 'True or False'),
 }
 
 
@@ -111,6 +129,8 @@ def build_config(parameters):
         max_discrete_values=fields.pop('max_discrete_values'),
         max_significant_digits=fields.pop('max_significant_digits'),
     )
+    if fields.get('backbone') is not None:
+        fields['backbone'] = str(fields['backbone'])
     column_order = fields['column_order']
     fields['column_order'] = column_order if isinstance(column_order, str) else list(column_order)
     return TabularLMConfig(**fields)

@@ -67,6 +67,24 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         verbose (bool): show progress bars. Default False.
         random_state (int or None): seed of the training run (initialisation, split, shuffling,
             dropout). Sampling is seeded by SDV (``reset_sampling``). Default None.
+        backbone (str): ``'default'`` (the embedded decoder, trained from scratch) or the local
+            directory of a Hugging Face causal LM (Llama, Qwen, Mistral, GPT-2, ...; loaded
+            with ``local_files_only``), adapted with ``lora``. Default ``'default'``.
+        serialization (str or None): how rows are written: ``'compact'`` (the embedded
+            backbone's table vocabulary), or for a pretrained backbone ``'text'``
+            (``age is 39, workclass is State-gov``, GReaT), ``'json'`` or ``'csv'`` (under a
+            header line; rows keep the table's column order). ``None`` picks ``'compact'`` or
+            ``'text'`` by backbone.
+        lora (dict or peft.PeftConfig or None): the adapter of a pretrained backbone: LoRA
+            settings (default ``{'r': 16, 'lora_alpha': 32, 'lora_dropout': 0.05}``; target
+            modules found by peft for common architectures, every linear layer otherwise), or
+            any peft config (IA3, AdaLoRA), passed through.
+        merge_adapter (bool): merge the adapter into the backbone after training, for sampling
+            speed. Default False.
+        gradient_checkpointing (bool): recompute activations in the backward pass (less GPU
+            memory for large backbones). Default False.
+        text_preamble (bool): start every text row with an instruction built from the metadata
+            (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
 
     Raises:
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
@@ -80,7 +98,9 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
                  max_discrete_values=200, max_significant_digits=6, temperature=1.0, top_p=1.0,
-                 sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None):
+                 sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
+                 backbone='default', serialization=None, lora=None, merge_adapter=False,
+                 gradient_checkpointing=False, text_preamble=False):
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
                          enforce_rounding=enforce_rounding, locales=locales)
         store_parameters(self, locals())
@@ -101,6 +121,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
 
         columns = self.metadata.tables[self._table_name].columns
         config = build_config(self._model_parameters())
+        config.table_name = self._table_name
         self._model = TabularLM(config).fit(processed_data, columns,
                                             self.enforce_min_max_values)
 

@@ -44,7 +44,13 @@ class TabularLMConfig:
     patience: int = 3
     column_order: object = 'fd'
     conditional_fraction: float = 0.2
-    serialization: str = 'compact'
+    serialization: str = None
+    backbone: str = 'default'
+    lora: object = None
+    merge_adapter: bool = False
+    gradient_checkpointing: bool = False
+    text_preamble: bool = False
+    table_name: str = None
     codec_options: CodecOptions = field(default_factory=CodecOptions)
     temperature: float = 1.0
     top_p: float = 1.0
@@ -52,6 +58,10 @@ class TabularLMConfig:
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
+
+
+DEFAULT_ADAPTER_EPOCHS = 3
+"""Epochs of adapter training on a pretrained backbone when ``epochs`` is None."""
 
 
 def auto_epochs(num_rows):
@@ -86,6 +96,7 @@ class TabularLM:
     def __init__(self, config=None):
         self.config = config or TabularLMConfig()
         self.model = None
+        self.pretrained = None
         self._generator = None
 
     # ------------------------------------------------------------------ fitting
@@ -108,24 +119,79 @@ class TabularLM:
         self.columns = list(data.columns)
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
                                       config.codec_options, config.column_order)
-        serializers = get_serializations()
-        if config.serialization not in serializers:
-            raise ValueError(
-                f'Unknown serialization {config.serialization!r}; available: {sorted(serializers)}.'
-            )
-        self.serializer = serializers[config.serialization](self.schema)
+        self.serializer = self._build_serializer()
         blocks = self.serializer.encode_blocks(data)
-        # Positions that are padding in every training row (escape paths no row took) cost
-        # training time and teach nothing; a row's length does not depend on its column order.
-        length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
+        if self.pretrained is None:
+            # Positions that are padding in every training row (escape paths no row took) cost
+            # training time and teach nothing; a row's length does not depend on its order.
+            length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
 
-        def encode_rows(index, rng):
-            orders = self.training_orders(len(index), rng)
-            return self.serializer.assemble([block[index] for block in blocks], orders)[:, :length]
+            def encode_rows(index, rng):
+                orders = self.training_orders(len(index), rng)
+                return self.serializer.assemble([block[index] for block in blocks],
+                                                orders)[:, :length]
 
-        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
-                                    if self.schema.order_mode == 'fd' else [])
+            self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
+                                        if self.schema.order_mode == 'fd' else [])
+        else:
+            length = (len(self.serializer.prompt) + 1
+                      + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
+
+            def encode_rows(index, rng):
+                orders = self.training_orders(len(index), rng)
+                ids, columns = self.serializer.assemble(
+                    [(m[index], last[index]) for m, last in blocks], orders)
+                return ids[:, :length], None, columns[:, :length - 1]
+
+            self.dependency_mappings = []  # enforcement maps compact tokens (see issue notes)
         return self._train(encode_rows, len(data))
+
+    def _build_serializer(self):
+        """The serializer the configuration asks for, with the backbone's tokenizer if any.
+
+        Raises:
+            ValueError: an unknown serialization, a text serialization without a pretrained
+                backbone (or the reverse), a random order with CSV, or an unusable backbone.
+        """
+        from sdv_llm.model.pretrained import PretrainedSpec, load_config, load_tokenizer, \
+            lora_config
+
+        config = self.config
+        pretrained = config.backbone not in (None, 'default')
+        name = config.serialization or ('text' if pretrained else 'compact')
+        serializers = get_serializations()
+        if name not in serializers:
+            raise ValueError(
+                f'Unknown serialization {name!r}; available: {sorted(serializers)}.')
+        factory = serializers[name]
+        uses_tokenizer = getattr(factory, 'uses_tokenizer', False)
+        self.pretrained = None
+        if not uses_tokenizer:
+            if pretrained:
+                raise ValueError(f"serialization={name!r} is for the embedded backbone; with "
+                                 f"backbone={config.backbone!r} use 'text', 'json' or 'csv'.")
+            return factory(self.schema)
+        if not pretrained:
+            raise ValueError(f"serialization={name!r} needs a pretrained backbone's tokenizer: "
+                             "set backbone to a local Hugging Face model directory, or use "
+                             "serialization='compact'.")
+        hf_config = load_config(config.backbone)
+        self.pretrained = PretrainedSpec(str(config.backbone),
+                                         lora_config(config.lora, hf_config.model_type),
+                                         config.merge_adapter, config.gradient_checkpointing)
+        tokenizer = load_tokenizer(config.backbone)
+        preamble = None
+        if config.text_preamble:
+            from sdv_llm.serialization.text import preamble as build_preamble
+
+            preamble = build_preamble(self.schema, config.table_name)
+        serializer = factory(self.schema, tokenizer, format=name,
+                             vocab_size=getattr(hf_config, 'vocab_size', None), preamble=preamble)
+        if serializer.fixed_order and self.schema.order_mode == 'random':
+            raise ValueError(f"serialization={name!r} writes every row in the header's column "
+                             "order; column_order='random' needs 'text' or 'json'.")
+        self._hf_config = hf_config
+        return serializer
 
     def _train(self, encode_rows, num_rows):
         """Build the backbone and the automaton and train on the serialized rows.
@@ -139,12 +205,23 @@ class TabularLM:
         """
         config = self.config
         self.device = select_device(config.enable_gpu)
-        self.backbone_config = BackboneConfig.for_table(
-            num_rows, self.serializer.vocab_size, self.serializer.max_length,
-            config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
-        )
+        self._compile_grammar()  # a text automaton also bounds the sequence length
+        if getattr(self, 'pretrained', None) is None:
+            self.backbone_config = BackboneConfig.for_table(
+                num_rows, self.serializer.vocab_size, self.serializer.max_length,
+                config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
+            )
+        else:
+            from sdv_llm.model.pretrained import max_positions
+
+            limit = max_positions(self._hf_config)
+            if limit is not None and self.serializer.max_length > limit:
+                raise ValueError(
+                    f'A row takes up to {self.serializer.max_length} tokens, more than the '
+                    f'{limit} positions of backbone={config.backbone!r}.')
         self.training_config = TrainingConfig(
-            epochs=config.epochs or auto_epochs(num_rows),
+            epochs=config.epochs or (DEFAULT_ADAPTER_EPOCHS if self.pretrained
+                                     else auto_epochs(num_rows)),
             batch_size=config.batch_size or auto_batch_size(num_rows),
             learning_rate=config.learning_rate,
             validation_fraction=config.validation_fraction,
@@ -156,15 +233,22 @@ class TabularLM:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
-        self._compile_grammar()
         LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
                     '%d parameters', self.serializer.vocab_size, self.serializer.max_length,
                     self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
-                                          self.serializer.next_columns, self.training_config,
-                                          self.device, seed)
+                                          getattr(self.serializer, 'next_columns', None),
+                                          self.training_config, self.device, seed,
+                                          prompt_length=len(self._prompt()))
+        if self.pretrained is not None and self.pretrained.merge_adapter:
+            self.model.merge()
         self.set_random_state(seed)
         return self
+
+    def _prompt(self):
+        """Tokens every sequence starts with: ``<bos>`` (and a text serialization's prefix)."""
+        prompt = getattr(self.serializer, 'prompt', None)
+        return np.array([BOS]) if prompt is None else prompt
 
     def _compile_grammar(self):
         """The automaton, extended with the enforced dependencies of an ``'fd'`` order."""
@@ -176,9 +260,17 @@ class TabularLM:
 
     def _compile_automaton(self):
         """The grammar of the serialized sequences (one row per sequence here)."""
+        if getattr(self, 'pretrained', None) is not None:
+            from sdv_llm.decoding.text_automaton import TextTokenAutomaton
+
+            return TextTokenAutomaton.compile(self.serializer)
         return TokenAutomaton.compile(self.serializer)
 
     def _build_model(self):
+        if getattr(self, 'pretrained', None) is not None:
+            from sdv_llm.model.pretrained import build_pretrained
+
+            return build_pretrained(self.pretrained, self.serializer.vocab_size)
         lm = build_backbone(self.backbone_config, self.serializer.vocab_size,
                             self.serializer.max_length, {'bos': BOS, 'eos': EOS})
         return TabularDecoder(lm, self.serializer.num_columns)
@@ -200,6 +292,8 @@ class TabularLM:
             ``schema.order``; ``None`` for the base order on every row.
         """
         num_columns = self.serializer.num_columns
+        if getattr(self.serializer, 'fixed_order', False):
+            return None
         if self.schema.order_mode == 'random':
             return np.argsort(rng.random((num_rows, num_columns)), axis=1)
         fraction = self.config.conditional_fraction
@@ -248,7 +342,9 @@ class TabularLM:
         constraints, fixed = {}, {}
         for column, condition in (conditions or {}).items():
             kind, *spec = normalize_constraint(column, condition)
-            if kind == 'value':
+            if kind == 'value' and getattr(self.serializer, 'fixed_order', False):
+                constraints[column] = ('values', [spec[0]])  # kept in place (CSV)
+            elif kind == 'value':
                 fixed[column] = spec[0]
             else:
                 constraints[column] = (kind, *spec)
@@ -283,6 +379,24 @@ class TabularLM:
             raise RuntimeError('The model has not been fitted.')
         if self._generator is None:
             self.set_random_state(None)
+        complete = self._complete_rows(known, known_mask)
+        if complete is not None and complete.any():
+            # Rows whose every cell is known have nothing to sample: they are returned as given
+            # (after the same checks as other known values).
+            for column in self.schema.order:
+                self.schema.codecs[column].check_values(known.loc[complete, column])
+            out = pd.DataFrame(index=range(num_rows), columns=self.columns, dtype=object)
+            rest = ~complete
+            if rest.any():
+                sampled = self._sample_plan(
+                    int(rest.sum()), known[rest].reset_index(drop=True),
+                    None if known_mask is None else np.asarray(known_mask)[rest], constraints,
+                    batch_size, allow_null)
+                out = pd.concat([known[complete].assign(_row=np.flatnonzero(complete)),
+                                 sampled.assign(_row=np.flatnonzero(rest))])
+                return out.sort_values('_row').drop(columns='_row').reset_index(
+                    drop=True)[self.columns]
+            return known.reset_index(drop=True)[self.columns]
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
                                  device=self.device))
         plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
@@ -293,18 +407,33 @@ class TabularLM:
         ids = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, self.config.temperature, self.config.top_p,
-            self.serializer.max_length - 1,
+            self.serializer.max_length - len(self._prompt()),
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.
-        return self.serializer.decode(ids)[self.columns]
+        return self.serializer.decode(ids, orders=plan.columns[:, :-1])[self.columns]
+
+    def _complete_rows(self, known, known_mask):
+        """Bool ``(rows,)``: rows of ``known`` whose every modelled cell is known, or None."""
+        if known is None or not set(self.schema.order) <= set(known.columns):
+            return None
+        if known_mask is None:
+            return np.ones(len(known), dtype=bool)
+        mask = pd.DataFrame(np.asarray(known_mask, dtype=bool), columns=known.columns)
+        return mask[self.schema.order].all(axis=1).to_numpy()
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
         """Pickle the weights as a CPU state dict and rebuild automaton and model on load."""
         state = self.__dict__.copy()
+        state.pop('_hf_config', None)
         if self.model is not None:
-            state['model'] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            if getattr(self, 'pretrained', None) is not None:
+                # The adapter only: the backbone's weights stay in its directory.
+                state['model'] = self.model.adapter_state_dict()
+            else:
+                state['model'] = {k: v.detach().cpu()
+                                  for k, v in self.model.state_dict().items()}
             state.pop('automaton', None)
             state.pop('dependency_table', None)
             state['device'] = None
@@ -317,6 +446,11 @@ class TabularLM:
         if isinstance(weights, dict):
             self.device = select_device(self.config.enable_gpu)
             self.model = self._build_model()
-            self.model.load_state_dict(weights)
+            if getattr(self, 'pretrained', None) is not None:
+                self.model.load_adapter_state_dict(weights)
+                if self.pretrained.merge_adapter:
+                    self.model.merge()
+            else:
+                self.model.load_state_dict(weights)
             self.model.to(self.device).eval()
             self._compile_grammar()

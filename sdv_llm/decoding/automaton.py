@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from sdv_llm.schema.fragment import EXIT
-from sdv_llm.serialization.compact import EOS, PAD
+from sdv_llm.serialization.compact import BOS, EOS, PAD
 
 
 class TokenAutomaton:
@@ -32,14 +32,17 @@ class TokenAutomaton:
         end (int): state after the last column; only ``<eos>`` (and the repeat token, if any)
             is allowed there.
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
+        bos, eos, pad (int): the special token ids (the compact vocabulary's by default; a
+            pretrained tokenizer's for text serializations).
     """
 
-    def __init__(self, next_state, column_start, hub, end, done):
+    def __init__(self, next_state, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD):
         self.next_state = next_state
         self.column_start = column_start
         self.hub = hub
         self.end = end
         self.done = done
+        self.bos, self.eos, self.pad = bos, eos, pad
 
     @classmethod
     def compile(cls, serializer, repeat_token=None):
@@ -95,7 +98,8 @@ class TokenAutomaton:
                    shift=first)
             starts.append(first + int(base))
         table = torch.cat([self.next_state, torch.from_numpy(extra).to(device)])
-        return TokenAutomaton(table, self.column_start, self.hub, self.end, self.done), starts
+        return TokenAutomaton(table, self.column_start, self.hub, self.end, self.done,
+                              self.bos, self.eos, self.pad), starts
 
     @property
     def num_states(self):

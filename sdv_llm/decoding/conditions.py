@@ -44,7 +44,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
     """Column order, forced tokens and grammar of each row to sample.
 
     Args:
-        serializer (CompactSerializer): vocabulary and schema.
+        serializer (CompactSerializer or TextSerializer): vocabulary and schema.
         automaton (TokenAutomaton): the row grammar (on any device).
         num_rows (int): rows to plan.
         rng (numpy.random.Generator): draws the random orders.
@@ -87,44 +87,57 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             if not rows.any():
                 continue
             k = position[column]
-            codec = schema.codecs[column]
             values = known[column][rows]
-            codec.check_values(values)
-            block = np.full((num_rows, codec.max_length), -1, dtype=np.int64)
-            local = codec.encode(values)
-            block[rows] = np.where(local >= 0, local + serializer.offsets[column], -1)
+            schema.codecs[column].check_values(values)
+            local = serializer.value_block(column, values)
+            block = np.full((num_rows, local.shape[1]), -1, dtype=np.int64)
+            block[rows] = local
             blocks[k] = block
             fixed[:, k] = rows
+    if fixed.any() and getattr(serializer, 'fixed_order', False):
+        raise ValueError(
+            f"serialization={serializer.name!r} keeps every row in the header's column order, "
+            'so known values that differ between rows cannot be generated first; use the '
+            "'text' or 'json' serialization."
+        )
 
-    fragments = []
+    restrictions = []
     for column, (kind, *spec) in constraints.items():
-        codec = schema.codecs[column]
-        fragment = (codec.values_fragment(spec[0]) if kind == 'values'
-                    else codec.range_fragment(*spec))
-        fragments.append((column, fragment))
+        restrictions.append((column, serializer.restriction(column, kind, spec)))
     if not allow_null:
         for column in order:
-            fragment = schema.codecs[column].present_fragment()
-            if fragment is not None and column not in constraints:
-                fragments.append((column, fragment))
+            restriction = serializer.restriction(column, 'present', ())
+            if restriction is not None and column not in constraints:
+                restrictions.append((column, restriction))
     column_start = automaton.column_start.cpu().numpy()
     entry_of_column = np.broadcast_to(column_start[:num_columns], fixed.shape).copy()
+    # A text automaton has a second clause per column that ends the row (see
+    # sdv_llm.decoding.text_automaton); the compact one ends rows at ``end`` alone.
+    last_start = (column_start[num_columns + 1:] if len(column_start) > num_columns + 1
+                  else column_start[:num_columns])
+    last_of_column = np.broadcast_to(last_start, fixed.shape).copy()
     restricted = np.zeros_like(fixed)
-    if fragments:
-        automaton, starts = automaton.extend(serializer, fragments)
-        for (column, _), start in zip(fragments, starts):
+    if restrictions:
+        automaton, starts = automaton.extend(serializer, restrictions)
+        for (column, _), start in zip(restrictions, starts):
+            middle, last = start if isinstance(start, tuple) else (start, start)
             k = position[column]
             free = ~fixed[:, k]
-            entry_of_column[free, k] = start
+            entry_of_column[free, k] = middle
+            last_of_column[free, k] = last
             restricted[free, k] = column in constraints
 
     # Fixed columns first, then constrained ones, both in the base order; then the rest.
     rank = np.broadcast_to(np.arange(num_columns) / num_columns, fixed.shape)
     if random_order:
         rank = np.where(fixed | restricted, rank, rng.random(fixed.shape))
-    key = np.where(fixed, 0, np.where(restricted, 1, 2)) * 2 + rank
+    priority = np.where(fixed, 0, np.where(restricted, 1, 2))
+    if getattr(serializer, 'fixed_order', False):
+        priority = np.zeros_like(priority)
+    key = priority * 2 + rank
     orders = np.argsort(key, axis=1, kind='stable')
     entries = np.take_along_axis(entry_of_column, orders, axis=1)
+    entries[:, -1] = np.take_along_axis(last_of_column, orders[:, -1:], axis=1)[:, 0]
     entries = np.concatenate([entries, np.full((num_rows, 1), automaton.end)], axis=1)
     columns = np.concatenate([orders, np.full((num_rows, 1), num_columns)], axis=1)
     forced = None
@@ -133,4 +146,4 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
         forced = forced[:, : int((forced >= 0).sum(axis=1).max())]
     first_free = (fixed | restricted).sum(axis=1).astype(np.int64)
     return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton,
-                        first_free)
+                        first_free, prompt=getattr(serializer, 'prompt', None))

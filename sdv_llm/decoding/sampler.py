@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from sdv_llm.decoding.kv_cache import preallocated_cache
-from sdv_llm.serialization.compact import BOS, EOS, PAD
 
 
 def _top_p_filter(logits, top_p):
@@ -85,6 +84,8 @@ class SamplingPlan:
             no condition constrains (dependencies only constrain slots from there on).
         dependencies (DependencyTable or None): exact functional dependencies to enforce.
         loop (Loop or None): several rows per sequence; ``None`` for one row.
+        prompt (numpy.ndarray or None): int64 ``(prompt_length,)`` tokens every row starts
+            with (``<bos>`` and a text serialization's prefix); ``None`` is ``<bos>`` alone.
     """
 
     entries: np.ndarray
@@ -94,6 +95,7 @@ class SamplingPlan:
     first_free: object = None
     dependencies: object = None
     loop: object = None
+    prompt: object = None
 
     def __len__(self):
         return len(self.entries)
@@ -123,7 +125,8 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         max_length (int or None): most tokens after ``<bos>``; defaults to the model's positions.
 
     Returns:
-        numpy.ndarray: int64 ``(len(plan), max_length)`` token ids without ``<bos>``.
+        numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
+        (``<bos>``).
     """
     max_length = max_length or model.config.n_positions - 1
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
@@ -157,12 +160,13 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     forced = None
     if plan.forced is not None and plan.forced.shape[1]:
         forced = torch.as_tensor(plan.forced[first:last], device=device)
-    tokens = torch.full((size, 1), BOS, dtype=torch.int64, device=device)
+    prompt = np.array([automaton.bos]) if plan.prompt is None else np.asarray(plan.prompt)
+    tokens = torch.as_tensor(prompt, dtype=torch.int64, device=device).repeat(size, 1)
     state = torch.full((size,), automaton.hub, dtype=torch.int64, device=device)
     slot = torch.full((size,), -1, dtype=torch.int64, device=device)
     loop = plan.loop
     count = torch.zeros((size,), dtype=torch.int64, device=device)
-    past = preallocated_cache(model, max_length + 1)
+    past = preallocated_cache(model, max_length + len(prompt))
     steps = []
     for step in range(max_length):
         at_hub = state == automaton.hub
@@ -173,7 +177,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
             finished |= state == automaton.end
         if bool(finished.all()):
             break  # only <eos> (and then <pad>) can follow: no need to run the model
-        next_column = columns[rows, slot][:, None]
+        next_column = columns[rows, slot][:, None].expand(-1, tokens.shape[1])
         out = model(input_ids=tokens, next_columns=next_column, past_key_values=past,
                     use_cache=True, logits_to_keep=1)
         past = out.past_key_values
@@ -202,10 +206,11 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
 
     batch = (torch.stack(steps, dim=1).cpu().numpy() if steps
              else np.zeros((size, 0), dtype=np.int64))
-    batch = np.concatenate([batch, np.where((state == automaton.end).cpu().numpy(), EOS,
-                                            PAD)[:, None]], axis=1)[:, :max_length]
+    ended = (state == automaton.end).cpu().numpy()
+    batch = np.concatenate([batch, np.where(ended, automaton.eos, automaton.pad)[:, None]],
+                           axis=1)[:, :max_length]
     if batch.shape[1] < max_length:
-        pad = np.full((size, max_length - batch.shape[1]), PAD, dtype=np.int64)
+        pad = np.full((size, max_length - batch.shape[1]), automaton.pad, dtype=np.int64)
         batch = np.concatenate([batch, pad], axis=1)
     return batch
 

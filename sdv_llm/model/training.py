@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from sdv_llm.serialization.compact import PAD
 
 LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def _batches(count, batch_size, generator=None):
 
 
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0):
+                   seed=0, prompt_length=1):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -85,7 +84,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             ``numpy.random.Generator`` for the column orders. It may also return a pair
             ``(ids, context)``: ``context`` int ``(len(index),)`` is the number of tokens after
             ``<bos>`` that are given, not learned (a parent row before its children), and
-            left out of the loss.
+            left out of the loss. A triple ``(ids, context, columns)`` also gives the column of
+            each token after ``<bos>`` (``ids[:, 1:]``), for serializations whose token ids do
+            not tell it (text).
         num_rows (int): training rows.
         automaton (TokenAutomaton): the row grammar, on ``device``.
         next_columns (callable): token ids -> column index of each token
@@ -93,6 +94,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         config (TrainingConfig): epochs, batch size and optimiser settings.
         device (torch.device): where to train; CUDA uses bf16 (or fp16) autocast.
         seed (int): seeds the split, the shuffling, the column orders and dropout.
+        prompt_length (int): tokens every sequence starts with (``<bos>`` and a text prefix);
+            they are context, never learned.
 
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
@@ -106,13 +109,17 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
 
     def prepare(index):
         encoded = encode_rows(np.asarray(index), rng)
-        encoded, context = encoded if isinstance(encoded, tuple) else (encoded, None)
+        encoded = encoded if isinstance(encoded, tuple) else (encoded,)
+        encoded, context, columns = (tuple(encoded) + (None, None))[:3]
         data = torch.as_tensor(encoded, dtype=torch.int64)
         inputs, targets = data[:, :-1], data[:, 1:]
-        columns = next_columns(targets)
-        states = automaton.states_along(targets.to(automaton.next_state.device),
-                                        columns.to(automaton.next_state.device)).cpu()
-        learned = (choices[states] > 1) & (targets != PAD)
+        columns = (next_columns(targets) if columns is None
+                   else torch.as_tensor(columns, dtype=torch.int64))
+        skip = prompt_length - 1
+        on = automaton.next_state.device
+        states = automaton.states_along(targets[:, skip:].to(on), columns[:, skip:].to(on)).cpu()
+        states = torch.cat([torch.full((len(states), skip), automaton.done), states], dim=1)
+        learned = (choices[states] > 1) & (targets != automaton.pad)
         if context is not None:
             positions = torch.arange(targets.shape[1])[None, :]
             learned &= positions >= torch.as_tensor(context, dtype=torch.int64)[:, None]

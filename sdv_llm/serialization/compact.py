@@ -92,11 +92,42 @@ class CompactSerializer:
         Returns:
             list[numpy.ndarray]: int64 ``(n, codec.max_length)`` per column, ``-1`` padded.
         """
-        blocks = []
-        for column in columns or self.schema.order:
-            local = self.schema.codecs[column].encode(data[column])
-            blocks.append(np.where(local >= 0, local + self.offsets[column], -1))
-        return blocks
+        return [self.value_block(column, data[column]) for column in columns or self.schema.order]
+
+    def value_block(self, column, values):
+        """Global token ids of one column's values.
+
+        Args:
+            column (str): the column.
+            values (pandas.Series): ``n`` raw values.
+
+        Returns:
+            numpy.ndarray: int64 ``(n, codec.max_length)``, ``-1`` padded.
+        """
+        local = self.schema.codecs[column].encode(values)
+        return np.where(local >= 0, local + self.offsets[column], -1)
+
+    def restriction(self, column, kind, spec):
+        """The value automaton of a condition on one column.
+
+        Args:
+            column (str): the column.
+            kind (str): ``'values'`` (``spec = (values,)``), ``'range'`` (``(low, high)``) or
+                ``'present'`` (any value but missing; ``spec`` empty).
+            spec (tuple): see ``kind``.
+
+        Returns:
+            Fragment or None: ``None`` when ``'present'`` restricts nothing.
+
+        Raises:
+            ValueError: a value the column cannot take or an empty range (column named).
+        """
+        codec = self.schema.codecs[column]
+        if kind == 'values':
+            return codec.values_fragment(spec[0])
+        if kind == 'range':
+            return codec.range_fragment(*spec)
+        return codec.present_fragment()
 
     def assemble(self, blocks, orders=None):
         """Join per-column token blocks into sequences, each row in its own column order.
@@ -142,12 +173,13 @@ class CompactSerializer:
             ids = np.take_along_axis(ids, gather, axis=1)
         return _compact(ids, -1)
 
-    def decode(self, ids, columns=None):
+    def decode(self, ids, columns=None, orders=None):
         """Turn token ids back into a table.
 
         Args:
             ids (numpy.ndarray): int ``(n, length)`` sequences; the leading ``<bos>`` is optional.
             columns (list[str] or None): the columns to decode (default ``schema.order``).
+            orders: unused (token ids tell their column).
 
         Returns:
             pandas.DataFrame: ``n`` rows, the columns in the schema's generation order.

@@ -210,6 +210,18 @@ class ColumnCodec:
             'needs a numerical or datetime column; give a list of values instead.'
         )
 
+    def text_domain(self):
+        """The values of this column as text, for the text serializations.
+
+        Returns:
+            sdv_llm.serialization.text_values.StringDomain or NumberDomain
+
+        Raises:
+            ValueError: the codec has no text form (a plugin codec that does not implement it).
+        """
+        raise ValueError(f"Column '{self.column}' uses {type(self).__name__}, which has no text "
+                         "form; use serialization='compact'.")
+
     def _round_trips(self, values):
         """Whether each present value comes back unchanged from ``encode``/``decode``."""
         self._encode_values(values)  # raises for unknown values

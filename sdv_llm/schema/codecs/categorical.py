@@ -75,3 +75,10 @@ class CategoricalCodec(ColumnCodec):
 
     def _value_fragment(self):
         return Fragment([{i: EXIT for i in range(len(self.categories))}])
+
+    def text_domain(self):
+        from sdv_llm.serialization.text_values import StringDomain
+
+        return StringDomain(self.column, [str(value) for value in self.categories],
+                            list(self.categories),
+                            lambda values: self._encode_values(values)[:, 0])

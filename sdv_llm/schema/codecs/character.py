@@ -73,3 +73,11 @@ class CharacterCodec(ColumnCodec):
                 state = nxt
             fragment.transitions[state][0] = EXIT
         return fragment
+
+    def text_domain(self):
+        from sdv_llm.serialization.text_values import StringDomain
+
+        index = {value: i for i, value in enumerate(self.values)}
+        return StringDomain(self.column, list(self.values),
+                            [self._originals.get(value, value) for value in self.values],
+                            lambda values: np.array([index[str(v)] for v in values], np.int64))

@@ -75,7 +75,11 @@ class DatetimeCodec(ColumnCodec):
         return self._numbers._encode_values(pd.Series(self._counts(values)))
 
     def _decode_values(self, tokens):
-        counts = self._numbers._decode_values(tokens).astype(np.int64)
+        return self._from_counts(self._numbers._decode_values(tokens))
+
+    def _from_counts(self, counts):
+        """Datetimes (or formatted strings) of whole units after the base."""
+        counts = np.asarray(counts).astype(np.int64)
         seconds = self.base + counts * self.unit_seconds
         stamps = pd.to_datetime(seconds, unit='s')
         if self.native or not self.format:
@@ -84,6 +88,19 @@ class DatetimeCodec(ColumnCodec):
 
     def _value_fragment(self):
         return self._numbers._value_fragment()
+
+    def text_domain(self):
+        from sdv_llm.serialization.text_values import NumberDomain
+
+        low, high = self._numbers._bounds()
+
+        def scaled_range(low_value, high_value):
+            bounds = [None if b is None else float(self._offset_units(b))
+                      for b in (low_value, high_value)]
+            return self._numbers.scaled_range(*bounds)
+
+        return NumberDomain(0, low, high, lambda values: self._numbers.to_scaled(self._counts(values)),
+                            self._from_counts, scaled_range)
 
     def range_fragment(self, low, high):
         bounds = [None if b is None else float(self._offset_units(b)) for b in (low, high)]

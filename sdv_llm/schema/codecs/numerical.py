@@ -153,9 +153,34 @@ class NumericalCodec(ColumnCodec):
             digits = (rows[:, : self.width] - 2 * int(self.signed)) % 10
             powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
             scaled[digit_rows] = sign * (digits * powers[None, :]).sum(axis=1)
+        return self.from_scaled(scaled)
+
+    def from_scaled(self, scaled):
+        """Values of scaled integers ``m = round(x * 10 ** decimals)``.
+
+        Args:
+            scaled (numpy.ndarray): int64 ``(n,)``.
+
+        Returns:
+            numpy.ndarray: int64 for integer columns, else float64 rounded to ``decimals``.
+        """
+        scaled = np.asarray(scaled, dtype=np.int64)
         if self.decimals == 0:
             return scaled if self.integer else scaled.astype(float)
         return np.round(scaled / 10**self.decimals, self.decimals)
+
+    def to_scaled(self, values):
+        """Scaled integers of raw values (clipped to the range when it is enforced)."""
+        scaled = self._scale(pd.to_numeric(pd.Series(values), errors='coerce')
+                             .to_numpy(dtype=float))
+        return scaled.astype(np.int64)
+
+    def text_domain(self):
+        from sdv_llm.serialization.text_values import NumberDomain
+
+        low, high = self._bounds()
+        return NumberDomain(self.decimals, low, high, self.to_scaled, self.from_scaled,
+                            self.scaled_range)
 
     def _bounds(self):
         """The scaled integers the automaton allows: the fitted range, or all ``width`` digits."""

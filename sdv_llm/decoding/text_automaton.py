@@ -1,0 +1,214 @@
+"""The row grammar of a text serialization compiled against a pretrained tokenizer's vocabulary.
+
+Each clause (label, value, terminator; see ``sdv_llm.serialization.text``) is a regular
+expression; outlines-core compiles it with the tokenizer's vocabulary into a token-level
+automaton (every token whose bytes keep the text inside the language is allowed, so BPE
+tokens that span the label, the value and the terminator are handled). The clause automata
+are laid into one ``TokenAutomaton`` table: a clause's accepting state becomes the ``hub``, so
+rows are generated in any column order with the same sampler and training loss as the compact
+path. Each column has two clauses, one ending with the separator and one ending the row, at
+``column_start[k]`` and ``column_start[num_columns + 1 + k]``.
+"""
+
+import functools
+
+import numpy as np
+import torch
+
+from sdv_llm.decoding.automaton import TokenAutomaton
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_decoder():
+    """GPT-2's byte-level alphabet: printable unicode character -> byte."""
+    printable = (list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1))
+                 + list(range(ord('®'), ord('ÿ') + 1)))
+    chars = list(printable)
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars)}
+
+
+def token_bytes(tokenizer):
+    """The bytes each token of a Hugging Face tokenizer writes.
+
+    Handles byte-level BPE (GPT-2, Llama 3, Qwen), SentencePiece-style ``▁`` spaces and
+    ``<0xNN>`` byte-fallback tokens.
+
+    Args:
+        tokenizer (transformers.PreTrainedTokenizerBase)
+
+    Returns:
+        dict[int, bytes]: token id -> bytes, special tokens left out.
+    """
+    special = set(tokenizer.all_special_ids)
+    decoder = None
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    if backend is not None and type(backend.decoder).__name__ == 'ByteLevel':
+        decoder = _byte_decoder()
+    out = {}
+    for token, index in tokenizer.get_vocab().items():
+        if index in special:
+            continue
+        if decoder is not None and all(char in decoder for char in token):
+            out[index] = bytes(decoder[char] for char in token)
+        elif len(token) == 6 and token.startswith('<0x') and token.endswith('>'):
+            out[index] = bytes([int(token[3:5], 16)])
+        else:
+            out[index] = token.replace('▁', ' ').encode('utf-8')
+    return out
+
+
+def outlines_vocabulary(tokenizer):
+    """An ``outlines_core.Vocabulary`` of the tokenizer (special tokens but ``<eos>`` left out)."""
+    from outlines_core import Vocabulary
+
+    grouped = {}
+    for index, data in token_bytes(tokenizer).items():
+        if data:
+            grouped.setdefault(data, []).append(index)
+    return Vocabulary(int(tokenizer.eos_token_id), grouped)
+
+
+def _clause_rows(regex, vocabulary, width, hub, first):
+    """Compile one clause: its table rows (states numbered from ``first``) and start state.
+
+    Returns:
+        tuple: ``(rows, start, longest)``: int64 ``(states, width)``, the start state, and the
+        most tokens a clause can take.
+
+    Raises:
+        ValueError: the clause language is not prefix-free (an accepting state continues).
+    """
+    from outlines_core import Index
+
+    index = Index(regex, vocabulary)
+    eos = vocabulary.get_eos_token_id()
+    transitions = index.get_transitions()
+    finals = set(index.get_final_states())
+    initial = index.get_initial_state()
+    states = [initial] + sorted(s for s in transitions if s != initial and s not in finals)
+    ids = {state: first + i for i, state in enumerate(states)}
+    rows = np.full((len(states), width), -1, dtype=np.int64)
+    for state in finals:
+        if any(token != eos for token in transitions.get(state, {})):
+            raise ValueError(f'The clause {regex!r} is not prefix-free.')
+    for i, state in enumerate(states):
+        for token, target in transitions.get(state, {}).items():
+            if token == eos:
+                continue
+            rows[i, token] = hub if target in finals else ids[target]
+    return rows, ids[initial], _longest_path(transitions, initial, finals, eos)
+
+
+def _longest_path(transitions, initial, finals, eos):
+    """Most tokens from the clause's start to an accepting state (the automaton is acyclic)."""
+    depth = {}
+    pending = [(initial, False)]
+    while pending:  # iterative post-order depth-first search
+        state, expanded = pending.pop()
+        if state in depth:
+            continue
+        targets = {t for token, t in transitions.get(state, {}).items() if token != eos}
+        if state in finals:
+            depth[state] = 0
+        elif expanded:
+            depth[state] = 1 + max(depth[t] for t in targets)
+        else:
+            if len(pending) > 100_000:
+                raise ValueError('A clause automaton has a cycle.')
+            pending.append((state, True))
+            pending.extend((t, False) for t in targets if t not in depth)
+    return depth[initial]
+
+
+class TextTokenAutomaton(TokenAutomaton):
+    """A ``TokenAutomaton`` compiled from the clause regexes of a ``TextSerializer``."""
+
+    @classmethod
+    def compile(cls, serializer, repeat_token=None):
+        """Compile the clauses of every column (separator and row-end variants).
+
+        Also sets ``serializer.max_length``: the prompt, the longest clause path of every
+        column and ``<eos>``, so a row always fits.
+
+        Args:
+            serializer (TextSerializer): tokenizer, formats and codecs.
+            repeat_token: unsupported (one row per sequence).
+
+        Returns:
+            TextTokenAutomaton
+        """
+        if repeat_token is not None:
+            raise ValueError('Text serializations hold one row per sequence.')
+        vocabulary = outlines_vocabulary(serializer.tokenizer)
+        order = serializer.schema.order
+        regexes = ([serializer.clause_regex(c, last=False) for c in order]
+                   + [serializer.clause_regex(c, last=True) for c in order])
+        # Reserve hub, end and done as states 0..2 so that clauses can point at the hub.
+        hub, end, done = 0, 1, 2
+        width = serializer.vocab_size
+        tables, starts, longest = [], [], []
+        first = 3
+        for regex in regexes:
+            rows, start, length = _clause_rows(regex, vocabulary, width, hub, first)
+            tables.append(rows)
+            starts.append(start)
+            longest.append(length)
+            first += len(rows)
+        head = np.full((3, width), -1, dtype=np.int64)
+        head[end, serializer.eos] = done
+        head[done, serializer.pad] = done
+        table = torch.from_numpy(np.concatenate([head] + tables))
+        count = len(order)
+        column_start = torch.as_tensor(starts[:count] + [end] + starts[count:],
+                                       dtype=torch.int64)
+        serializer.max_length = (len(serializer.prompt) + 1
+                                 + sum(max(a, b) for a, b in
+                                       zip(longest[:count], longest[count:])))
+        automaton = cls(table, column_start, hub, end, done, bos=serializer.bos,
+                        eos=serializer.eos, pad=serializer.pad)
+        automaton._vocabulary = vocabulary
+        return automaton
+
+    def extend(self, serializer, restrictions):
+        """A copy with restricted clauses appended (conditions).
+
+        Args:
+            serializer (TextSerializer): the serializer the automaton was compiled from.
+            restrictions (list[tuple[str, tuple]]): ``(column, (value_patterns, allow_null))``.
+
+        Returns:
+            tuple: ``(TextTokenAutomaton, list[tuple[int, int]])``: the automaton and the
+            start states of each restriction's separator and row-end clauses.
+        """
+        device = self.next_state.device
+        vocabulary = getattr(self, '_vocabulary', None) or outlines_vocabulary(
+            serializer.tokenizer)
+        first = self.num_states
+        tables, starts = [], []
+        for column, (patterns, allow_null) in restrictions:
+            pair = []
+            for last in (False, True):
+                regex = serializer.clause_regex(column, last, patterns, allow_null)
+                rows, start, _ = _clause_rows(regex, vocabulary, self.next_state.shape[1],
+                                              self.hub, first)
+                tables.append(rows)
+                pair.append(start)
+                first += len(rows)
+            starts.append(tuple(pair))
+        table = torch.cat([self.next_state]
+                          + [torch.from_numpy(t).to(device) for t in tables])
+        automaton = TextTokenAutomaton(table, self.column_start, self.hub, self.end, self.done,
+                                       bos=self.bos, eos=self.eos, pad=self.pad)
+        automaton._vocabulary = vocabulary
+        return automaton, starts
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop('_vocabulary', None)
+        return state

@@ -1,0 +1,194 @@
+"""Column values as text: what each codec's values look like in a text serialization.
+
+A column is either a *string* domain (categorical, boolean, ordinal and high-cardinality
+columns: a finite set of strings, quoted by the format when needed) or a *number* domain
+(numerical and datetime columns: a scaled integer ``m`` in ``[low, high]`` written in decimal
+with exactly ``decimals`` places, ``-`` for negatives; datetimes as whole time units after the
+column's base). Both give a regular expression of exactly the valid texts, which the token
+automaton is compiled from (``sdv_llm.decoding.text_automaton``).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_REGEX_SPECIAL = set('\\.^$*+?{}[]|()-#&~/"\'')
+
+
+def regex_escape(text):
+    """``text`` as a regex literal understood by both Python's ``re`` and outlines-core."""
+    out = []
+    for char in text:
+        if char == '\n':
+            out.append('\\n')
+        elif char == '\r':
+            out.append('\\r')
+        elif char == '\t':
+            out.append('\\t')
+        elif char in _REGEX_SPECIAL:
+            out.append('\\' + char)
+        else:
+            out.append(char)
+    return ''.join(out)
+
+
+def alternation(patterns):
+    """``(?:a|b|...)`` of regexes (a never-matching class when empty)."""
+    patterns = list(dict.fromkeys(patterns))
+    if not patterns:
+        raise ValueError('An empty set of values has no pattern.')
+    return patterns[0] if len(patterns) == 1 else '(' + '|'.join(patterns) + ')'
+
+
+def _same_length(low, high):
+    """Digit classes ``[(first, last), ...]`` of the integers between two equal-length strings."""
+    if len(low) == 1:
+        return [[(int(low), int(high))]]
+    head_low, head_high = int(low[0]), int(high[0])
+    if head_low == head_high:
+        return [[(head_low, head_low)] + rest for rest in _same_length(low[1:], high[1:])]
+    rest = len(low) - 1
+    out, tail = [], []
+    start = head_low
+    if low[1:] != '0' * rest:
+        out += [[(head_low, head_low)] + p for p in _same_length(low[1:], '9' * rest)]
+        start += 1
+    end = head_high
+    if high[1:] != '9' * rest:
+        tail = [[(head_high, head_high)] + p for p in _same_length('0' * rest, high[1:])]
+        end -= 1
+    if start <= end:
+        out.append([(start, end)] + [(0, 9)] * rest)
+    return out + tail
+
+
+def digit_patterns(low, high):
+    """The non-negative integers in ``[low, high]`` (no leading zeros) as digit-class sequences.
+
+    The classic range-to-regex split: equal-length sub-ranges, then a prefix per differing
+    digit. Each sequence is a list of inclusive ``(first, last)`` digit classes.
+
+    Args:
+        low (int), high (int): ``0 <= low``; an empty list when ``low > high``.
+
+    Returns:
+        list[list[tuple[int, int]]]
+    """
+    if low > high:
+        return []
+    if len(str(low)) < len(str(high)):
+        top = 10 ** len(str(low)) - 1
+        return digit_patterns(low, top) + digit_patterns(top + 1, high)
+    return _same_length(str(low), str(high))
+
+
+def _class(first, last):
+    return str(first) if first == last else f'[{first}-{last}]'
+
+
+def _magnitude_regex(low, high, decimals):
+    """Regex of ``m / 10**decimals`` written with ``decimals`` places, ``m`` in ``[low, high]``."""
+    patterns = []
+    for sequence in digit_patterns(low, high):
+        classes = [_class(*c) for c in sequence]
+        if decimals == 0:
+            patterns.append(''.join(classes))
+        elif len(classes) > decimals:
+            patterns.append(''.join(classes[:-decimals]) + '\\.' + ''.join(classes[-decimals:]))
+        else:
+            patterns.append('0\\.' + '0' * (decimals - len(classes)) + ''.join(classes))
+    return patterns
+
+
+def format_scaled(scaled, decimals):
+    """Text of scaled integers: sign, integer part, ``decimals`` places (``-0`` never appears)."""
+    out = []
+    unit = 10**decimals
+    for m in np.asarray(scaled, dtype=np.int64).tolist():
+        sign = '-' if m < 0 else ''
+        m = abs(m)
+        text = str(m) if decimals == 0 else f'{m // unit}.{m % unit:0{decimals}d}'
+        out.append(sign + text)
+    return out
+
+
+def parse_scaled(texts):
+    """Scaled integers of texts written by ``format_scaled``."""
+    return np.array([int(text.replace('.', '')) for text in texts], dtype=np.int64)
+
+
+@dataclass
+class StringDomain:
+    """A finite set of values written as strings.
+
+    Attributes:
+        column (str): for messages.
+        strings (list[str]): the text of each value (unquoted).
+        values (list): the value each string stands for.
+        index_of (callable): raw values (``pandas.Series``) -> int64 index into ``values``;
+            raises ``ValueError`` for an unknown value.
+    """
+
+    column: str
+    strings: list
+    values: list
+    index_of: object
+
+    def __post_init__(self):
+        self._lookup = {}
+        for string, value in zip(self.strings, self.values):
+            if string in self._lookup:
+                raise ValueError(f"Column '{self.column}' has two values written as {string!r}; "
+                                 "use serialization='compact'.")
+            self._lookup[string] = value
+
+    def to_text(self, values):
+        """Unquoted strings of raw values (a ``pandas.Series`` without missing values)."""
+        return [self.strings[i] for i in self.index_of(values)]
+
+    def from_text(self, strings):
+        """Values of unquoted strings."""
+        return [self._lookup[s] for s in strings]
+
+    def patterns(self, fmt, strings=None):
+        """Regexes of the quoted texts of ``strings`` (default: every value)."""
+        return [regex_escape(fmt.quote(s)) for s in (self.strings if strings is None
+                                                     else strings)]
+
+
+@dataclass
+class NumberDomain:
+    """Scaled integers ``m`` in ``[low, high]`` written with ``decimals`` places.
+
+    Attributes:
+        decimals (int): places after the point.
+        low (int), high (int): the allowed scaled integers.
+        to_scaled (callable): raw values -> int64 scaled integers.
+        from_scaled (callable): int64 scaled integers -> raw values.
+        scaled_range (callable): ``(low, high)`` raw bounds (``None`` open) -> scaled bounds.
+    """
+
+    decimals: int
+    low: int
+    high: int
+    to_scaled: object
+    from_scaled: object
+    scaled_range: object
+
+    def to_text(self, values):
+        """Texts of raw values (a ``pandas.Series`` without missing values)."""
+        return format_scaled(self.to_scaled(values), self.decimals)
+
+    def from_text(self, strings):
+        """Raw values of texts."""
+        return self.from_scaled(parse_scaled(strings))
+
+    def patterns(self, fmt=None, low=None, high=None):
+        """Regexes of the texts of the scaled integers in ``[low, high]`` (default: all)."""
+        low = self.low if low is None else max(low, self.low)
+        high = self.high if high is None else min(high, self.high)
+        patterns = _magnitude_regex(max(low, 0), high, self.decimals)
+        if low < 0:
+            negative = _magnitude_regex(max(1, -high), -low, self.decimals)
+            patterns.append('-' + alternation(negative)) if negative else None
+        return patterns
