@@ -6,6 +6,8 @@ lazily, so ``import sdv`` (which loads this plugin through the ``sdv_modules`` e
 does not import torch or transformers.
 """
 
+import sdv  # noqa: F401  # first: sdv loads our entry points, which import the submodules
+
 __version__ = '0.1.0'
 __all__ = ['LLMMultiTableSynthesizer', 'LLMSynthesizer', 'TabularLLM', '__version__']
 

@@ -19,7 +19,6 @@ from sdv_llm.relational.keys import (
     choose_conditioning,
     topological_order,
 )
-from sdv_llm.single_table import LLMSynthesizer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -74,11 +73,14 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
     """
 
-    _synthesizer = LLMSynthesizer
-
     def __init__(self, metadata, locales=['en_US'], verbose=False, enable_gpu=True,  # noqa: B006
                  random_state=None, conditioning_parents=None, max_children=32,
                  max_sequence_length=512):
+        # Imported here, not at module level: sdv loads this module through its entry point
+        # while sdv_llm.single_table may itself be importing sdv (a circular import).
+        from sdv_llm.single_table import LLMSynthesizer
+
+        self._synthesizer = LLMSynthesizer
         _positive_int('max_children', max_children)
         _positive_int('max_sequence_length', max_sequence_length)
         metadata, self._self_references, self._left_out = _supported(metadata)

@@ -153,8 +153,12 @@ class TabularLM:
             ValueError: an unknown serialization, a text serialization without a pretrained
                 backbone (or the reverse), a random order with CSV, or an unusable backbone.
         """
-        from sdv_llm.model.pretrained import PretrainedSpec, load_config, load_tokenizer, \
-            lora_config
+        from sdv_llm.model.pretrained import (
+            PretrainedSpec,
+            load_config,
+            load_tokenizer,
+            lora_config,
+        )
 
         config = self.config
         pretrained = config.backbone not in (None, 'default')

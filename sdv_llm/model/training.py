@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-
 LOGGER = logging.getLogger(__name__)
 
 

@@ -190,5 +190,6 @@ class NumberDomain:
         patterns = _magnitude_regex(max(low, 0), high, self.decimals)
         if low < 0:
             negative = _magnitude_regex(max(1, -high), -low, self.decimals)
-            patterns.append('-' + alternation(negative)) if negative else None
+            if negative:
+                patterns.append('-' + alternation(negative))
         return patterns

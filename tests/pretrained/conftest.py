@@ -9,26 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdv_llm.model.pretrained import save_config_backbone
+
 
 def build_backbone(path, texts, vocab_size=400, n_positions=512):
-    """Train a byte-level BPE tokenizer on ``texts`` and save it with a tiny GPT-2 to ``path``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=['<|endoftext|>'],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tokenizer.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token='<|endoftext|>',
-                                   bos_token='<|endoftext|>')
-    fast.save_pretrained(path)
-    config = GPT2Config(vocab_size=len(fast), n_positions=n_positions, n_embd=32, n_layer=2,
-                        n_head=2, bos_token_id=fast.eos_token_id,
-                        eos_token_id=fast.eos_token_id)
-    GPT2LMHeadModel(config).save_pretrained(path)
-    return str(path)
+    """A tiny GPT-2 (2 layers, width 32) and a BPE tokenizer trained on ``texts``."""
+    return save_config_backbone(path, texts, vocab_size=vocab_size, n_positions=n_positions)
 
 
 def tricky_table(num_rows=120, seed=0):

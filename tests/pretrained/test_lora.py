@@ -1,7 +1,6 @@
 """LLMSynthesizer on a local pretrained backbone with LoRA: adapters, saving, errors."""
 
 import os
-import pickle
 
 import numpy as np
 import pytest
