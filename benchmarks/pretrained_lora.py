@@ -97,6 +97,34 @@ def run_one(name, dataset, params, sample_rows, device):
     }
 
 
+def compile_only(dataset, path, formats):
+    """Time the row automaton of each format against the backbone's tokenizer, no training."""
+    from sdv_llm.decoding.text_automaton import TextTokenAutomaton
+    from sdv_llm.model.pretrained import load_config, load_tokenizer
+    from sdv_llm.schema import TableSchema
+    from sdv_llm.serialization.text import TextSerializer
+
+    tokenizer = load_tokenizer(path)
+    columns = dataset.metadata.tables[dataset.table_name].columns
+    modelled = [c for c in dataset.train.columns if c in columns]
+    schema = TableSchema.fit(dataset.train[modelled], {c: columns[c] for c in modelled}, True,
+                             None, 'fixed')
+    results = []
+    for fmt in formats:
+        serializer = TextSerializer(schema, tokenizer, fmt,
+                                    vocab_size=load_config(path).vocab_size)
+        with measure() as cost:
+            automaton = TextTokenAutomaton.compile(serializer)
+        results.append({'serialization': fmt, 'tokenizer_tokens': len(tokenizer),
+                        'logits_width': serializer.vocab_size,
+                        'automaton_states': automaton.num_states,
+                        'table_mb': automaton.next_state.numel() * 8 / 2**20,
+                        'compile_seconds': cost.seconds, 'peak_rss_mb': cost.peak_rss_mb,
+                        'max_tokens_per_row': serializer.max_length})
+        print(json.dumps(results[-1]))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dataset', default='adult')
@@ -111,6 +139,8 @@ def main(argv=None):
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--no-default', action='store_true',
                         help='skip the embedded default backbone')
+    parser.add_argument('--compile-only', action='store_true',
+                        help='only time the automaton compile of each format (no training)')
     parser.add_argument('--output', default=None)
     args = parser.parse_args(argv)
 
@@ -127,6 +157,14 @@ def main(argv=None):
                                     num_layers=size['num_layers'],
                                     num_heads=size['num_heads'], n_positions=1024)
         print(f'backbone {args.size} built in {time.perf_counter() - started:.1f} s')
+        if args.compile_only:
+            output = {'dataset': args.dataset, 'rows': args.rows, 'size': args.size,
+                      'environment': environment(),
+                      'compile': compile_only(dataset, path, args.formats.split(','))}
+            if args.output:
+                with open(args.output, 'w') as handle:
+                    json.dump(output, handle, indent=2, default=str)
+            return output
         for fmt in args.formats.split(','):
             params = {'backbone': path, 'serialization': fmt, 'epochs': args.epochs,
                       'batch_size': args.batch_size, 'column_order': 'fixed',
