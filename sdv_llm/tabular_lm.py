@@ -210,7 +210,7 @@ class TabularLM:
         config = self.config
         self.device = select_device(config.enable_gpu)
         self._compile_grammar()  # a text automaton also bounds the sequence length
-        if getattr(self, 'pretrained', None) is None:
+        if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
                 num_rows, self.serializer.vocab_size, self.serializer.max_length,
                 config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
@@ -243,16 +243,11 @@ class TabularLM:
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
                                           getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
-                                          prompt_length=len(self._prompt()))
+                                          prompt_length=len(self.serializer.prompt))
         if self.pretrained is not None and self.pretrained.merge_adapter:
             self.model.merge()
         self.set_random_state(seed)
         return self
-
-    def _prompt(self):
-        """Tokens every sequence starts with: ``<bos>`` (and a text serialization's prefix)."""
-        prompt = getattr(self.serializer, 'prompt', None)
-        return np.array([BOS]) if prompt is None else prompt
 
     def _compile_grammar(self):
         """The automaton, extended with the enforced dependencies of an ``'fd'`` order."""
@@ -296,7 +291,7 @@ class TabularLM:
             ``schema.order``; ``None`` for the base order on every row.
         """
         num_columns = self.serializer.num_columns
-        if getattr(self.serializer, 'fixed_order', False):
+        if self.serializer.fixed_order:
             return None
         if self.schema.order_mode == 'random':
             return np.argsort(rng.random((num_rows, num_columns)), axis=1)
@@ -346,7 +341,7 @@ class TabularLM:
         constraints, fixed = {}, {}
         for column, condition in (conditions or {}).items():
             kind, *spec = normalize_constraint(column, condition)
-            if kind == 'value' and getattr(self.serializer, 'fixed_order', False):
+            if kind == 'value' and self.serializer.fixed_order:
                 constraints[column] = ('values', [spec[0]])  # kept in place (CSV)
             elif kind == 'value':
                 fixed[column] = spec[0]
@@ -411,7 +406,7 @@ class TabularLM:
         ids = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, self.config.temperature, self.config.top_p,
-            self.serializer.max_length - len(self._prompt()),
+            self.serializer.max_length - len(self.serializer.prompt),
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.

@@ -94,7 +94,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             block[rows] = local
             blocks[k] = block
             fixed[:, k] = rows
-    if fixed.any() and getattr(serializer, 'fixed_order', False):
+    if fixed.any() and serializer.fixed_order:
         raise ValueError(
             f"serialization={serializer.name!r} keeps every row in the header's column order, "
             'so known values that differ between rows cannot be generated first; use the '
@@ -132,7 +132,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
     if random_order:
         rank = np.where(fixed | restricted, rank, rng.random(fixed.shape))
     priority = np.where(fixed, 0, np.where(restricted, 1, 2))
-    if getattr(serializer, 'fixed_order', False):
+    if serializer.fixed_order:
         priority = np.zeros_like(priority)
     key = priority * 2 + rank
     orders = np.argsort(key, axis=1, kind='stable')
@@ -146,4 +146,4 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
         forced = forced[:, : int((forced >= 0).sum(axis=1).max())]
     first_free = (fixed | restricted).sum(axis=1).astype(np.int64)
     return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton,
-                        first_free, prompt=getattr(serializer, 'prompt', None))
+                        first_free, prompt=serializer.prompt)

@@ -126,6 +126,23 @@ def _longest_path(transitions, initial, finals, eos):
     return depth[initial]
 
 
+def _compile_clauses(regexes, vocabulary, width, hub, first):
+    """Compile clauses into consecutive table rows, numbering states from ``first``.
+
+    Returns:
+        tuple: ``(rows, starts, longest)``: int64 ``(states, width)`` for all clauses, the
+        start state and the most tokens of each clause.
+    """
+    tables, starts, longest = [], [], []
+    for regex in regexes:
+        rows, start, length = _clause_rows(regex, vocabulary, width, hub, first)
+        tables.append(rows)
+        starts.append(start)
+        longest.append(length)
+        first += len(rows)
+    return np.concatenate(tables) if tables else np.zeros((0, width), np.int64), starts, longest
+
+
 class TextTokenAutomaton(TokenAutomaton):
     """A ``TokenAutomaton`` compiled from the clause regexes of a ``TextSerializer``."""
 
@@ -152,18 +169,11 @@ class TextTokenAutomaton(TokenAutomaton):
         # Reserve hub, end and done as states 0..2 so that clauses can point at the hub.
         hub, end, done = 0, 1, 2
         width = serializer.vocab_size
-        tables, starts, longest = [], [], []
-        first = 3
-        for regex in regexes:
-            rows, start, length = _clause_rows(regex, vocabulary, width, hub, first)
-            tables.append(rows)
-            starts.append(start)
-            longest.append(length)
-            first += len(rows)
+        rows, starts, longest = _compile_clauses(regexes, vocabulary, width, hub, 3)
         head = np.full((3, width), -1, dtype=np.int64)
         head[end, serializer.eos] = done
         head[done, serializer.pad] = done
-        table = torch.from_numpy(np.concatenate([head] + tables))
+        table = torch.from_numpy(np.concatenate([head, rows]))
         count = len(order)
         column_start = torch.as_tensor(starts[:count] + [end] + starts[count:],
                                        dtype=torch.int64)
@@ -189,20 +199,13 @@ class TextTokenAutomaton(TokenAutomaton):
         device = self.next_state.device
         vocabulary = getattr(self, '_vocabulary', None) or outlines_vocabulary(
             serializer.tokenizer)
-        first = self.num_states
-        tables, starts = [], []
-        for column, (patterns, allow_null) in restrictions:
-            pair = []
-            for last in (False, True):
-                regex = serializer.clause_regex(column, last, patterns, allow_null)
-                rows, start, _ = _clause_rows(regex, vocabulary, self.next_state.shape[1],
-                                              self.hub, first)
-                tables.append(rows)
-                pair.append(start)
-                first += len(rows)
-            starts.append(tuple(pair))
-        table = torch.cat([self.next_state]
-                          + [torch.from_numpy(t).to(device) for t in tables])
+        regexes = [serializer.clause_regex(column, last, patterns, allow_null)
+                   for column, (patterns, allow_null) in restrictions
+                   for last in (False, True)]
+        rows, flat, _ = _compile_clauses(regexes, vocabulary, self.next_state.shape[1],
+                                         self.hub, self.num_states)
+        starts = list(zip(flat[0::2], flat[1::2]))
+        table = torch.cat([self.next_state, torch.from_numpy(rows).to(device)])
         automaton = TextTokenAutomaton(table, self.column_start, self.hub, self.end, self.done,
                                        bos=self.bos, eos=self.eos, pad=self.pad)
         automaton._vocabulary = vocabulary

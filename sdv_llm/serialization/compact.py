@@ -23,10 +23,14 @@ class CompactSerializer:
         token_column (numpy.ndarray): int64 ``(vocab_size,)``, index into ``schema.order`` of the
             column of each token, ``-1`` for special tokens.
         max_length (int): longest sequence in tokens, ``<bos>`` and ``<eos>`` included.
+        prompt (numpy.ndarray): int64 ``(1,)``: every sequence starts with ``<bos>``.
+        fixed_order (bool): ``False``: rows may be written in any column order.
     """
 
     name = 'compact'
     special_tokens = SPECIAL_TOKENS
+    prompt = np.array([BOS], dtype=np.int64)
+    fixed_order = False
 
     def __init__(self, schema):
         self.schema = schema

@@ -207,7 +207,7 @@ class TextSerializer:
                 self.tokenizer(list(texts), add_special_tokens=False)['input_ids']]
 
     # ------------------------------------------------------------------ grammar
-    def clause_regex(self, column, last, value_patterns=None, allow_null=True):
+    def clause_regex(self, column, last, value_patterns=None, allow_null=True, capture=False):
         """The regex of one clause: label, value, terminator.
 
         Args:
@@ -217,6 +217,7 @@ class TextSerializer:
                 every value of the column).
             allow_null (bool): whether the missing value is allowed (when the column had
                 missing values).
+            capture (bool): put the value in a capture group (for parsing with ``re``).
 
         Returns:
             str
@@ -227,7 +228,8 @@ class TextSerializer:
         if allow_null and codec.nullable:
             value_patterns = list(value_patterns) + [regex_escape(self.format.null)]
         terminator = self.format.end if last else self.format.separator
-        return (regex_escape(self.format.label(column)) + alternation(value_patterns)
+        value = alternation(value_patterns)
+        return (regex_escape(self.format.label(column)) + (f'({value})' if capture else value)
                 + regex_escape(terminator))
 
     def restriction(self, column, kind, spec):
@@ -373,12 +375,8 @@ class TextSerializer:
             self._compiled = {}
             for column in self.schema.order:
                 for last in (False, True):
-                    regex = self.clause_regex(column, last)
-                    label = regex_escape(self.format.label(column))
-                    terminator = regex_escape(self.format.end if last else self.format.separator)
-                    value = regex[len(label):len(regex) - len(terminator)]
                     self._compiled[column, last] = re.compile(
-                        label + '(' + value + ')' + terminator, re.DOTALL)
+                        self.clause_regex(column, last, capture=True), re.DOTALL)
         return self._compiled
 
     def parse_text(self, texts, orders=None):
@@ -421,8 +419,7 @@ class TextSerializer:
                     lookup = {self.format.quote(s): s for s in domain.strings}
                     written = [lookup[t] for t in written]
                 decoded = pd.Series(list(domain.from_text(written)))
-                values = decoded if not null.any() else self.schema.codecs[column]._merge(
-                    decoded, null)
+                values = self.schema.codecs[column]._merge(decoded, null)
             out[column] = values.reset_index(drop=True)
         return pd.DataFrame(out, index=range(len(texts)))
 
