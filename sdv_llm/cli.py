@@ -122,7 +122,8 @@ def command_benchmark(args):
                   peers_python=args.peers_python, split=not args.no_split,
                   update_benchmarks=args.update_benchmarks,
                   benchmarks_file=args.benchmarks_file, plots=not args.no_plots,
-                  peer_timeout=args.peer_timeout, verbose=not args.quiet)
+                  peer_timeout=args.peer_timeout, verbose=not args.quiet,
+                  resume=args.resume)
     failed = results['error'].notna().sum() if 'error' in results else 0
     print(f'{len(results)} runs ({failed} failed) in {time.perf_counter() - started:.0f} s; '
           f'results in {args.output}/ (results.csv, results.json, results.md, config.json, '
@@ -163,6 +164,9 @@ def add_benchmark_arguments(parser):
                                            '(default for the full profile)')
     parser.add_argument('--benchmarks-file', dest='benchmarks_file', default='BENCHMARKS.md')
     parser.add_argument('--no-plots', dest='no_plots', action='store_true')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the run recorded in --output: keep its finished '
+                             '(dataset, synthesizer) results, run the rest')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     parser.set_defaults(func=command_benchmark)
     return parser

@@ -308,7 +308,7 @@ def _plan(datasets, profile, data_dir, max_rows, seed, split, notes):
 def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output=None,
         device='cpu', seed=0, max_rows=None, llm_params=None, peers_python=None, split=True,
         update_benchmarks=None, benchmarks_file='BENCHMARKS.md', plots=True,
-        peer_timeout=None, verbose=True):
+        peer_timeout=None, verbose=True, resume=False):
     """Run the benchmark and write its results.
 
     Every synthesizer fits on the same seeded 80 % train split of each single table (the whole
@@ -339,10 +339,19 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
         plots (bool): write the PNG plots.
         peer_timeout (float or None): seconds a peer may run.
         verbose (bool): progress bar and notes on stderr.
+        resume (bool): continue an interrupted run in ``output``: every (dataset,
+            synthesizer) already recorded there without an error is kept (its row, and its
+            sampled table for the plots) and not run again; failed ones run again. A run
+            that takes longer than one sitting (the ``full`` profile on a CPU) is finished
+            this way.
 
     Returns:
         pandas.DataFrame: one row per (dataset, synthesizer), every metric and the
         environment.
+
+    Raises:
+        ValueError: when ``resume`` is set and the run recorded in ``output`` was made with
+            other settings (named), or ``resume`` is set without ``output``.
     """
     profile = get_profile(profile)
     max_rows = profile.max_rows if max_rows is None else (max_rows or None)
@@ -352,12 +361,14 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
               'split': split, 'evaluation_rows': profile.evaluation_rows,
               'profile_params': profile.params, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
     notes = []
+    output = Path(output) if output else None
+    done = _finished_runs(output, config) if resume else {}
     plan = _plan(datasets, profile, data_dir, max_rows, seed, split, notes)
     env = environment(seed)
     rows, samples = [], {}
-    output = Path(output) if output else None
     if output:
         output.mkdir(parents=True, exist_ok=True)
+        (output / 'config.json').write_text(json.dumps(config, indent=2, default=str))
     bar = tqdm(total=None, disable=not verbose, desc='benchmark')
     for dataset_name, load in plan:
         try:
@@ -374,6 +385,14 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
         bar.total = (bar.total or 0) + len(names)
         for name in names:
             bar.set_description(f'{dataset_name} / {name}')
+            if (dataset_name, name) in done:
+                row = done[(dataset_name, name)]
+                rows.append(row)
+                synthetic = _load_sample(output, dataset_name, name)
+                if synthetic is not None and not dataset.multi_table:
+                    samples.setdefault(dataset_name, (dataset, {}))[1][name] = synthetic
+                bar.update(1)
+                continue
             params = dict(profile.params.get(name, {}))
             if name in SYNTHESIZERS and SYNTHESIZERS[name].ours:
                 params.update(llm_params or {})
@@ -390,6 +409,8 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
             bar.update(1)
             if output:
                 _write_table(rows, output)
+                if synthetic is not None:
+                    _save_sample(output, dataset_name, name, synthetic)
     bar.close()
     results = pd.DataFrame(rows)
     config['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
@@ -412,10 +433,58 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
     return results
 
 
+#: Settings that must match for a run to be resumed: the same run, continued.
+_RESUME_KEYS = ('profile', 'data_dir', 'device', 'seed', 'max_rows', 'llm_params', 'split',
+                'evaluation_rows', 'profile_params')
+
+
+def _finished_runs(output, config):
+    """The rows of a run recorded in ``output`` that finished without an error.
+
+    Returns:
+        dict[tuple[str, str], dict]: row by ``(dataset, synthesizer)``; empty when ``output``
+        holds no run yet.
+
+    Raises:
+        ValueError: without ``output``, or when the recorded run's settings differ.
+    """
+    if output is None:
+        raise ValueError('resume=True needs an output folder to resume from.')
+    if not (output / 'results.json').exists() or not (output / 'config.json').exists():
+        return {}
+    recorded = json.loads((output / 'config.json').read_text())
+    current = json.loads(json.dumps(config, default=str))
+    differ = [k for k in _RESUME_KEYS if recorded.get(k) != current.get(k)]
+    if differ:
+        raise ValueError(
+            f'Cannot resume the run in {output}: it was made with other settings '
+            f'({", ".join(f"{k}={recorded.get(k)!r}, now {current.get(k)!r}" for k in differ)}).'
+            ' Use another output folder, or the same settings.')
+    rows = json.loads((output / 'results.json').read_text())
+    return {(r['dataset'], r['synthesizer']): r for r in rows
+            if r.get('synthesizer') and not r.get('error')}
+
+
+def _sample_path(output, dataset_name, name):
+    return output / 'samples' / f'{dataset_name}__{name}.pkl'
+
+
+def _save_sample(output, dataset_name, name, synthetic):
+    """Keep a sampled table (pickled: dtypes kept) so a resumed run can plot it."""
+    path = _sample_path(output, dataset_name, name)
+    path.parent.mkdir(exist_ok=True)
+    pd.to_pickle(synthetic, path)
+
+
+def _load_sample(output, dataset_name, name):
+    path = _sample_path(output, dataset_name, name)
+    return pd.read_pickle(path) if path.exists() else None
+
+
 def _write_table(rows, output):
     results = pd.DataFrame(rows)
     results.to_csv(output / 'results.csv', index=False)
-    results.to_json(output / 'results.json', orient='records', indent=2)
+    results.to_json(output / 'results.json', orient='records', indent=2, double_precision=15)
 
 
 def _write_outputs(results, samples, config, env, output, plots):

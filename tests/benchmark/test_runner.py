@@ -121,3 +121,23 @@ def test_multi_table_dataset_runs_hma_and_scores_relationships(tmp_path):
     assert hma['referential_integrity'] == 1.0 and hma['relationship_validity'] == 1.0
     assert 0 < hma['cardinality'] <= 1 and 'intertable_trends' in hma
     assert 'LLMMultiTableSynthesizer' in set(results['synthesizer'])
+
+
+def test_resume_keeps_finished_runs_and_runs_the_rest(tmp_path):
+    output = tmp_path / 'out'
+    first = run(profile='smoke', data_dir=DATA, datasets='iris', output=output,
+                synthesizers='GaussianCopulaSynthesizer,NoSuchSynthesizer', plots=False,
+                verbose=False)
+    assert (output / 'samples' / 'iris__GaussianCopulaSynthesizer.pkl').exists()
+    again = run(profile='smoke', data_dir=DATA, datasets='iris', output=output,
+                synthesizers='GaussianCopulaSynthesizer,NoSuchSynthesizer,TVAESynthesizer',
+                resume=True, verbose=False)
+    assert list(again['synthesizer']) == ['GaussianCopulaSynthesizer', 'TVAESynthesizer',
+                                          'NoSuchSynthesizer']
+    # The finished run is kept as recorded (same fit time), the failed and new ones ran.
+    assert again.loc[0, 'fit_seconds'] == pytest.approx(first.loc[0, 'fit_seconds'])
+    assert again.loc[1, 'quality'] > 0 and 'unknown' in again.loc[2, 'error']
+    assert (output / 'marginals_iris.png').exists()
+    with pytest.raises(ValueError, match='seed=0, now 1'):
+        run(profile='smoke', data_dir=DATA, datasets='iris', output=output, seed=1,
+            synthesizers='GaussianCopulaSynthesizer', resume=True, verbose=False)
