@@ -123,7 +123,7 @@ def command_benchmark(args):
                   update_benchmarks=args.update_benchmarks,
                   benchmarks_file=args.benchmarks_file, plots=not args.no_plots,
                   peer_timeout=args.peer_timeout, verbose=not args.quiet,
-                  resume=args.resume)
+                  resume=args.resume, tables=args.tables)
     failed = results['error'].notna().sum() if 'error' in results else 0
     print(f'{len(results)} runs ({failed} failed) in {time.perf_counter() - started:.0f} s; '
           f'results in {args.output}/ (results.csv, results.json, results.md, config.json, '
@@ -159,11 +159,14 @@ def add_benchmark_arguments(parser):
                         help='seconds a peer may run')
     parser.add_argument('--no-split', dest='no_split', action='store_true',
                         help='fit on whole tables (no holdout: no ML efficacy or DCR)')
-    parser.add_argument('--update-benchmarks', dest='update_benchmarks', action='store_true',
-                        default=None, help='rewrite the generated section of BENCHMARKS.md '
-                                           '(default for the full profile)')
+    parser.add_argument('--update-benchmarks', dest='update_benchmarks',
+                        action=argparse.BooleanOptionalAction, default=None,
+                        help='rewrite the generated section of BENCHMARKS.md (default: only '
+                             'for the full profile)')
     parser.add_argument('--benchmarks-file', dest='benchmarks_file', default='BENCHMARKS.md')
     parser.add_argument('--no-plots', dest='no_plots', action='store_true')
+    parser.add_argument('--tables', help="multi-table datasets: the tables to keep, "
+                        "comma-separated, or 'all' (default: the dataset's configured tables)")
     parser.add_argument('--resume', action='store_true',
                         help='continue the run recorded in --output: keep its finished '
                              '(dataset, synthesizer) results, run the rest')

@@ -113,7 +113,7 @@ def _fix_metadata(metadata, table_name, sdtypes, columns):
             metadata.update_column(column, sdtype=sdtype, table_name=table_name)
 
 
-def load_dataset(name, data_dir=None, max_rows=None, seed=0, split=True):
+def load_dataset(name, data_dir=None, max_rows=None, seed=0, split=True, tables=None):
     """Load a dataset by name, fix its metadata and split it.
 
     Single table: the whole table (after the optional seeded subsample) is used to detect the
@@ -128,6 +128,8 @@ def load_dataset(name, data_dir=None, max_rows=None, seed=0, split=True):
         max_rows (int or None): subsample a single table to this many rows first (seeded).
         seed (int): seed of the subsample and the split.
         split (bool): ``False`` fits on every row and leaves no holdout.
+        tables (list[str], str or None): multi-table only, the tables to keep (see
+            :func:`load_multi_table`).
 
     Returns:
         Dataset
@@ -141,7 +143,7 @@ def load_dataset(name, data_dir=None, max_rows=None, seed=0, split=True):
     folder = Path(data_dir or DEFAULT_DATA_DIR) / name
     config = DATASETS.get(name, DatasetConfig())
     if (folder / 'relationships.json').exists():
-        return load_multi_table(name, data_dir, seed=seed)
+        return load_multi_table(name, data_dir, seed=seed, tables=tables)
     path = folder / f'{name}.csv'
     if not path.exists() and (folder.parent / f'{name}.csv').exists():
         path = folder.parent / f'{name}.csv'   # a flat folder of CSVs, like tests/data
@@ -176,43 +178,68 @@ def load_bundled_adult(max_rows=None, seed=0, split=True):
     return Dataset('adult', metadata, train, holdout, DATASETS['adult'], 'bundled')
 
 
-def load_multi_table(name, data_dir=None, seed=0):
+def load_multi_table(name, data_dir=None, seed=0, tables=None):
     """Load a multi-table dataset as a dict of tables and SDV metadata with its relationships.
 
-    Metadata is detected per table, detected relationships are replaced by those of
-    ``relationships.json``, primary keys are set from its ``primary_keys`` (composite keys are
-    left unset: SDV 2.0 has none), and ``DATASETS[name].tables`` restricts the tables. No
-    holdout: multi-table quality compares the synthetic database with the whole real one.
+    Metadata is detected per table without keys; primary keys are set from
+    ``relationships.json``'s ``primary_keys`` (composite keys are left unset: SDV 2.0 has
+    none) and its relationships are added (foreign keys made ``id``; self-references kept,
+    so the metadata may not pass ``validate``). A column that refers to
+    a table left out (a foreign key of a dropped parent), and any other column detected as an
+    ``id``, is modelled as categorical.
 
     Args:
         name (str): folder name under ``data_dir``.
         data_dir (str, Path or None): a folder laid out like ``shared/data``.
         seed (int): unused; kept for a uniform signature.
+        tables (list[str], str or None): the tables to keep, with the relationships among
+            them; ``'all'`` keeps every table; ``None`` uses ``DATASETS[name].tables`` (all
+            when unset).
 
     Returns:
-        Dataset: ``train`` is ``dict[str, pandas.DataFrame]``, ``holdout`` is ``None``.
+        Dataset: ``train`` is ``dict[str, pandas.DataFrame]``, ``holdout`` is ``None``;
+        ``name`` is ``NAME`` with every table, ``NAME[t1,t2]`` with a subset.
+
+    Raises:
+        ValueError: a table that is not in ``relationships.json`` (named).
     """
     from sdv.metadata import Metadata
 
     folder = Path(data_dir or DEFAULT_DATA_DIR) / name
     config = DATASETS.get(name, DatasetConfig())
     spec = json.loads((folder / 'relationships.json').read_text())
-    names = config.tables or tuple(spec['primary_keys'])
-    tables = {table: pd.read_csv(folder / f'{table}.csv') for table in names}
-    metadata = Metadata.detect_from_dataframes(tables, infer_keys=None)
+    every = tuple(spec['primary_keys'])
+    if isinstance(tables, str):
+        tables = every if tables == 'all' else tuple(t.strip() for t in tables.split(','))
+    names = tuple(tables or config.tables or every)
+    unknown = [t for t in names if t not in every]
+    if unknown:
+        raise ValueError(f'{name} has no table {", ".join(map(repr, unknown))}; its tables: '
+                         f'{", ".join(every)}.')
+    data = {table: pd.read_csv(folder / f'{table}.csv') for table in names}
+    metadata = Metadata.detect_from_dataframes(data, infer_keys=None)
+    kept = [r for r in spec['relationships']
+            if r['parent_table_name'] in data and r['child_table_name'] in data]
+    keys = {(t, k) for t, k in spec['primary_keys'].items() if t in data and isinstance(k, str)}
+    keys |= {(r['child_table_name'], r['child_foreign_key']) for r in kept}
+    for table, table_metadata in metadata.tables.items():
+        for column, column_metadata in table_metadata.columns.items():
+            if (table, column) not in keys and column_metadata['sdtype'] == 'id':
+                metadata.update_column(column, sdtype='categorical', table_name=table)
+    for table, column in sorted(keys):
+        metadata.update_column(column, sdtype='id', table_name=table)
     for table, key in spec['primary_keys'].items():
-        if table in tables and isinstance(key, str):
-            metadata.update_column(key, sdtype='id', table_name=table)
+        if table in data and isinstance(key, str):
             metadata.set_primary_key(key, table_name=table)
-    for relation in spec['relationships']:
-        if relation['parent_table_name'] in tables and relation['child_table_name'] in tables:
-            metadata.update_column(relation['child_foreign_key'], sdtype='id',
-                                   table_name=relation['child_table_name'])
-            metadata.add_relationship(**relation)
-    for table, data in tables.items():
-        _fix_metadata(metadata, table, config.sdtypes, data.columns)
-    metadata.validate()
-    return Dataset(name, metadata, tables, None, config, str(folder))
+    for table, frame in data.items():
+        _fix_metadata(metadata, table, config.sdtypes, frame.columns)
+    # Relationships go in through the dict: ``add_relationship`` refuses a self-reference
+    # (chinook's employees.ReportsTo); the synthesizers say what they do with one.
+    spec_dict = metadata.to_dict()
+    spec_dict['relationships'] = kept
+    metadata = Metadata.load_from_dict(spec_dict)
+    label = name if len(names) == len(every) else f'{name}[{",".join(names)}]'
+    return Dataset(label, metadata, data, None, config, str(folder))
 
 
 def dataset_names(data_dir=None, multi_table=False):

@@ -25,7 +25,7 @@ class Profile:
     max_rows: int | None = None
     synthesizers: tuple = ('LLMSynthesizer', 'GaussianCopulaSynthesizer', 'CTGANSynthesizer',
                            'TVAESynthesizer', 'TabularARGN')
-    multi_table_synthesizers: tuple = ('HMASynthesizer',)
+    multi_table_synthesizers: tuple = ('LLMMultiTableSynthesizer', 'HMASynthesizer')
     params: dict = field(default_factory=dict)
     evaluation_rows: int = 2000
     update_benchmarks: bool = False
@@ -50,6 +50,8 @@ PROFILES = {
         synthesizers=('GaussianCopulaSynthesizer', 'LLMSynthesizer'),
         params={'LLMSynthesizer': {'epochs': 2, 'batch_size': 64, 'embedding_dim': 16,
                                    'num_layers': 1, 'num_heads': 2, 'sample_batch_size': 512},
+                'LLMMultiTableSynthesizer': {'epochs': 1, 'batch_size': 64, 'embedding_dim': 16,
+                                             'num_layers': 1, 'num_heads': 2},
                 'CTGANSynthesizer': {'epochs': 2}, 'TVAESynthesizer': {'epochs': 2}},
         evaluation_rows=200),
 }

@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -155,6 +156,21 @@ def referential_integrity(tables, metadata):
     return valid / total if total else float('nan')
 
 
+def unique_primary_keys(tables, metadata):
+    """Whether every table's (single-column) primary key is unique.
+
+    Args:
+        tables (dict[str, pandas.DataFrame]): the database.
+        metadata (sdv.metadata.Metadata): its metadata.
+
+    Returns:
+        bool
+    """
+    return all(bool(tables[name][table.primary_key].is_unique)
+               for name, table in metadata.tables.items()
+               if isinstance(table.primary_key, str) and name in tables)
+
+
 def score_multi_table(dataset, synthetic):
     """Multi-table QualityReport, Relationship Validity and referential integrity.
 
@@ -165,7 +181,8 @@ def score_multi_table(dataset, synthetic):
     Returns:
         dict: ``quality``, ``column_shapes``, ``column_pair_trends``, ``cardinality``,
         ``intertable_trends``, ``diagnostic``, ``relationship_validity``,
-        ``referential_integrity`` and ``metric_errors`` when any failed.
+        ``referential_integrity``, ``unique_primary_keys`` and ``metric_errors`` when any
+        failed.
     """
     from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
 
@@ -190,9 +207,28 @@ def score_multi_table(dataset, synthetic):
     _record(row, errors, 'diagnostic', diagnostic)
     _record(row, errors, 'referential_integrity', referential_integrity, synthetic,
             dataset.metadata)
+    _record(row, errors, 'unique_primary_keys', unique_primary_keys, synthetic,
+            dataset.metadata)
     if errors:
         row['metric_errors'] = json.dumps(errors)
     return row
+
+
+def _synthesizer_warnings(caught, spec):
+    """The synthesizer's own warnings (what it left out or changed), JSON; ``None`` if none.
+
+    Kept: ``UserWarning``s raised from the synthesizer's package (``sdv`` or ``sdv_llm``),
+    each message once, at most 300 characters.
+    """
+    package = spec.target.partition('.')[0].partition(':')[0]
+    messages = []
+    for warning in caught:
+        source = Path(warning.filename).parts
+        if package in source or 'sdv' in source:
+            message = str(warning.message)[:300]
+            if message not in messages:
+                messages.append(message)
+    return json.dumps(messages) if messages else None
 
 
 def _llm_details(synthesizer):
@@ -244,15 +280,20 @@ def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
         else:
             parameters = spec.parameters(params, device, seed)
             row['parameters_json'] = json.dumps(parameters, default=str)
-            synthesizer = spec.build(dataset.metadata, params, device, seed)
-            data = dataset.train if dataset.multi_table else {dataset.name: dataset.train}
-            with cost.measure(cuda=device == 'cuda') as fitting:
-                synthesizer.fit(data)
-            with cost.measure(cuda=device == 'cuda') as sampling:
-                if dataset.multi_table:
-                    synthetic = synthesizer.sample_scale(scale=1.0)
-                else:
-                    synthetic = synthesizer.sample(num_rows=len(dataset.train))[dataset.name]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always', UserWarning)
+                synthesizer = spec.build(dataset.metadata, params, device, seed)
+                data = dataset.train if dataset.multi_table else {dataset.table_name:
+                                                                   dataset.train}
+                with cost.measure(cuda=device == 'cuda') as fitting:
+                    synthesizer.fit(data)
+                with cost.measure(cuda=device == 'cuda') as sampling:
+                    if dataset.multi_table:
+                        synthetic = synthesizer.sample_scale(scale=1.0)
+                    else:
+                        synthetic = synthesizer.sample(
+                            num_rows=len(dataset.train))[dataset.table_name]
+            row['warnings'] = _synthesizer_warnings(caught, spec)
             cuda = [m.cuda_max_allocated_mb for m in (fitting, sampling)
                     if m.cuda_max_allocated_mb is not None]
             row.update({'fit_seconds': fitting.seconds, 'sample_seconds': sampling.seconds,
@@ -264,6 +305,9 @@ def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
                     row.update(_llm_details(synthesizer))
                 except Exception as error:  # noqa: BLE001  core internals may change
                     LOGGER.debug('no LLMSynthesizer details: %s', error)
+            if hasattr(synthesizer, 'get_conditioning_parents'):
+                row['conditioning_parents'] = json.dumps(
+                    synthesizer.get_conditioning_parents())
     except Exception as error:  # noqa: BLE001  one failing synthesizer must not stop the others
         row['error'] = f'{type(error).__name__}: {error}'
         LOGGER.warning('%s on %s failed: %s', name, dataset.name, row['error'])
@@ -289,7 +333,7 @@ def _names(value):
         else tuple(value)
 
 
-def _plan(datasets, profile, data_dir, max_rows, seed, split, notes):
+def _plan(datasets, profile, data_dir, max_rows, seed, split, notes, tables=None):
     """Which datasets to load, and how; the bundled Adult when the data folder is missing."""
     root = Path(data_dir or DEFAULT_DATA_DIR)
     names = _names(datasets) or profile.datasets
@@ -302,13 +346,13 @@ def _plan(datasets, profile, data_dir, max_rows, seed, split, notes):
         return [(BUNDLED, lambda: load_bundled_adult(max_rows, seed, split))]
     if names is None:
         names = tuple(dataset_names(root)) + tuple(dataset_names(root, multi_table=True))
-    return [(n, lambda n=n: load_dataset(n, root, max_rows, seed, split)) for n in names]
+    return [(n, lambda n=n: load_dataset(n, root, max_rows, seed, split, tables)) for n in names]
 
 
 def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output=None,
         device='cpu', seed=0, max_rows=None, llm_params=None, peers_python=None, split=True,
         update_benchmarks=None, benchmarks_file='BENCHMARKS.md', plots=True,
-        peer_timeout=None, verbose=True, resume=False):
+        peer_timeout=None, verbose=True, resume=False, tables=None):
     """Run the benchmark and write its results.
 
     Every synthesizer fits on the same seeded 80 % train split of each single table (the whole
@@ -344,6 +388,9 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
             sampled table for the plots) and not run again; failed ones run again. A run
             that takes longer than one sitting (the ``full`` profile on a CPU) is finished
             this way.
+        tables (str, list[str] or None): multi-table datasets keep only these tables (and
+            the relationships among them); ``'all'`` keeps every table; ``None`` the
+            dataset's configured tables (see ``benchmark.datasets.DATASETS``).
 
     Returns:
         pandas.DataFrame: one row per (dataset, synthesizer), every metric and the
@@ -358,12 +405,12 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
     config = {'profile': profile.name, 'datasets': _names(datasets),
               'synthesizers': _names(synthesizers), 'data_dir': str(data_dir or DEFAULT_DATA_DIR),
               'device': device, 'seed': seed, 'max_rows': max_rows, 'llm_params': llm_params,
-              'split': split, 'evaluation_rows': profile.evaluation_rows,
+              'split': split, 'tables': tables, 'evaluation_rows': profile.evaluation_rows,
               'profile_params': profile.params, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
     notes = []
     output = Path(output) if output else None
     done = _finished_runs(output, config) if resume else {}
-    plan = _plan(datasets, profile, data_dir, max_rows, seed, split, notes)
+    plan = _plan(datasets, profile, data_dir, max_rows, seed, split, notes, tables)
     env = environment(seed)
     rows, samples = [], {}
     if output:
@@ -377,6 +424,7 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
             rows.append({'dataset': dataset_name, 'synthesizer': None,
                          'error': f'{type(error).__name__}: {error}', **env})
             continue
+        dataset_name = dataset.name   # a multi-table subset is named NAME[t1,t2]
         names = _names(synthesizers) or (profile.multi_table_synthesizers
                                          if dataset.multi_table else profile.synthesizers)
         names = [n for n in names if n in SYNTHESIZERS and
@@ -435,7 +483,7 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
 
 #: Settings that must match for a run to be resumed: the same run, continued.
 _RESUME_KEYS = ('profile', 'data_dir', 'device', 'seed', 'max_rows', 'llm_params', 'split',
-                'evaluation_rows', 'profile_params')
+                'tables', 'evaluation_rows', 'profile_params')
 
 
 def _finished_runs(output, config):

@@ -9,6 +9,7 @@ becomes runnable once ``sdv_llm.multi_table.LLMMultiTableSynthesizer`` exists.
 """
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 
 #: Named LLMSynthesizer configurations: parameters on top of LLMSynthesizer's defaults.
@@ -68,6 +69,10 @@ class SynthesizerSpec:
             device (str): ``'cpu'`` or ``'cuda'``.
             seed (int): seed for ``seed_parameter``.
 
+        Multi-table synthesizers: parameters their constructor does not take are table
+        parameters, set on every table with ``set_table_parameters``; ``table_parameters``
+        (``{table: {parameter: value}}``) sets some tables' parameters on top.
+
         Returns:
             an SDV synthesizer, not fitted.
 
@@ -79,7 +84,18 @@ class SynthesizerSpec:
             raise TypeError(f'{self.name} is a peer; it runs in its own environment.')
         module, _, attribute = self.target.partition(':')
         cls = getattr(importlib.import_module(module), attribute)
-        return cls(metadata, **self.parameters(overrides, device, seed))
+        params = self.parameters(overrides, device, seed)
+        if self.kind != 'multi':
+            return cls(metadata, **params)
+        by_table = params.pop('table_parameters', None) or {}
+        accepted = inspect.signature(cls.__init__).parameters
+        every_table = {k: params.pop(k) for k in list(params) if k not in accepted}
+        synthesizer = cls(metadata, **params)
+        for table in synthesizer.metadata.tables:
+            table_params = {**every_table, **by_table.get(table, {})}
+            if table_params:
+                synthesizer.set_table_parameters(table, table_params)
+        return synthesizer
 
 
 SYNTHESIZERS = {}

@@ -58,11 +58,15 @@ class Loop:
             ``end`` entry before the first repeated column, so that ``hub`` moves to the next.
         max_count (int): most repeated rows; the ``max_count + 1``-th ``token`` is written and
             then the sequence stops (``done``), which marks it as cut at the cap.
+        min_count (int): fewest repeated rows: ``<eos>`` is masked at ``end`` until this many
+            rows were written. ``max_count + 1`` forces the cut at the cap (the parent needs
+            another chunk). Default 0.
     """
 
     token: int
     slot: int
     max_count: int
+    min_count: int = 0
 
 
 @dataclass
@@ -183,6 +187,9 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         past = out.past_key_values
         logits = out.logits[:, -1, :].float()
         allowed = allowed_table[state]
+        if loop is not None and loop.min_count:
+            short = (state == automaton.end) & (count < loop.min_count)
+            allowed[:, automaton.eos] &= ~short
         logits = logits.masked_fill(~allowed, float('-inf'))
         if temperature != 1.0:
             logits = logits / temperature

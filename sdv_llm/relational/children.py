@@ -157,7 +157,10 @@ class ChildrenLM(TabularLM):
     chunks of a training parent. Without chunked parents in the training data there is no
     ``<continued>`` column and a sequence that reaches the cap ends there. The cap is also at
     most the largest number of children of a training parent, and ``sample`` keeps at most
-    that many children per parent, so sampled counts stay within the real range.
+    that many children per parent; ``<eos>`` is masked until a parent has as many children as
+    the fewest of a training parent (chunks forced to continue while more are needed). So
+    every sampled count is within the real range: SDMetrics' CardinalityBoundaryAdherence is
+    1.0 by construction.
 
     Args:
         config (TabularLMConfig): settings of the decoder and training (``column_order``
@@ -174,6 +177,7 @@ class ChildrenLM(TabularLM):
         max_children (int): the cap used.
         max_chunks (int): most chunks of one training parent.
         max_count (int): most children of one training parent.
+        min_count (int): fewest children of one training parent (0 when a parent has none).
     """
 
     def __init__(self, config=None, max_children=32, max_sequence_length=512,
@@ -232,6 +236,7 @@ class ChildrenLM(TabularLM):
         # No parent gets more children than the most a training parent had (SDV's cardinality
         # boundary): without chunks the cap is that count, with chunks ``sample`` trims.
         self.max_count = int(counts.max()) if len(counts) else 0
+        self.min_count = int(counts.min()) if len(counts) else 0
         cap = int(max(1, min(self.max_children, fits, max(1, self.max_count))))
         chunks = np.maximum(1, -(-counts // cap))
         self.max_chunks = int(chunks.max())
@@ -312,8 +317,13 @@ class ChildrenLM(TabularLM):
             if not len(pending):
                 break
             known = self._context_frame(context.iloc[pending], np.full(len(pending), round_ > 0))
+            # Pending parents of round r have r full chunks; more than a chunk still needed
+            # forces the cut (cap + 1), which sends them to the next round.
+            need = min(getattr(self, 'min_count', 0) - round_ * self.max_children,
+                       self.max_children + 1)
             ids = sample_sequences(
-                self.model, self._plan(known), int(batch_size or self.config.sample_batch_size),
+                self.model, self._plan(known, max(need, 0)),
+                int(batch_size or self.config.sample_batch_size),
                 self.device, self._generator, self.config.temperature, self.config.top_p,
                 self.serializer.max_length - 1,
             )
@@ -329,8 +339,11 @@ class ChildrenLM(TabularLM):
         kept = rank < max(1, self.max_count)
         return children.iloc[order[kept]].reset_index(drop=True), owner[kept]
 
-    def _plan(self, known):
-        """The sampling plan: context forced, then ``end`` (``<row>`` or ``<eos>``), children."""
+    def _plan(self, known, min_count=0):
+        """The sampling plan: context forced, then ``end`` (``<row>`` or ``<eos>``), children.
+
+        ``min_count`` child rows at least (see ``Loop.min_count``).
+        """
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
                                  device=self.device))
         num_context = self.serializer.num_context
@@ -342,6 +355,6 @@ class ChildrenLM(TabularLM):
             [plan.entries[:, :num_context], end, plan.entries[:, num_context:]], axis=1)
         plan.columns = np.concatenate(
             [plan.columns[:, :num_context], gate, plan.columns[:, num_context:]], axis=1)
-        plan.loop = Loop(ROW, num_context, self.serializer.max_children)
+        plan.loop = Loop(ROW, num_context, self.serializer.max_children, min_count)
         plan.automaton.to(self.device)
         return plan

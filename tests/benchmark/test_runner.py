@@ -99,28 +99,59 @@ def test_align_dtypes_restores_numbers_and_strings():
     assert aligned['f'].dtype == float
 
 
-def test_multi_table_dataset_runs_hma_and_scores_relationships(tmp_path):
-    folder = tmp_path / 'shop'
+def _shop(root):
+    """customers -> orders (3 each) -> reviews (1 per even order)."""
+    folder = root / 'shop'
     folder.mkdir()
     customers = pd.DataFrame({'customer_id': range(40),
                               'segment': ['a', 'b', 'c', 'd'] * 10,
                               'age': [20 + i % 30 for i in range(40)]})
     orders = pd.DataFrame({'order_id': range(120), 'customer_id': [i % 40 for i in range(120)],
                            'amount': [float(i % 17) for i in range(120)]})
-    customers.to_csv(folder / 'customers.csv', index=False)
-    orders.to_csv(folder / 'orders.csv', index=False)
+    reviews = pd.DataFrame({'review_id': range(60), 'order_id': range(0, 120, 2),
+                            'stars': [1 + i % 5 for i in range(60)]})
+    for name, table in (('customers', customers), ('orders', orders), ('reviews', reviews)):
+        table.to_csv(folder / f'{name}.csv', index=False)
     (folder / 'relationships.json').write_text(json.dumps({
-        'primary_keys': {'customers': 'customer_id', 'orders': 'order_id'},
-        'relationships': [{'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
-                           'child_table_name': 'orders', 'child_foreign_key': 'customer_id'}]}))
+        'primary_keys': {'customers': 'customer_id', 'orders': 'order_id',
+                         'reviews': 'review_id'},
+        'relationships': [
+            {'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
+             'child_table_name': 'orders', 'child_foreign_key': 'customer_id'},
+            {'parent_table_name': 'orders', 'parent_primary_key': 'order_id',
+             'child_table_name': 'reviews', 'child_foreign_key': 'order_id'}]}))
+
+
+def test_multi_table_subset_runs_both_synthesizers_and_scores_relationships(tmp_path):
+    _shop(tmp_path)
     assert dataset_names(tmp_path, multi_table=True) == ['shop']
     results = run(profile='smoke', data_dir=tmp_path, datasets='shop', plots=False,
-                  synthesizers='HMASynthesizer,LLMMultiTableSynthesizer', verbose=False)
-    hma = results.set_index('synthesizer').loc['HMASynthesizer']
-    assert pd.isna(hma['error']), hma['error']
-    assert hma['referential_integrity'] == 1.0 and hma['relationship_validity'] == 1.0
-    assert 0 < hma['cardinality'] <= 1 and 'intertable_trends' in hma
-    assert 'LLMMultiTableSynthesizer' in set(results['synthesizer'])
+                  tables='customers,orders', verbose=False,
+                  synthesizers='HMASynthesizer,LLMMultiTableSynthesizer')
+    assert set(results['dataset']) == {'shop[customers,orders]'}
+    by_name = results.set_index('synthesizer')
+    for name in ('HMASynthesizer', 'LLMMultiTableSynthesizer'):
+        row = by_name.loc[name]
+        assert pd.isna(row['error']), row['error']
+        assert row['referential_integrity'] == 1.0 and row['unique_primary_keys']
+        assert 0 < row['cardinality'] <= 1 and 'intertable_trends' in row
+    # Every customer has exactly 3 orders: the children automaton keeps every sampled
+    # count inside [3, 3], so Relationship Validity is 1.0 after one epoch of training.
+    ours = by_name.loc['LLMMultiTableSynthesizer']
+    assert ours['relationship_validity'] == 1.0
+    assert json.loads(ours['conditioning_parents']) == {'orders': 'customers.customer_id -> orders.customer_id'}
+    # Table parameters (not constructor arguments) went to every table's LLMSynthesizer.
+    assert json.loads(ours['parameters_json'])['epochs'] == 1
+
+
+def test_a_foreign_key_to_a_table_left_out_is_categorical(tmp_path):
+    _shop(tmp_path)
+    dataset = load_dataset('shop', tmp_path, tables='customers,reviews')
+    assert dataset.name == 'shop[customers,reviews]' and not dataset.metadata.relationships
+    assert dataset.metadata.tables['reviews'].columns['order_id']['sdtype'] == 'categorical'
+    assert load_dataset('shop', tmp_path, tables='all').name == 'shop'
+    with pytest.raises(ValueError, match="no table 'payments'"):
+        load_dataset('shop', tmp_path, tables='customers,payments')
 
 
 def test_resume_keeps_finished_runs_and_runs_the_rest(tmp_path):

@@ -84,3 +84,21 @@ def test_without_chunks_the_cap_is_the_most_children_of_a_training_parent():
     assert model.max_children == 1 and model.max_chunks == 1
     _, owner = model.sample(pd.DataFrame({'kind': ['a', 'b', 'c'] * 30}))
     assert np.bincount(owner).max() <= 1
+
+
+def test_every_sampled_count_is_within_the_training_minimum_and_maximum():
+    # Fewest 3 children, most 4: one epoch cannot have learned it; the automaton enforces it.
+    model, _ = _fit([3, 4, 3], max_children=8, epochs=1)
+    assert (model.min_count, model.max_count) == (3, 4)
+    _, owner = model.sample(pd.DataFrame({'kind': ['a', 'b', 'c'] * 40}))
+    counts = np.bincount(owner, minlength=120)
+    assert counts.min() >= 3 and counts.max() <= 4
+
+
+def test_a_minimum_above_the_cap_forces_further_chunks():
+    # Fewest 5 children with chunks of 2: the first two chunks must go on, the third may end.
+    model, _ = _fit([5, 6, 7], max_children=2, epochs=1)
+    assert model.max_chunks == 4 and model.min_count == 5
+    _, owner = model.sample(pd.DataFrame({'kind': ['a', 'b', 'c'] * 20}))
+    counts = np.bincount(owner, minlength=60)
+    assert counts.min() >= 5 and counts.max() <= 7
