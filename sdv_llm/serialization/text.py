@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sdv_llm.serialization.compact import CompactSerializer, _compact
-from sdv_llm.serialization.text_values import NumberDomain, alternation, regex_escape
+from sdv_llm.serialization.text_values import alternation, regex_escape
 
 
 class TextFormat:
@@ -131,15 +131,8 @@ def preamble(schema, table_name=None, max_values=12):
     for column in schema.order:
         codec = schema.codecs[column]
         domain = codec.text_domain()
-        sdtype = codec.metadata.get('sdtype')
-        if isinstance(domain, NumberDomain):
-            low, high = (domain.from_scaled(np.array([domain.low, domain.high])).tolist())
-            detail = f'from {low} to {high}'
-        else:
-            shown = domain.strings[:max_values]
-            detail = 'one of ' + ', '.join(shown) + (', ...' if len(domain.strings) > max_values
-                                                     else '')
-        lines.append(f'- {column} ({sdtype}): {detail}')
+        detail = domain.describe() if domain.ranged else domain.describe(max_values)
+        lines.append(f"- {column} ({codec.metadata.get('sdtype')}): {detail}")
     return '\n'.join(lines) + '\n'
 
 
@@ -158,7 +151,7 @@ class TextSerializer:
         prompt (numpy.ndarray): int64 ``(prompt_length,)``: ``<bos>``, then the preamble and
             the format's prefix.
         bos, eos, pad (int): special token ids (``pad`` is ``eos`` when the tokenizer has none).
-        domains (dict[str, StringDomain or NumberDomain]): each column's text values.
+        domains (dict[str, StringDomain, NumberDomain or DateDomain]): each column's text values.
 
     Raises:
         ValueError: an unknown format, a tokenizer without an end-of-sequence token, or a
@@ -259,10 +252,9 @@ class TextSerializer:
                 raise ValueError(f"The condition on column '{column}' lists no values.")
             codec.check_values(values)
             present = values[values.notna()]
-            texts = [self.format.quote(t) if not isinstance(domain, NumberDomain) else t
-                     for t in domain.to_text(present)] if len(present) else []
+            texts = domain.write(self.format, present) if len(present) else []
             return [regex_escape(t) for t in texts], bool(values.isna().any())
-        if not isinstance(domain, NumberDomain):
+        if not domain.ranged:
             codec.range_fragment(*spec)  # raises the codec's message for string columns
         low, high = domain.scaled_range(*spec)
         patterns = domain.patterns(self.format, low, high)
@@ -281,10 +273,7 @@ class TextSerializer:
                              'synthesizer was fitted.')
         texts = np.full(len(values), self.format.null, dtype=object)
         if (~null).any():
-            written = domain.to_text(values[~null])
-            if not isinstance(domain, NumberDomain):
-                written = [self.format.quote(t) for t in written]
-            texts[~null] = written
+            texts[~null] = domain.write(self.format, values[~null])
         terminator = self.format.end if last else self.format.separator
         label = self.format.label(column)
         return [label + t + terminator for t in texts]
@@ -414,11 +403,7 @@ class TextSerializer:
             null = (texts_ == self.format.null).to_numpy()
             values = pd.Series([np.nan] * len(texts_), dtype=object)
             if (~null).any():
-                written = texts_[~null].tolist()
-                if not isinstance(domain, NumberDomain):
-                    lookup = {self.format.quote(s): s for s in domain.strings}
-                    written = [lookup[t] for t in written]
-                decoded = pd.Series(list(domain.from_text(written)))
+                decoded = pd.Series(list(domain.parse(self.format, texts_[~null].tolist())))
                 values = self.schema.codecs[column]._merge(decoded, null)
             out[column] = values.reset_index(drop=True)
         return pd.DataFrame(out, index=range(len(texts)))

@@ -133,6 +133,8 @@ class StringDomain:
     strings: list
     values: list
     index_of: object
+    quoted = True
+    ranged = False
 
     def __post_init__(self):
         self._lookup = {}
@@ -149,6 +151,21 @@ class StringDomain:
     def from_text(self, strings):
         """Values of unquoted strings."""
         return [self._lookup[s] for s in strings]
+
+    def write(self, fmt, values):
+        """Texts of raw values as they appear in a row of ``fmt`` (quoted where needed)."""
+        return [fmt.quote(s) for s in self.to_text(values)]
+
+    def parse(self, fmt, texts):
+        """Values of texts written by :meth:`write`."""
+        lookup = {fmt.quote(s): s for s in self.strings}
+        return self.from_text([lookup[t] for t in texts])
+
+    def describe(self, max_values=12):
+        """``'one of a, b, ...'``: the first ``max_values`` values."""
+        shown = self.strings[:max_values]
+        return 'one of ' + ', '.join(shown) + (', ...' if len(self.strings) > max_values
+                                               else '')
 
     def patterns(self, fmt, strings=None):
         """Regexes of the quoted texts of ``strings`` (default: every value)."""
@@ -174,6 +191,8 @@ class NumberDomain:
     to_scaled: object
     from_scaled: object
     scaled_range: object
+    quoted = False
+    ranged = True
 
     def to_text(self, values):
         """Texts of raw values (a ``pandas.Series`` without missing values)."""
@@ -182,6 +201,19 @@ class NumberDomain:
     def from_text(self, strings):
         """Raw values of texts."""
         return self.from_scaled(parse_scaled(strings))
+
+    def write(self, fmt, values):
+        """Texts of raw values as they appear in a row (numbers are never quoted)."""
+        return self.to_text(values)
+
+    def parse(self, fmt, texts):
+        """Values of texts written by :meth:`write`."""
+        return self.from_text(texts)
+
+    def describe(self):
+        """``'from LOW to HIGH'``."""
+        low, high = self.from_scaled(np.array([self.low, self.high])).tolist()
+        return f'from {low} to {high}'
 
     def patterns(self, fmt=None, low=None, high=None):
         """Regexes of the texts of the scaled integers in ``[low, high]`` (default: all)."""

@@ -66,6 +66,9 @@ def test_tricky_values_are_quoted(fitted, data):
         import json
 
         assert json.loads(texts[row])['name'] == 'two\nlines'
+    # Dates are written as dates (ISO 8601 for a datetime64 column without a format).
+    row = int(np.flatnonzero(rows['when'].notna())[0])
+    assert rows['when'][row].strftime('%Y-%m-%d') in texts[row]
 
 
 def test_every_training_row_is_a_path_of_the_automaton(fitted, data):
@@ -120,9 +123,11 @@ def test_samples_are_valid(fitted):
 
 def test_conditions(fitted):
     """A fixed value, a value list and a range; CSV keeps its header order."""
-    conditions = {'name': 'a, b', 'count': (10, 20), 'flag': [True]}
+    conditions = {'name': 'a, b', 'count': (10, 20), 'flag': [True],
+                  'when': (pd.Timestamp('2020-02-25'), pd.Timestamp('2020-03-05'))}
     sampled = fitted.sample(40, conditions=conditions)
     assert_valid(fitted, sampled, 40)
+    assert sampled['when'].between(pd.Timestamp('2020-02-25'), pd.Timestamp('2020-03-05')).all()
     assert (sampled['name'] == 'a, b').all()
     assert sampled['count'].between(10, 20).all()
     assert sampled['flag'].all()

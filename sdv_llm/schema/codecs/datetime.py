@@ -79,9 +79,7 @@ class DatetimeCodec(ColumnCodec):
 
     def _from_counts(self, counts):
         """Datetimes (or formatted strings) of whole units after the base."""
-        counts = np.asarray(counts).astype(np.int64)
-        seconds = self.base + counts * self.unit_seconds
-        stamps = pd.to_datetime(seconds, unit='s')
+        stamps = self._stamps(counts)
         if self.native or not self.format:
             return stamps
         return np.asarray(stamps.strftime(self.format), dtype=object)
@@ -90,6 +88,14 @@ class DatetimeCodec(ColumnCodec):
         return self._numbers._value_fragment()
 
     def text_domain(self):
+        """The text serializations' values: datetimes in the column's ``datetime_format``.
+
+        A ``DateDomain`` when the format can write every unit exactly (fields ``%Y %m %d``
+        and, for finer units, ``%H %M %S``); ISO 8601 (``%Y-%m-%d``, with ``%H:%M:%S`` below
+        days) for ``datetime64`` columns without a format; otherwise a ``NumberDomain`` of
+        whole units after the base.
+        """
+        from sdv_llm.serialization.text_dates import UNIT_FIELDS, DateDomain, parse_format
         from sdv_llm.serialization.text_values import NumberDomain
 
         low, high = self._numbers._bounds()
@@ -99,8 +105,22 @@ class DatetimeCodec(ColumnCodec):
                       for b in (low_value, high_value)]
             return self._numbers.scaled_range(*bounds)
 
-        return NumberDomain(0, low, high, lambda values: self._numbers.to_scaled(self._counts(values)),
-                            self._from_counts, scaled_range)
+        def to_counts(values):
+            return self._numbers.to_scaled(self._counts(values))
+
+        fmt = self.format or (None if not self.native else
+                              '%Y-%m-%d' if self.unit == 'D' else '%Y-%m-%d %H:%M:%S')
+        parts = parse_format(fmt) if fmt else None
+        if parts is not None and \
+                sum(kind == 'field' for kind, _ in parts) >= UNIT_FIELDS[self.unit]:
+            return DateDomain(fmt, self.unit, low, high, to_counts, self._from_counts,
+                              scaled_range, self._stamps)
+        return NumberDomain(0, low, high, to_counts, self._from_counts, scaled_range)
+
+    def _stamps(self, counts):
+        """``pandas.DatetimeIndex`` of whole units after the base."""
+        counts = np.asarray(counts).astype(np.int64)
+        return pd.to_datetime(self.base + counts * self.unit_seconds, unit='s')
 
     def range_fragment(self, low, high):
         bounds = [None if b is None else float(self._offset_units(b)) for b in (low, high)]
