@@ -58,7 +58,7 @@ def test_every_day_of_leap_and_common_years_and_nothing_else():
 def test_minutes_sub_range_and_csv_quoting():
     domain = _domain('%d,%m,%Y %H:%M', 'm', 0, 10 * 24 * 60)
     pattern = re.compile(domain.patterns(CSVFormat(), 90, 150)[0])
-    for minutes in range(0, 300):
+    for minutes in range(300):
         text = '"' + (BASE + pd.Timedelta(minutes=minutes)).strftime('%d,%m,%Y %H:%M') + '"'
         assert bool(pattern.fullmatch(text)) == (90 <= minutes <= 150), text
     assert domain.patterns(CSVFormat(), 500, 100) == []

@@ -95,7 +95,11 @@ class DatetimeCodec(ColumnCodec):
         days) for ``datetime64`` columns without a format; otherwise a ``NumberDomain`` of
         whole units after the base.
         """
-        from sdv_llm.serialization.text_dates import UNIT_FIELDS, DateDomain, parse_format
+        from sdv_llm.serialization.text_dates import (
+            UNIT_FIELDS,
+            DateDomain,
+            parse_format,
+        )
         from sdv_llm.serialization.text_values import NumberDomain
 
         low, high = self._numbers._bounds()
