@@ -220,17 +220,16 @@ def load_multi_table(name, data_dir=None, seed=0, tables=None):
     metadata = Metadata.detect_from_dataframes(data, infer_keys=None)
     kept = [r for r in spec['relationships']
             if r['parent_table_name'] in data and r['child_table_name'] in data]
-    keys = {(t, k) for t, k in spec['primary_keys'].items() if t in data and isinstance(k, str)}
-    keys |= {(r['child_table_name'], r['child_foreign_key']) for r in kept}
+    primary = {t: k for t, k in spec['primary_keys'].items() if t in data and isinstance(k, str)}
+    keys = set(primary.items()) | {(r['child_table_name'], r['child_foreign_key']) for r in kept}
     for table, table_metadata in metadata.tables.items():
         for column, column_metadata in table_metadata.columns.items():
             if (table, column) not in keys and column_metadata['sdtype'] == 'id':
                 metadata.update_column(column, sdtype='categorical', table_name=table)
     for table, column in sorted(keys):
         metadata.update_column(column, sdtype='id', table_name=table)
-    for table, key in spec['primary_keys'].items():
-        if table in data and isinstance(key, str):
-            metadata.set_primary_key(key, table_name=table)
+    for table, key in primary.items():
+        metadata.set_primary_key(key, table_name=table)
     for table, frame in data.items():
         _fix_metadata(metadata, table, config.sdtypes, frame.columns)
     # Relationships go in through the dict: ``add_relationship`` refuses a self-reference

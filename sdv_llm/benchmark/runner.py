@@ -440,29 +440,26 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
         bar.total = (bar.total or 0) + len(names)
         for name in names:
             bar.set_description(f'{dataset_name} / {name}')
-            if (dataset_name, name) in done:
+            resumed = (dataset_name, name) in done
+            if resumed:
                 row = done[(dataset_name, name)]
-                rows.append(row)
                 synthetic = _load_sample(output, dataset_name, name)
-                if synthetic is not None and not dataset.multi_table:
-                    samples.setdefault(dataset_name, (dataset, {}))[1][name] = synthetic
-                bar.update(1)
-                continue
-            params = dict(profile.params.get(name, {}))
-            if name in SYNTHESIZERS and SYNTHESIZERS[name].ours:
-                params.update(llm_params or {})
-            if name not in SYNTHESIZERS:
+            elif name not in SYNTHESIZERS:
                 row, synthetic = {'dataset': dataset_name, 'synthesizer': name,
                                   'error': f'KeyError: unknown synthesizer {name!r}'}, None
             else:
+                params = dict(profile.params.get(name, {}))
+                if SYNTHESIZERS[name].ours:
+                    params.update(llm_params or {})
                 row, synthetic = run_one(dataset, name, params, device, seed, peers_python,
                                          profile.evaluation_rows, peer_timeout)
-            row.update({'profile': profile.name, 'data_source': dataset.source, **env})
+            if not resumed:
+                row.update({'profile': profile.name, 'data_source': dataset.source, **env})
             rows.append(row)
             if synthetic is not None and not dataset.multi_table:
                 samples.setdefault(dataset_name, (dataset, {}))[1][name] = synthetic
             bar.update(1)
-            if output:
+            if output and not resumed:
                 _write_table(rows, output)
                 if synthetic is not None:
                     _save_sample(output, dataset_name, name, synthetic)

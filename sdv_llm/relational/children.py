@@ -319,7 +319,7 @@ class ChildrenLM(TabularLM):
             known = self._context_frame(context.iloc[pending], np.full(len(pending), round_ > 0))
             # Pending parents of round r have r full chunks; more than a chunk still needed
             # forces the cut (cap + 1), which sends them to the next round.
-            need = min(getattr(self, 'min_count', 0) - round_ * self.max_children,
+            need = min(self.min_count - round_ * self.max_children,
                        self.max_children + 1)
             ids = sample_sequences(
                 self.model, self._plan(known, max(need, 0)),

@@ -131,8 +131,8 @@ def preamble(schema, table_name=None, max_values=12):
     for column in schema.order:
         codec = schema.codecs[column]
         domain = codec.text_domain()
-        detail = domain.describe() if domain.ranged else domain.describe(max_values)
-        lines.append(f"- {column} ({codec.metadata.get('sdtype')}): {detail}")
+        lines.append(f"- {column} ({codec.metadata.get('sdtype')}): "
+                     f'{domain.describe(max_values)}')
     return '\n'.join(lines) + '\n'
 
 

@@ -119,8 +119,8 @@ class DateDomain:
 
     def __post_init__(self):
         self.parts = parse_format(self.fmt)
-        self.fields = [p for kind, p in self.parts if kind == 'field']
-        if self.parts is None or len(self.fields) < UNIT_FIELDS[self.unit]:
+        self.fields = [p for kind, p in self.parts or () if kind == 'field']
+        if len(self.fields) < UNIT_FIELDS[self.unit]:
             raise ValueError(f'{self.fmt!r} cannot write every {self.unit!r} unit exactly.')
 
     def to_text(self, values):
@@ -150,8 +150,8 @@ class DateDomain:
         """Count bounds of raw bounds (``None`` open)."""
         return self.count_range(low, high)
 
-    def describe(self):
-        """``'from FIRST to LAST'`` in the format."""
+    def describe(self, max_values=None):
+        """``'from FIRST to LAST'`` in the format (``max_values``: unused, as for numbers)."""
         first, last = self.to_stamps(np.array([self.low, self.high])).strftime(self.fmt)
         return f'from {first} to {last}'
 

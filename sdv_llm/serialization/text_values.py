@@ -210,8 +210,8 @@ class NumberDomain:
         """Values of texts written by :meth:`write`."""
         return self.from_text(texts)
 
-    def describe(self):
-        """``'from LOW to HIGH'``."""
+    def describe(self, max_values=None):
+        """``'from LOW to HIGH'`` (``max_values``: unused; strings list that many values)."""
         low, high = self.from_scaled(np.array([self.low, self.high])).tolist()
         return f'from {low} to {high}'
 

@@ -95,11 +95,7 @@ class DatetimeCodec(ColumnCodec):
         days) for ``datetime64`` columns without a format; otherwise a ``NumberDomain`` of
         whole units after the base.
         """
-        from sdv_llm.serialization.text_dates import (
-            UNIT_FIELDS,
-            DateDomain,
-            parse_format,
-        )
+        from sdv_llm.serialization.text_dates import DateDomain
         from sdv_llm.serialization.text_values import NumberDomain
 
         low, high = self._numbers._bounds()
@@ -114,11 +110,12 @@ class DatetimeCodec(ColumnCodec):
 
         fmt = self.format or (None if not self.native else
                               '%Y-%m-%d' if self.unit == 'D' else '%Y-%m-%d %H:%M:%S')
-        parts = parse_format(fmt) if fmt else None
-        if parts is not None and \
-                sum(kind == 'field' for kind, _ in parts) >= UNIT_FIELDS[self.unit]:
-            return DateDomain(fmt, self.unit, low, high, to_counts, self._from_counts,
-                              scaled_range, self._stamps)
+        if fmt:
+            try:
+                return DateDomain(fmt, self.unit, low, high, to_counts, self._from_counts,
+                                  scaled_range, self._stamps)
+            except ValueError:
+                pass   # the format cannot write every unit exactly: unit counts below
         return NumberDomain(0, low, high, to_counts, self._from_counts, scaled_range)
 
     def _stamps(self, counts):
