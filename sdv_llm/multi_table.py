@@ -16,7 +16,9 @@ from sdv_llm.parameters import build_config
 from sdv_llm.relational.keys import (
     Relationship,
     assign_keys,
+    children_counts,
     choose_conditioning,
+    expected_children,
     topological_order,
 )
 
@@ -35,16 +37,25 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
     Every table gets an ``LLMSynthesizer`` (its parameters through ``set_table_parameters``).
     A table without a parent is modelled as a single table. A child table is generated from
     one conditioning parent: for each parent row, one sequence holds the parent row's values
-    (the context) and then all its child rows, ended by an end-of-children token, so the number
-    of children is learned together with their values (``sdv_llm.relational.ChildrenLM``).
-    Grandchildren are generated from their sampled parent rows, level by level.
+    (the context) and then its child rows (``sdv_llm.relational.ChildrenLM``). Grandchildren
+    are generated from their sampled parent rows, level by level.
+
+    * Number of children: every parent table gets a column per relationship,
+      ``__<child>__<foreign key>__num_rows`` (as HMA), modelled with the parent's other
+      columns, so the count is learned jointly with the parent's values. When sampling, the
+      counts of the sampled parent rows are moved inside the real minimum and maximum until
+      they add up to the real children per parent times the sampled parents
+      (``children_counts``): every table's size follows ``scale`` and every parent's count is
+      inside the real range (SDMetrics' CardinalityBoundaryAdherence is 1.0). The count
+      columns are not returned.
 
     * Conditioning parent: the parent with the most child rows per parent row among those
       with at most ``max_children`` on average, unless ``conditioning_parents`` names one
       (``choose_conditioning``).
     * Other foreign keys (a second parent, such as berka ``disp.client_id``) are drawn among
-      the sampled parent keys so that the number of children per parent follows the real
-      distribution; they do not depend on the child row's values (``assign_keys``).
+      the sampled parent keys, each parent as often as its sampled count says (moved to the
+      child's size the same way); they do not depend on the child row's values
+      (``assign_keys``).
     * Missing foreign keys keep the real share: children without a conditioning parent are
       generated like the children of random parents and then detached.
     * Primary keys are generated unique by SDV; every foreign key refers to a sampled row.
@@ -129,7 +140,12 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         return super().preprocess(data)
 
     def _augment_tables(self, processed_data):
-        """Record table sizes and the children of each parent; no columns are added."""
+        """Record table sizes and add each parent's number of children as a column.
+
+        Every relationship adds ``Relationship.count_column`` (HMA's
+        ``__<child>__<foreign key>__num_rows``) to its parent table, so the parent's model
+        learns how many children a row has jointly with its values.
+        """
         self._table_sizes = {name: len(table) for name, table in processed_data.items()}
         self._relationships = []
         for relation in self.metadata.relationships:
@@ -140,6 +156,8 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             parent = processed_data[relationship.parent]
             child = processed_data[relationship.child]
             self._relationships.append(relationship.fit(parent.index, child[relationship.foreign_key]))
+        for relationship in self._relationships:
+            processed_data[relationship.parent][relationship.count_column] = relationship.counts
         self._conditioning = choose_conditioning(self._relationships, self.conditioning_parents,
                                                  self.max_children)
         self._order = topological_order(list(self.metadata.tables), self._relationships)
@@ -151,27 +169,40 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             r.foreign_key for r in self._self_references if r.child == table_name]
         return processed_data[table_name].drop(columns=foreign_keys, errors='ignore')
 
+    def _columns(self, table_name):
+        """SDV column metadata of a table, with its children count columns (Int64)."""
+        counts = {r.count_column: {'sdtype': 'numerical', 'computer_representation': 'Int64'}
+                  for r in self._relationships if r.parent == table_name}
+        return {**self.metadata.tables[table_name].columns, **counts}
+
+    def _count_columns(self, table_name):
+        return [r.count_column for r in self._relationships if r.parent == table_name]
+
     def _model_tables(self, augmented_data):
-        """Fit each root table's LLMSynthesizer and each child table's ChildrenLM."""
+        """Fit a TabularLM for each root table and a ChildrenLM for each child table."""
         from sdv_llm.relational.children import ChildrenLM
+        from sdv_llm.tabular_lm import TabularLM
 
         for table_name in self._order:
             synthesizer = self._table_synthesizers[table_name]
             table = self._modelled(augmented_data, table_name)
             relationship = self._conditioning.get(table_name)
+            config = build_config(synthesizer._model_parameters())
+            config.table_name = table_name
             LOGGER.info('Fitting table %s %s', table_name, table.shape)
             if relationship is None:
-                synthesizer.fit_processed_data({table_name: table})
+                model = TabularLM(config).fit(table, self._columns(table_name),
+                                              synthesizer.enforce_min_max_values) \
+                    if len(table.columns) else None  # only keys and PII: nothing to model
+                _mark_fitted(synthesizer, model)
                 continue
             parent = self._modelled(augmented_data, relationship.parent)
             position = pd.Index(augmented_data[relationship.parent].index).get_indexer(
                 augmented_data[table_name][relationship.foreign_key].to_numpy())
             linked = position >= 0
-            columns = self.metadata.tables[table_name].columns
-            parent_columns = self.metadata.tables[relationship.parent].columns
-            model = ChildrenLM(build_config(synthesizer._model_parameters()), self.max_children,
-                               self.max_sequence_length)
-            model.fit(parent, parent_columns, table[linked], columns, position[linked],
+            model = ChildrenLM(config, self.max_children, self.max_sequence_length)
+            model.fit(parent, self._columns(relationship.parent), table[linked],
+                      self._columns(table_name), position[linked],
                       synthesizer.enforce_min_max_values)
             _mark_fitted(synthesizer, model)
 
@@ -180,8 +211,10 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         """Sample every table, parents before children.
 
         Args:
-            scale (float): root tables get ``round(scale * rows)`` rows (at least one); child
-                tables as many as their models generate for the sampled parents.
+            scale (float): root tables get ``round(scale * rows)`` rows (at least one). A child
+                table gets the real number of children per parent row times its sampled parent
+                rows; the parent model's sampled counts are moved inside the real range to that
+                total (``children_counts``), so ``sample_scale(1.0)`` reproduces the sizes.
             batch_size (int or None): rows (or children sequences) decoded together.
             max_tries_per_batch (int): unused (nothing is rejected); kept for SDV.
 
@@ -197,20 +230,25 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             if relationship is None:
                 rows = self._sample_root(synthesizer, self._table_sizes[table_name] * scale,
                                          batch_size)
-                table = synthesizer._data_processor.reverse_transform(rows)
+                keys = None
             else:
                 rows, keys = self._sample_children(synthesizer._model, relationship, raw,
                                                    sampled, batch_size, rng)
-                table = synthesizer._data_processor.reverse_transform(rows)
+            rows = rows.reset_index(drop=True)
+            table = synthesizer._data_processor.reverse_transform(
+                rows.drop(columns=self._count_columns(table_name), errors='ignore'))
+            if relationship is not None:
                 table[relationship.foreign_key] = keys
             table = table.reset_index(drop=True)
             for other in self._relationships + self._self_references:
                 if other.child == table_name and other is not relationship:
                     parent = table if other.parent == table_name else sampled[other.parent]
+                    draws = raw[other.parent].get(other.count_column) \
+                        if other.parent in raw else None
                     table[other.foreign_key] = assign_keys(
                         parent[other.parent_key].to_numpy(), other.counts, other.null_fraction,
-                        len(table), rng)
-            raw[table_name], sampled[table_name] = rows.reset_index(drop=True), table
+                        len(table), rng, draws)
+            raw[table_name], sampled[table_name] = rows, table
         return sampled
 
     @staticmethod
@@ -223,22 +261,29 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
     def _sample_children(self, model, relationship, raw, sampled, batch_size, rng):
         """Child rows of every sampled parent row, and their foreign keys.
 
+        Each parent row gets the number of children its model sampled, moved inside the real
+        range so that the total is the real number of children per parent times the sampled
+        parents (``children_counts``); the context holds the final number.
+
         Returns:
             tuple: ``(rows, keys)``: raw child rows (modelled columns) and their foreign keys
             (the parent's sampled primary keys; missing for detached rows).
         """
-        parent_raw = raw[relationship.parent]
+        parent_raw = raw[relationship.parent].copy()
         parent_keys = sampled[relationship.parent][relationship.parent_key].to_numpy()
-        rows, owner = model.sample(parent_raw, batch_size)
+        counts = children_counts(
+            parent_raw[relationship.count_column], relationship.counts,
+            expected_children(relationship.counts, len(parent_raw)), rng)
+        parent_raw[relationship.count_column] = counts
+        rows, owner = model.sample(parent_raw, counts, batch_size)
         keys = parent_keys[owner].astype(object)
         fraction = relationship.null_fraction
         detached = round(len(rows) * fraction / (1 - fraction)) if fraction < 1 else 0
         extra = []
-        while detached > sum(len(frame) for frame in extra) and len(parent_raw):
-            chosen = rng.integers(0, len(parent_raw), size=max(1, detached))
-            extra.append(model.sample(parent_raw.iloc[chosen], batch_size)[0])
-            if not len(extra[-1]):
-                break
+        while detached > sum(len(frame) for frame in extra) and counts.sum():
+            # Children of random parents (with children), then detached from them.
+            chosen = rng.choice(np.flatnonzero(counts), size=max(1, detached))
+            extra.append(model.sample(parent_raw.iloc[chosen], counts[chosen], batch_size)[0])
         if extra:
             extra = pd.concat(extra, ignore_index=True).iloc[:detached]
             rows = pd.concat([rows, extra], ignore_index=True)

@@ -49,24 +49,21 @@ class Loop:
     """Several rows in one sequence: a token after a row's last column starts another row.
 
     Used for the children of a parent row (``sdv_llm.relational``): ``<bos>``, the parent's
-    context columns, then ``<row>`` and a child row any number of times, then ``<eos>``.
+    context columns, then ``<row>`` and a child row ``counts[i]`` times, then ``<eos>``.
 
     Attributes:
         token (int): the token that starts another row (read at ``automaton.end``, which must
             lead it to ``hub``; see ``TokenAutomaton.compile(repeat_token=...)``).
         slot (int): the plan slot the sequence returns to on ``token``: the slot of the
             ``end`` entry before the first repeated column, so that ``hub`` moves to the next.
-        max_count (int): most repeated rows; the ``max_count + 1``-th ``token`` is written and
-            then the sequence stops (``done``), which marks it as cut at the cap.
-        min_count (int): fewest repeated rows: ``<eos>`` is masked at ``end`` until this many
-            rows were written. ``max_count + 1`` forces the cut at the cap (the parent needs
-            another chunk). Default 0.
+        counts (numpy.ndarray): int64 ``(rows,)`` repeated rows of each sequence: at ``end``,
+            ``<eos>`` is masked until a sequence has that many rows and ``token`` from then on,
+            so each sequence holds exactly its count.
     """
 
     token: int
     slot: int
-    max_count: int
-    min_count: int = 0
+    counts: np.ndarray
 
 
 @dataclass
@@ -116,7 +113,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     states; a row whose value is complete moves to the next column of its own order. No Python
     loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
     done; the forced ``<eos>`` after the last column is written without running the model.
-    With ``plan.loop`` the model chooses at ``end`` between ``<eos>`` and another row.
+    With ``plan.loop`` each sequence writes exactly its number of repeated rows.
 
     Args:
         model (TabularDecoder): the decoder in eval mode on ``device``.
@@ -170,6 +167,9 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     slot = torch.full((size,), -1, dtype=torch.int64, device=device)
     loop = plan.loop
     count = torch.zeros((size,), dtype=torch.int64, device=device)
+    if loop is not None:
+        wanted = torch.as_tensor(np.asarray(loop.counts, dtype=np.int64)[first:last],
+                                 device=device)
     past = preallocated_cache(model, max_length + len(prompt))
     steps = []
     for step in range(max_length):
@@ -187,9 +187,10 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         past = out.past_key_values
         logits = out.logits[:, -1, :].float()
         allowed = allowed_table[state]
-        if loop is not None and loop.min_count:
-            short = (state == automaton.end) & (count < loop.min_count)
-            allowed[:, automaton.eos] &= ~short
+        if loop is not None:
+            at_end = state == automaton.end
+            allowed[:, automaton.eos] &= ~(at_end & (count < wanted))
+            allowed[:, loop.token] &= ~(at_end & (count >= wanted))
         logits = logits.masked_fill(~allowed, float('-inf'))
         if temperature != 1.0:
             logits = logits / temperature
@@ -206,8 +207,6 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
             repeated = token == loop.token
             count = count + repeated
             slot = torch.where(repeated, torch.full_like(slot, loop.slot), slot)
-            state = torch.where(count > loop.max_count, torch.full_like(state, automaton.done),
-                                state)
         steps.append(token)
         tokens = token[:, None]
 

@@ -121,15 +121,12 @@ class ChildrenSerializer(CompactSerializer):
             ids (numpy.ndarray): int ``(num_sequences, length)`` sampled tokens, no ``<bos>``.
 
         Returns:
-            tuple: ``(rows, sequence, cut)``: int64 ``(num_rows, row_width)`` token ids of each
-            child row (``PAD`` filled), int64 ``(num_rows,)`` the sequence of each row, and bool
-            ``(num_sequences,)`` the sequences stopped at ``max_children`` that asked for more.
+            tuple: ``(rows, sequence)``: int64 ``(num_rows, row_width)`` token ids of each child
+            row (``PAD`` filled) and int64 ``(num_rows,)`` the sequence of each row.
         """
         ids = np.asarray(ids, dtype=np.int64)
         is_row = ids == ROW
-        count = is_row.sum(axis=1)
-        cut = count > self.max_children
-        num_rows = np.minimum(count, self.max_children)
+        num_rows = np.minimum(is_row.sum(axis=1), self.max_children)
         owner = self.token_column[ids]
         is_child = owner >= self.num_context
         segment = np.cumsum(is_row, axis=1)
@@ -140,27 +137,27 @@ class ChildrenSerializer(CompactSerializer):
         sequence, position = np.nonzero(is_child)
         rows[first[sequence] + segment[sequence, position] - 1,
              (total - before - 1)[sequence, position]] = ids[sequence, position]
-        return rows, np.repeat(np.arange(len(ids)), num_rows), cut
+        return rows, np.repeat(np.arange(len(ids)), num_rows)
 
 
 class ChildrenLM(TabularLM):
     """A causal LM of the child rows of each parent row, sampled all parents at once.
 
+    How many children: ``sample`` is given the number of each parent (the parent model
+    samples it as a column, ``__<child>__<foreign key>__num_rows``, which is also in the
+    context, so the children are generated knowing how many there will be; see
+    ``LLMMultiTableSynthesizer``). Each sequence then holds exactly its share (``<eos>`` and
+    ``<row>`` masked at the end of a row, ``Loop``).
+
     Chunking policy: a sequence holds at most ``max_children`` child rows (fewer when the
-    rows are long, so that a sequence fits ``max_sequence_length`` tokens). A parent with
-    more children is split into chunks of ``max_children`` rows in their table order; every
-    chunk but the last ends with ``<row>`` where the ``(max_children + 1)``-th row would
-    start ("more follow"), the last with ``<eos>``, and the context gets a ``<continued>``
-    column (``'first'`` or ``'continued'``), so the model learns whether a first or later chunk
-    goes on. When sampling, a sequence that asks for another row past the cap is stopped and
-    the parent gets another sequence with ``<continued> = 'continued'``, up to twice the most
-    chunks of a training parent. Without chunked parents in the training data there is no
-    ``<continued>`` column and a sequence that reaches the cap ends there. The cap is also at
-    most the largest number of children of a training parent, and ``sample`` keeps at most
-    that many children per parent; ``<eos>`` is masked until a parent has as many children as
-    the fewest of a training parent (chunks forced to continue while more are needed). So
-    every sampled count is within the real range: SDMetrics' CardinalityBoundaryAdherence is
-    1.0 by construction.
+    rows are long, so that a sequence fits ``max_sequence_length`` tokens; and at most the
+    largest number of children of a training parent). A parent with more children is split
+    into chunks of ``max_children`` rows in their table order; every chunk but the last ends
+    with ``<row>`` where the ``(max_children + 1)``-th row would start, the last with
+    ``<eos>``, and the context gets a ``<continued>`` column (``'first'`` or
+    ``'continued'``). When sampling, a parent with ``n`` children gets ``ceil(n / cap)``
+    sequences, all decoded in the same pass. Without chunked parents in the training data
+    there is no ``<continued>`` column.
 
     Args:
         config (TabularLMConfig): settings of the decoder and training (``column_order``
@@ -176,8 +173,6 @@ class ChildrenLM(TabularLM):
         columns (list[str]): the child columns.
         max_children (int): the cap used.
         max_chunks (int): most chunks of one training parent.
-        max_count (int): most children of one training parent.
-        min_count (int): fewest children of one training parent (0 when a parent has none).
     """
 
     def __init__(self, config=None, max_children=32, max_sequence_length=512,
@@ -233,11 +228,8 @@ class ChildrenLM(TabularLM):
         row_width = sum(codec.max_length for codec in child_schema.codecs.values())
         context_width = sum(context_schema.codecs[c].max_length for c in kept) + 1
         fits = (self.max_sequence_length - 3 - context_width) // (1 + row_width)
-        # No parent gets more children than the most a training parent had (SDV's cardinality
-        # boundary): without chunks the cap is that count, with chunks ``sample`` trims.
-        self.max_count = int(counts.max()) if len(counts) else 0
-        self.min_count = int(counts.min()) if len(counts) else 0
-        cap = int(max(1, min(self.max_children, fits, max(1, self.max_count))))
+        most = int(counts.max()) if len(counts) else 0
+        cap = int(max(1, min(self.max_children, fits, most)))
         chunks = np.maximum(1, -(-counts // cap))
         self.max_chunks = int(chunks.max())
         codecs = {c: context_schema.codecs[c] for c in kept}
@@ -286,13 +278,19 @@ class ChildrenLM(TabularLM):
     def _compile_automaton(self):
         return TokenAutomaton.compile(self.serializer, repeat_token=ROW)
 
-    def sample(self, parent, batch_size=None):
-        """Sample the child rows of each parent row, all parents in one batched pass per chunk.
+    def sample(self, parent, counts, batch_size=None):
+        """Sample the given number of child rows of each parent row, all chunks in one pass.
+
+        A parent with more children than the cap gets ``ceil(count / max_children)``
+        sequences (the later ones flagged ``'continued'``); each sequence holds exactly its
+        share (``Loop``), so every parent gets exactly ``counts[i]`` children.
 
         Args:
             parent (pandas.DataFrame): one row per parent, holding at least the context
                 columns (raw values the parent's codecs can take, such as rows the parent's
                 model sampled).
+            counts (array-like): int ``(len(parent),)`` children of each parent, at least 0
+                (see ``sdv_llm.relational.keys.children_counts``).
             batch_size (int or None): sequences decoded together (default
                 ``sample_batch_size``).
 
@@ -303,46 +301,38 @@ class ChildrenLM(TabularLM):
 
         Raises:
             RuntimeError: before ``fit``.
-            ValueError: a context value the context codecs cannot take (named).
+            ValueError: ``counts`` does not give a count of at least 0 for every parent row;
+                a context value the context codecs cannot take (named).
         """
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
+        counts = np.asarray(counts, dtype=np.int64)
+        if counts.shape != (len(parent),) or (counts < 0).any():
+            raise ValueError('counts must give a number of children (at least 0) for every '
+                             'parent row.')
         if self._generator is None:
             self.set_random_state(None)
         context = parent.reset_index(drop=True).rename(columns=lambda c: CONTEXT_PREFIX + c)
-        rounds = 1 if self.max_chunks == 1 else 2 * self.max_chunks
-        pending = np.arange(len(parent))
-        frames, owners = [], []
-        for round_ in range(rounds):
-            if not len(pending):
-                break
-            known = self._context_frame(context.iloc[pending], np.full(len(pending), round_ > 0))
-            # Pending parents of round r have r full chunks; more than a chunk still needed
-            # forces the cut (cap + 1), which sends them to the next round.
-            need = min(self.min_count - round_ * self.max_children,
-                       self.max_children + 1)
-            ids = sample_sequences(
-                self.model, self._plan(known, max(need, 0)),
-                int(batch_size or self.config.sample_batch_size),
-                self.device, self._generator, self.config.temperature, self.config.top_p,
-                self.serializer.max_length - 1,
-            )
-            rows, sequence, cut = self.serializer.split(ids)
-            frames.append(self.serializer.decode(rows, self.serializer.child_columns))
-            owners.append(pending[sequence])
-            pending = pending[cut]
-        children = pd.concat(frames, ignore_index=True)[self.columns]
-        owner = np.concatenate(owners).astype(np.int64)
-        order = np.argsort(owner, kind='stable')
-        owner = owner[order]
-        rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
-        kept = rank < max(1, self.max_count)
-        return children.iloc[order[kept]].reset_index(drop=True), owner[kept]
+        cap = self.max_children
+        chunks = np.maximum(1, -(-counts // cap))
+        sequence_parent = np.repeat(np.arange(len(parent)), chunks)
+        chunk = np.arange(len(sequence_parent)) - np.repeat(np.cumsum(chunks) - chunks, chunks)
+        wanted = np.clip(counts[sequence_parent] - chunk * cap, 0, cap)
+        known = self._context_frame(context.iloc[sequence_parent], chunk > 0)
+        ids = sample_sequences(
+            self.model, self._plan(known, wanted),
+            int(batch_size or self.config.sample_batch_size),
+            self.device, self._generator, self.config.temperature, self.config.top_p,
+            self.serializer.max_length - 1,
+        )
+        rows, sequence = self.serializer.split(ids)
+        children = self.serializer.decode(rows, self.serializer.child_columns)[self.columns]
+        return children.reset_index(drop=True), sequence_parent[sequence].astype(np.int64)
 
-    def _plan(self, known, min_count=0):
+    def _plan(self, known, counts):
         """The sampling plan: context forced, then ``end`` (``<row>`` or ``<eos>``), children.
 
-        ``min_count`` child rows at least (see ``Loop.min_count``).
+        Exactly ``counts[i]`` child rows in sequence ``i`` (see ``Loop``).
         """
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
                                  device=self.device))
@@ -355,6 +345,6 @@ class ChildrenLM(TabularLM):
             [plan.entries[:, :num_context], end, plan.entries[:, num_context:]], axis=1)
         plan.columns = np.concatenate(
             [plan.columns[:, :num_context], gate, plan.columns[:, num_context:]], axis=1)
-        plan.loop = Loop(ROW, num_context, self.serializer.max_children, min_count)
+        plan.loop = Loop(ROW, num_context, counts)
         plan.automaton.to(self.device)
         return plan

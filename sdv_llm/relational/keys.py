@@ -32,6 +32,11 @@ class Relationship:
     null_fraction: float = 0.0
 
     @property
+    def count_column(self):
+        """The parent's column of its number of children in this relationship (HMA's name)."""
+        return f'__{self.child}__{self.foreign_key}__num_rows'
+
+    @property
     def children_per_parent(self):
         """Mean children per parent row (0.0 for a parent table without rows)."""
         return float(self.counts.mean()) if self.counts is not None and len(self.counts) else 0.0
@@ -128,16 +133,46 @@ def choose_conditioning(relationships, choice=None, max_children=32):
     return chosen
 
 
-def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
+def children_counts(draws, counts, total, rng):
+    """Children of each sampled parent: drawn counts moved inside the real range to a total.
+
+    The draws (the parent model's sampled ``count_column``, or a bootstrap of the real
+    counts) are clipped to the real minimum and maximum, then moved one child at a time
+    (random parents) until they add up to ``total``, so no parent gets fewer or more children
+    than any real parent had (as SDMetrics' cardinality boundary adherence checks) and the
+    table size follows the scale.
+
+    Args:
+        draws (array-like): numbers ``(num_parents,)`` (rounded; missing read as 0).
+        counts (numpy.ndarray): int children of each real parent row.
+        total (int): the children wanted, at least 0.
+        rng (numpy.random.Generator): random source.
+
+    Returns:
+        numpy.ndarray: int64 ``(len(draws),)``; the sum is ``total`` unless the real range
+        cannot reach it, then as close as it allows.
+    """
+    draws = pd.to_numeric(pd.Series(np.asarray(draws)), errors='coerce').fillna(0)
+    draws = np.rint(draws.to_numpy(dtype=float)).astype(np.int64)
+    if not len(counts):
+        return _fit_total(draws, total, 0, max(total, 0), rng)
+    return _fit_total(draws, total, int(counts.min()), int(counts.max()), rng)
+
+
+def expected_children(counts, num_parents):
+    """Children of ``num_parents`` sampled parents at the real mean per parent (rounded)."""
+    return round(float(np.sum(counts)) * num_parents / len(counts)) if len(counts) else 0
+
+
+def assign_keys(parent_keys, counts, null_fraction, num_rows, rng, draws=None):
     """Foreign keys for ``num_rows`` child rows, every one a sampled parent key (or missing).
 
-    Each sampled parent draws its number of children from the real counts (bootstrap); the
-    draws are then moved one child at a time, inside the real minimum and maximum, until they
-    add up to the rows that need a key (so no parent gets fewer or more children than any real
-    parent had, as SDMetrics' cardinality boundary adherence checks); only when that is
-    impossible are the remaining keys drawn in proportion to the draws. The keys are repeated
-    that often and shuffled. A share ``null_fraction`` of the rows gets a missing
-    key.
+    Each sampled parent gets a number of children, from ``draws`` (the parent model's
+    sampled count) or, without them, a bootstrap of the real counts; ``children_counts``
+    then moves them inside the real minimum and maximum until they add up to the rows that
+    need a key. Only when the real range cannot reach that total are the remaining keys drawn
+    in proportion to the counts. The keys are repeated that often and shuffled. A share
+    ``null_fraction`` of the rows gets a missing key.
 
     Args:
         parent_keys (numpy.ndarray): the sampled parent's primary keys.
@@ -145,9 +180,13 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
         null_fraction (float): share of missing keys.
         num_rows (int): child rows.
         rng (numpy.random.Generator): random source.
+        draws (array-like or None): ``(len(parent_keys),)`` sampled children of each parent.
 
     Returns:
         numpy.ndarray: ``num_rows`` keys (object dtype when some are missing).
+
+    Raises:
+        ValueError: rows need a key and the parent has no sampled rows.
     """
     parent_keys = np.asarray(parent_keys)
     missing = rng.random(num_rows) < null_fraction if null_fraction > 0 else \
@@ -160,10 +199,10 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng):
         return keys
     if not len(parent_keys):
         raise ValueError('Cannot assign foreign keys: the parent table has no sampled rows.')
-    draws = rng.choice(counts, size=len(parent_keys)) if len(counts) else \
-        np.ones(len(parent_keys), dtype=np.int64)
-    low, high = (int(counts.min()), int(counts.max())) if len(counts) else (0, needed)
-    draws = _fit_total(draws, needed, low, high, rng)
+    if draws is None:
+        draws = rng.choice(counts, size=len(parent_keys)) if len(counts) else \
+            np.ones(len(parent_keys), dtype=np.int64)
+    draws = children_counts(draws, counts, needed, rng)
     pool = np.repeat(parent_keys, draws)
     if len(pool) < needed:  # no parent can take more inside the real bounds
         weights = draws + 1e-9

@@ -20,6 +20,20 @@ def assert_integrity(data, metadata):
         assert keys.isin(set(parent)).all(), relation
 
 
+def children_per_parent(data, relation):
+    """Children of each row of the relationship's parent table (zeros included)."""
+    parent = data[relation['parent_table_name']][relation['parent_primary_key']]
+    keys = data[relation['child_table_name']][relation['child_foreign_key']]
+    return keys.value_counts().reindex(parent, fill_value=0)
+
+
+def assert_cardinality(sampled, data, metadata):
+    """Every sampled parent has as many children as some real parent's range allows."""
+    for relation in metadata.relationships:
+        real, got = children_per_parent(data, relation), children_per_parent(sampled, relation)
+        assert real.min() <= got.min() and got.max() <= real.max(), relation
+
+
 def two_tables(seed=0, num_parents=80):
     """``shop`` -> ``sale``: type 'big' shops have many sales, 'none' shops none; a few sales
     have no shop (nullable foreign key)."""
@@ -97,6 +111,47 @@ def three_levels(seed=0):
     })
     return {'region': region, 'client': client, 'account': account, 'payment': payment}, \
         metadata
+
+
+def one_to_one(seed=0):
+    """``district`` -> ``client`` and ``district`` -> ``account`` -> ``disp``, and
+    ``client`` -> ``disp`` where every client has exactly one disp (berka's shape)."""
+    rng = np.random.default_rng(seed)
+    district = pd.DataFrame({'district_id': np.arange(8), 'size': rng.choice(['s', 'l'], 8)})
+    per_district = np.where(district['size'] == 'l', 12, 4) + rng.integers(0, 3, 8)
+    client = pd.DataFrame({'client_id': np.arange(per_district.sum()),
+                           'district_id': np.repeat(district['district_id'], per_district),
+                           'age': rng.integers(20, 80, per_district.sum())})
+    disps = np.ones(len(client) // 2 + 5, dtype=int)
+    disps[: len(client) - len(disps)] = 2  # 1 or 2 disps per account, one per client
+    account = pd.DataFrame({'account_id': np.arange(len(disps)) + 1000,
+                            'district_id': rng.integers(0, 8, len(disps)),
+                            'kind': np.where(disps == 2, 'joint', 'single')})
+    disp = pd.DataFrame({'disp_id': np.arange(len(client)),
+                         'account_id': np.repeat(account['account_id'], disps),
+                         'client_id': rng.permutation(client['client_id'].to_numpy()),
+                         'type': 'owner'})
+    column = {'sdtype': 'id'}
+    tables = {
+        'district': {'district_id': column, 'size': {'sdtype': 'categorical'}},
+        'client': {'client_id': column, 'district_id': column, 'age': {'sdtype': 'numerical'}},
+        'account': {'account_id': column, 'district_id': column,
+                    'kind': {'sdtype': 'categorical'}},
+        'disp': {'disp_id': column, 'account_id': column, 'client_id': column,
+                 'type': {'sdtype': 'categorical'}},
+    }
+    relations = [('district', 'client', 'district_id'), ('district', 'account', 'district_id'),
+                 ('account', 'disp', 'account_id'), ('client', 'disp', 'client_id')]
+    metadata = Metadata.load_from_dict({
+        'tables': {name: {'primary_key': f'{name}_id', 'columns': columns}
+                   for name, columns in tables.items()},
+        'relationships': [{'parent_table_name': parent, 'parent_primary_key': key,
+                           'child_table_name': child, 'child_foreign_key': key}
+                          for parent, child, key in relations],
+    })
+    data = {'district': district, 'client': client.reset_index(drop=True),
+            'account': account, 'disp': disp.reset_index(drop=True)}
+    return data, metadata
 
 
 def fitted(data, metadata, epochs=2, batch_size=64, validation_fraction=0.1, **kwargs):

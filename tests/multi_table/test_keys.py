@@ -8,7 +8,9 @@ from sdv.errors import SynthesizerInputError
 from sdv_llm.relational.keys import (
     Relationship,
     assign_keys,
+    children_counts,
     choose_conditioning,
+    expected_children,
     topological_order,
 )
 
@@ -66,3 +68,21 @@ def test_assigned_keys_stay_inside_the_real_children_bounds():
     keys = assign_keys(parents, counts, 0.0, 900, rng)
     per_parent = np.bincount(keys.astype(np.int64), minlength=500)
     assert len(keys) == 900 and per_parent.min() >= 0 and per_parent.max() <= 3
+
+
+def test_children_counts_move_the_draws_inside_the_real_range_to_the_total():
+    rng = np.random.default_rng(0)
+    real = np.array([2, 3, 5, 9])
+    draws = np.array([0, 4.4, 12, np.nan, 6, 7])  # rounded; NaN read as 0; clipped to [2, 9]
+    counts = children_counts(draws, real, 30, rng)
+    assert counts.sum() == 30 and counts.min() >= 2 and counts.max() <= 9
+    assert list(children_counts(draws, real, 12, rng)) == [2] * 6  # the floor, as close as can be
+    assert list(children_counts(np.array([3, 5]), real, 8, rng)) == [3, 5]  # already there
+    assert expected_children(real, 8) == 38 and expected_children(np.array([]), 3) == 0
+
+
+def test_assigned_keys_follow_the_sampled_counts_of_each_parent():
+    rng = np.random.default_rng(0)
+    parents = np.array([10, 20, 30])
+    keys = assign_keys(parents, np.array([0, 1, 2, 3]), 0.0, 5, rng, draws=np.array([3, 0, 2]))
+    assert sorted(keys) == [10, 10, 10, 30, 30]

@@ -11,7 +11,12 @@ from sdv.metadata import Metadata
 from sdv.utils import load_synthesizer
 
 from sdv_llm.multi_table import LLMMultiTableSynthesizer
-from tests.multi_table.conftest import assert_integrity, fitted, two_tables
+from tests.multi_table.conftest import (
+    assert_cardinality,
+    assert_integrity,
+    fitted,
+    two_tables,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +33,8 @@ def test_two_tables_keep_keys_sizes_and_the_null_rate(shops):
     sampled = synthesizer.sample_scale(1.0)
     assert_integrity(sampled, metadata)
     assert len(sampled['shop']) == len(data['shop'])
-    assert abs(len(sampled['sale']) / len(data['sale']) - 1) < 0.5
+    assert abs(len(sampled['sale']) - len(data['sale'])) <= 1  # detached rows are rounded
+    assert_cardinality(sampled, data, metadata)
     assert list(sampled['sale'].columns) == list(data['sale'].columns)
     assert sampled['sale']['shop_id'].isna().mean() == pytest.approx(
         data['sale']['shop_id'].isna().mean(), abs=0.05)
@@ -94,11 +100,26 @@ def test_three_levels_and_two_parents_keep_every_key_valid(bank):
         'region.region_id -> account.region_id'  # 15 accounts per region, 1.3 per client
     sampled = synthesizer.sample_scale(1.0)
     assert_integrity(sampled, metadata)
-    for table in ('region', 'client'):
-        assert len(sampled[table]) == len(data[table])
-    assert len(sampled['payment']) > 0
-    assert len(sampled['account']) > 0
-    assert sampled['account']['client_id'].isin(set(sampled['client']['client_id'])).all()
+    assert_cardinality(sampled, data, metadata)
+    for table in data:  # the real size, every table
+        assert len(sampled[table]) == len(data[table]), table
+        assert list(sampled[table].columns) == list(data[table].columns)  # no count columns
+
+
+def test_a_one_to_one_second_parent_gets_exactly_one_child_per_row():
+    # berka: every client has one disp; disps are generated per account (1 or 2 each).
+    from tests.multi_table.conftest import one_to_one
+
+    data, metadata = one_to_one()
+    synthesizer = fitted(data, metadata, epochs=1)
+    assert synthesizer.get_conditioning_parents()['disp'] == \
+        'account.account_id -> disp.account_id'
+    for scale in (1.0, 2.0):
+        sampled = synthesizer.sample_scale(scale)
+        assert_integrity(sampled, metadata)
+        assert_cardinality(sampled, data, metadata)
+        assert len(sampled['disp']) == len(sampled['client']) == round(scale * len(data['client']))
+        assert sampled['disp']['client_id'].is_unique
 
 
 def test_the_user_chooses_the_conditioning_parent():
