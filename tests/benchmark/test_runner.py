@@ -99,13 +99,19 @@ def test_align_dtypes_restores_numbers_and_strings():
     assert aligned['f'].dtype == float
 
 
-def _shop(root):
-    """customers -> orders (3 each) -> reviews (1 per even order)."""
+def _shop(root, referrers=False):
+    """customers -> orders (3 each) -> reviews (1 per even order); with ``referrers``, a
+    self-reference customers.referrer_id -> customers.customer_id (every other customer)."""
     folder = root / 'shop'
     folder.mkdir()
     customers = pd.DataFrame({'customer_id': range(40),
                               'segment': ['a', 'b', 'c', 'd'] * 10,
                               'age': [20 + i % 30 for i in range(40)]})
+    self_references = []
+    if referrers:
+        customers['referrer_id'] = [i // 2 if i % 2 else None for i in range(40)]
+        self_references = [{'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
+                            'child_table_name': 'customers', 'child_foreign_key': 'referrer_id'}]
     orders = pd.DataFrame({'order_id': range(120), 'customer_id': [i % 40 for i in range(120)],
                            'amount': [float(i % 17) for i in range(120)]})
     reviews = pd.DataFrame({'review_id': range(60), 'order_id': range(0, 120, 2),
@@ -119,7 +125,8 @@ def _shop(root):
             {'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
              'child_table_name': 'orders', 'child_foreign_key': 'customer_id'},
             {'parent_table_name': 'orders', 'parent_primary_key': 'order_id',
-             'child_table_name': 'reviews', 'child_foreign_key': 'order_id'}]}))
+             'child_table_name': 'reviews', 'child_foreign_key': 'order_id'},
+            *self_references]}))
 
 
 def test_multi_table_subset_runs_both_synthesizers_and_scores_relationships(tmp_path):
@@ -135,13 +142,31 @@ def test_multi_table_subset_runs_both_synthesizers_and_scores_relationships(tmp_
         assert pd.isna(row['error']), row['error']
         assert row['referential_integrity'] == 1.0 and row['unique_primary_keys']
         assert 0 < row['cardinality'] <= 1 and 'intertable_trends' in row
-    # Every customer has exactly 3 orders: the children automaton keeps every sampled
-    # count inside [3, 3], so Relationship Validity is 1.0 after one epoch of training.
+    # Every customer has exactly 3 orders: sampled counts are kept inside the real range
+    # [3, 3], so Relationship Validity is 1.0 after one epoch of training.
     ours = by_name.loc['LLMMultiTableSynthesizer']
     assert ours['relationship_validity'] == 1.0
     assert json.loads(ours['conditioning_parents']) == {'orders': 'customers.customer_id -> orders.customer_id'}
     # Table parameters (not constructor arguments) went to every table's LLMSynthesizer.
     assert json.loads(ours['parameters_json'])['epochs'] == 1
+
+
+def test_a_self_reference_is_kept_warned_about_and_left_out_of_the_sdmetrics_reports(tmp_path):
+    # SDMetrics' multi-table QualityReport raises a KeyError on a self-reference (chinook's
+    # employees.ReportsTo); the harness scores the rest and still checks its keys.
+    _shop(tmp_path, referrers=True)
+    dataset = load_dataset('shop', tmp_path, tables='customers,orders')
+    assert {'parent_table_name': 'customers', 'parent_primary_key': 'customer_id',
+            'child_table_name': 'customers', 'child_foreign_key': 'referrer_id'} \
+        in dataset.metadata.relationships
+    results = run(profile='smoke', data_dir=tmp_path, datasets='shop', plots=False,
+                  tables='customers,orders', verbose=False,
+                  synthesizers='LLMMultiTableSynthesizer')
+    row = results.iloc[0]
+    assert pd.isna(row['error']), row['error']
+    assert 0 < row['quality'] <= 1 and 0 < row['cardinality'] <= 1
+    assert row['referential_integrity'] == 1.0
+    assert 'customers.customer_id -> customers.referrer_id' in row['warnings']
 
 
 def test_a_foreign_key_to_a_table_left_out_is_categorical(tmp_path):
