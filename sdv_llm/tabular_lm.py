@@ -18,6 +18,7 @@ from sdv_llm.decoding.conditions import build_plan, normalize_constraint
 from sdv_llm.decoding.dependencies import compile_dependencies, dependency_mappings
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
+from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.training import TrainingConfig, train_backbone
 from sdv_llm.plugins import get_serializations
 from sdv_llm.schema import CodecOptions, TableSchema
@@ -72,13 +73,6 @@ def auto_epochs(num_rows):
 def auto_batch_size(num_rows):
     """Default batch size: about 1/16 of the rows, between 16 and 512."""
     return int(min(512, max(16, 2 ** round(math.log2(max(1, num_rows / 16))))))
-
-
-def select_device(enable_gpu):
-    """CUDA when ``enable_gpu`` and a GPU is present, else the CPU."""
-    if enable_gpu and torch.cuda.is_available():
-        return torch.device('cuda')
-    return torch.device('cpu')
 
 
 class TabularLM:
@@ -208,7 +202,7 @@ class TabularLM:
             TabularLM: ``self``.
         """
         config = self.config
-        self.device = select_device(config.enable_gpu)
+        self.device = training_device(config.enable_gpu)
         self._compile_grammar()  # a text automaton also bounds the sequence length
         if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
@@ -235,6 +229,7 @@ class TabularLM:
         seed = config.random_state
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
+        seed = shared_seed(seed)  # one seed for all processes of an accelerate launch
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
         LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
@@ -443,7 +438,7 @@ class TabularLM:
         weights = state.get('model')
         self.__dict__.update(state)
         if isinstance(weights, dict):
-            self.device = select_device(self.config.enable_gpu)
+            self.device = training_device(self.config.enable_gpu)
             self.model = self._build_model()
             if getattr(self, 'pretrained', None) is not None:
                 self.model.load_adapter_state_dict(weights)

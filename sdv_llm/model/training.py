@@ -11,6 +11,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from sdv_llm.model import distributed
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -92,6 +94,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             (``CompactSerializer.next_columns``).
         config (TrainingConfig): epochs, batch size and optimiser settings.
         device (torch.device): where to train; CUDA uses bf16 (or fp16) autocast.
+            Under ``accelerate launch`` with several processes, the model is trained
+            data-parallel (DDP), each process on its share of every batch
+            (``sdv_llm.model.distributed``); ``seed`` must then be the same in every process.
         seed (int): seeds the split, the shuffling, the column orders and dropout.
         prompt_length (int): tokens every sequence starts with (``<bos>`` and a text prefix);
             they are context, never learned.
@@ -126,7 +131,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         return inputs, columns, states, labels
 
     count = num_rows
-    n_valid = int(round(count * config.validation_fraction)) if count >= 20 else 0
+    n_valid = round(count * config.validation_fraction) if count >= 20 else 0
     permutation = torch.randperm(count, generator=generator)
     valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
@@ -149,23 +154,30 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     allowed_table = automaton.next_state >= 0
     validation = prepare(valid_idx) if n_valid else None
 
-    def batch_loss(prepared, index):
+    # Under ``accelerate launch``: DDP, and each process takes its share of every batch.
+    trained = distributed.wrap(model, device)
+    processes = distributed.process_state().num_processes
+
+    def batch_loss(prepared, index, network=trained):
         inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
         allowed = allowed_table[states]
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-            logits = model(input_ids=inputs, next_columns=columns).logits
+            logits = network(input_ids=inputs, next_columns=columns).logits
         return constrained_loss(logits, labels, allowed)
 
     history = []
     best_loss, best_state, stale, step = math.inf, None, 0, 0
-    progress = tqdm(total=total_steps, disable=not config.verbose, desc='Training', unit='step')
+    progress = tqdm(total=total_steps, desc='Training', unit='step',
+                    disable=not config.verbose or not distributed.process_state().is_main_process)
     started = time.perf_counter()
     for epoch in range(config.epochs):
-        model.train()
+        trained.train()
         losses = []
         epoch_data = prepare(train_idx)
         for index in _batches(len(train_idx), config.batch_size, generator):
-            loss = batch_loss(epoch_data, index)
+            if len(index) < processes:  # a share for every process, or none trains on it
+                continue
+            loss = batch_loss(epoch_data, distributed.shard(index))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -183,10 +195,14 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             with torch.no_grad():
                 total = 0.0
                 for index in _batches(n_valid, 4 * config.batch_size):
-                    total += batch_loss(validation, index).item() * len(index)
-            validation_loss = total / n_valid
+                    index = distributed.shard(index)
+                    if len(index):
+                        total += batch_loss(validation, index, model).item() * len(index)
+            # Every process decides early stopping on the same (summed) validation loss.
+            validation_loss = distributed.total(total, device) / n_valid
 
-        train_loss = float(np.mean(losses)) if losses else math.nan
+        train_loss = distributed.total(np.mean(losses) if losses else math.nan, device) \
+            / processes
         history.append({'Epoch': epoch, 'Step': step, 'Loss': train_loss,
                         'Validation Loss': validation_loss,
                         'Seconds': time.perf_counter() - started})
