@@ -19,6 +19,7 @@ training and for the forced tokens of conditions, so no token spans two clauses.
 """
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,18 @@ class TextFormat:
         """A string value as written in a row."""
         raise NotImplementedError
 
+    def literal(self, string, value):
+        """A value of a finite set as written in a row.
+
+        Args:
+            string (str): the value's text (``str(value)`` for booleans and numbers).
+            value: the value itself (``bool``, ``int``, ``float``, ``str``, ...).
+
+        Returns:
+            str: ``quote(string)``; JSON writes booleans and numbers bare (see ``JSONFormat``).
+        """
+        return self.quote(string)
+
 
 class SentenceFormat(TextFormat):
     """``age is 39, workclass is State-gov`` (GReaT, Borisov et al., 2023).
@@ -77,7 +90,11 @@ class SentenceFormat(TextFormat):
 
 
 class JSONFormat(TextFormat):
-    """``{"age": 39, "workclass": "State-gov"}``: one JSON object per row, ``null`` if missing."""
+    """``{"age": 39, "married": true, "workclass": "State-gov"}``: one JSON object per row.
+
+    Numbers, booleans (also as categories) and ``null`` for a missing value are JSON literals;
+    every other value is a JSON string.
+    """
 
     name = 'json'
     end = '}\n'
@@ -91,6 +108,12 @@ class JSONFormat(TextFormat):
 
     def quote(self, string):
         return json.dumps(string, ensure_ascii=False)
+
+    def literal(self, string, value):
+        """JSON literals for booleans and finite numbers (``true``, ``3``), else a string."""
+        if isinstance(value, (bool, int, float)) and math.isfinite(value):
+            return json.dumps(value)
+        return self.quote(string)
 
 
 class CSVFormat(TextFormat):

@@ -137,29 +137,30 @@ class StringDomain:
     ranged = False
 
     def __post_init__(self):
-        self._lookup = {}
-        for string, value in zip(self.strings, self.values):
-            if string in self._lookup:
+        seen = set()
+        for string in self.strings:
+            if string in seen:
                 raise ValueError(f"Column '{self.column}' has two values written as {string!r}; "
                                  "use serialization='compact'.")
-            self._lookup[string] = value
+            seen.add(string)
 
     def to_text(self, values):
         """Unquoted strings of raw values (a ``pandas.Series`` without missing values)."""
         return [self.strings[i] for i in self.index_of(values)]
 
-    def from_text(self, strings):
-        """Values of unquoted strings."""
-        return [self._lookup[s] for s in strings]
+    def _written(self, fmt):
+        """The text of each value in a row of ``fmt`` (``fmt.literal``)."""
+        return [fmt.literal(s, v) for s, v in zip(self.strings, self.values)]
 
     def write(self, fmt, values):
         """Texts of raw values as they appear in a row of ``fmt`` (quoted where needed)."""
-        return [fmt.quote(s) for s in self.to_text(values)]
+        written = self._written(fmt)
+        return [written[i] for i in self.index_of(values)]
 
     def parse(self, fmt, texts):
         """Values of texts written by :meth:`write`."""
-        lookup = {fmt.quote(s): s for s in self.strings}
-        return self.from_text([lookup[t] for t in texts])
+        lookup = dict(zip(self._written(fmt), self.values))
+        return [lookup[t] for t in texts]
 
     def describe(self, max_values=12):
         """``'one of a, b, ...'``: the first ``max_values`` values."""
@@ -167,10 +168,9 @@ class StringDomain:
         return 'one of ' + ', '.join(shown) + (', ...' if len(self.strings) > max_values
                                                else '')
 
-    def patterns(self, fmt, strings=None):
-        """Regexes of the quoted texts of ``strings`` (default: every value)."""
-        return [regex_escape(fmt.quote(s)) for s in (self.strings if strings is None
-                                                     else strings)]
+    def patterns(self, fmt):
+        """Regexes of the texts of every value in a row of ``fmt``."""
+        return [regex_escape(t) for t in self._written(fmt)]
 
 
 @dataclass

@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-import sdv_llm.model.training as training
-from sdv_llm.model import distributed
+from sdv_llm.model import distributed, training
 from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
 
 

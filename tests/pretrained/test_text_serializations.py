@@ -65,7 +65,13 @@ def test_tricky_values_are_quoted(fitted, data):
     if fitted.serializer.name == 'json':
         import json
 
-        assert json.loads(texts[row])['name'] == 'two\nlines'
+        parsed = json.loads(texts[row])
+        assert parsed['name'] == 'two\nlines'
+        # Booleans are JSON literals (true/false), numbers bare, missing values null.
+        assert isinstance(parsed['flag'], bool) and parsed['flag'] == rows['flag'][row]
+        assert parsed['count'] == rows['count'][row]
+        nulls = [json.loads(t)['maybe'] for t, m in zip(texts, rows['maybe'].isna()) if m]
+        assert nulls and all(value is None for value in nulls)
     # Dates are written as dates (ISO 8601 for a datetime64 column without a format).
     row = int(np.flatnonzero(rows['when'].notna())[0])
     assert rows['when'][row].strftime('%Y-%m-%d') in texts[row]
