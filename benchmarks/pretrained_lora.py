@@ -118,7 +118,7 @@ def compile_only(dataset, path, formats):
         results.append({'serialization': fmt, 'tokenizer_tokens': len(tokenizer),
                         'logits_width': serializer.vocab_size,
                         'automaton_states': automaton.num_states,
-                        'table_mb': automaton.next_state.numel() * 8 / 2**20,
+                        'table_mb': automaton.transitions.nbytes / 2**20,
                         'compile_seconds': cost.seconds, 'peak_rss_mb': cost.peak_rss_mb,
                         'max_tokens_per_row': serializer.max_length})
         print(json.dumps(results[-1]))

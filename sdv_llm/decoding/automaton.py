@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from sdv_llm.decoding.transitions import Transitions
 from sdv_llm.schema.fragment import EXIT
 from sdv_llm.serialization.compact import BOS, EOS, PAD
 
@@ -20,12 +21,13 @@ class TokenAutomaton:
     ``hub``, so a sequence can hold several rows (the children of one parent row, see
     ``SamplingPlan.loop``).
 
-    Constraining a batch is a gather: ``allowed = next_state[state] >= 0`` and
-    ``state = next_state[state, token]``.
+    Constraining a batch is ``allowed = transitions.allowed(state)`` and
+    ``state = transitions.step(state, token)``.
 
     Attributes:
-        next_state (torch.Tensor): int64 ``(num_states, vocab_size)``; ``-1`` where a token is
-            not allowed.
+        transitions (Transitions): the next state of each ``(state, token)``, ``-1`` where the
+            token is not allowed; a dense ``(num_states, vocab_size)`` table, or the allowed
+            pairs alone for large vocabularies (``sdv_llm.decoding.transitions``).
         column_start (torch.Tensor): int64 ``(num_columns + 1,)``: the start state of each
             column of ``schema.order``, then ``end``.
         hub (int): state after a column's value; resolved to the next column's start.
@@ -36,8 +38,8 @@ class TokenAutomaton:
             pretrained tokenizer's for text serializations).
     """
 
-    def __init__(self, next_state, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD):
-        self.next_state = next_state
+    def __init__(self, transitions, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD):
+        self.transitions = transitions
         self.column_start = column_start
         self.hub = hub
         self.end = end
@@ -64,16 +66,16 @@ class TokenAutomaton:
         bases = np.cumsum([0] + [f.num_states for f in fragments])
         hub = int(bases[-1])
         end, done = hub + 1, hub + 2
-        table = np.full((done + 1, serializer.vocab_size), -1, dtype=np.int64)
-        for column, fragment, base in zip(schema.order, fragments, bases):
-            _place(table, fragment, int(base), serializer.offsets[column], hub, column)
-
-        table[end, EOS] = done
+        parts = [_place(fragment, int(base), serializer.offsets[column], hub, column)
+                 for column, fragment, base in zip(schema.order, fragments, bases)]
+        parts.append(([end, done], [EOS, PAD], [done, done]))
         if repeat_token is not None:
-            table[end, repeat_token] = hub
-        table[done, PAD] = done
+            parts.append(([end], [repeat_token], [hub]))
+        states, tokens, targets = (np.concatenate([np.asarray(p[i], np.int64) for p in parts])
+                                   for i in range(3))
+        transitions = Transitions.build(states, tokens, targets, done + 1, serializer.vocab_size)
         column_start = torch.as_tensor(np.append(bases[:-1], end), dtype=torch.int64)
-        return cls(torch.from_numpy(table), column_start, hub, end, done)
+        return cls(transitions, column_start, hub, end, done)
 
     def extend(self, serializer, fragments):
         """A copy of the automaton with more value automata appended (for conditions).
@@ -88,27 +90,37 @@ class TokenAutomaton:
             tuple: ``(TokenAutomaton, list[int])``: the extended automaton (on the same device)
             and the start state of each added fragment.
         """
-        device = self.next_state.device
         sizes = [fragment.num_states for _, fragment in fragments]
         first = self.num_states
-        extra = np.full((sum(sizes), self.next_state.shape[1]), -1, dtype=np.int64)
-        starts = []
+        parts, starts = [], []
         for (column, fragment), base in zip(fragments, np.cumsum([0] + sizes[:-1])):
-            _place(extra, fragment, int(base), serializer.offsets[column], self.hub, column,
-                   shift=first)
+            parts.append(_place(fragment, int(base), serializer.offsets[column], self.hub,
+                                column, shift=first))
             starts.append(first + int(base))
-        table = torch.cat([self.next_state, torch.from_numpy(extra).to(device)])
-        return TokenAutomaton(table, self.column_start, self.hub, self.end, self.done,
-                              self.bos, self.eos, self.pad), starts
+        return self._with(parts, sum(sizes)), starts
+
+    def _with(self, parts, num_states):
+        """A copy with ``num_states`` more states, whose transitions ``parts`` lists as
+        ``(states, tokens, targets)`` with states counted from 0 and targets from
+        ``num_states`` of this automaton."""
+        states, tokens, targets = (
+            np.concatenate([np.asarray(p[i], np.int64) for p in parts]) if parts
+            else np.zeros(0, np.int64) for i in range(3))
+        extra = Transitions.build(states, tokens, targets, num_states,
+                                  self.transitions.vocab_size, sparse=self.transitions.sparse)
+        automaton = type(self)(self.transitions.cat(extra.to(self.transitions.device)),
+                               self.column_start, self.hub, self.end, self.done,
+                               self.bos, self.eos, self.pad)
+        return automaton
 
     @property
     def num_states(self):
         """Number of states."""
-        return self.next_state.shape[0]
+        return self.transitions.num_states
 
     def to(self, device):
         """Move the tables to a device; returns ``self``."""
-        self.next_state = self.next_state.to(device)
+        self.transitions = self.transitions.to(device)
         self.column_start = self.column_start.to(device)
         return self
 
@@ -132,16 +144,25 @@ class TokenAutomaton:
             state = torch.where(state == self.hub, self.column_start[next_columns[:, position]],
                                 state)
             states[:, position] = state
-            state = self.next_state[state, targets[:, position]]
+            state = self.transitions.step(state, targets[:, position])
             state = torch.where(state < 0, torch.full_like(state, self.done), state)
         return states
 
 
-def _place(table, fragment, base, offset, hub, column, shift=0):
-    """Write a fragment's transitions into ``table`` rows ``base...``; ``EXIT`` goes to ``hub``."""
+def _place(fragment, base, offset, hub, column, shift=0):
+    """A fragment's transitions as ``(states, tokens, targets)`` from state ``base``.
+
+    ``EXIT`` goes to ``hub``; other targets are numbered from ``base + shift``.
+
+    Raises:
+        ValueError: a state without transitions (an empty value set; the column is named).
+    """
+    states, tokens, targets = [], [], []
     for state, transitions in enumerate(fragment.transitions):
         if not transitions:
             raise ValueError(f"Column '{column}' has an empty value set.")
-        tokens = np.fromiter(transitions.keys(), dtype=np.int64) + offset
-        targets = np.fromiter(transitions.values(), dtype=np.int64)
-        table[base + state, tokens] = np.where(targets == EXIT, hub, targets + base + shift)
+        local = np.fromiter(transitions.values(), dtype=np.int64)
+        states.append(np.full(len(local), base + state, dtype=np.int64))
+        tokens.append(np.fromiter(transitions.keys(), dtype=np.int64) + offset)
+        targets.append(np.where(local == EXIT, hub, local + base + shift))
+    return np.concatenate(states), np.concatenate(tokens), np.concatenate(targets)

@@ -108,7 +108,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
-    cache, masks the logits with ``next_state[state] >= 0`` on ``device``, applies temperature
+    cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``, applies temperature
     and top-p, draws one token per row (or writes the row's forced token) and advances the
     states; a row whose value is complete moves to the next column of its own order. No Python
     loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
@@ -146,8 +146,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
 
 def _sample(model, plan, first, last, device, generator, temperature, top_p, max_length):
     automaton = plan.automaton
-    next_state = automaton.next_state
-    allowed_table = next_state >= 0
+    transitions = automaton.transitions
     size = last - first
     rows = torch.arange(size, device=device)
     entries = torch.as_tensor(plan.entries[first:last], device=device).clone()
@@ -186,7 +185,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
                     use_cache=True, logits_to_keep=1)
         past = out.past_key_values
         logits = out.logits[:, -1, :].float()
-        allowed = allowed_table[state]
+        allowed = transitions.allowed(state)
         if loop is not None:
             at_end = state == automaton.end
             allowed[:, automaton.eos] &= ~(at_end & (count < wanted))
@@ -199,7 +198,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         token = _draw(torch.softmax(logits, dim=-1), allowed, generator)
         if forced is not None and step < forced.shape[1]:
             token = torch.where(forced[:, step] >= 0, forced[:, step], token)
-        state = next_state[state, token]
+        state = transitions.step(state, token)
         if dependencies is not None:
             _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free,
                                   entries)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
+from sdv_llm.decoding.transitions import Transitions
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,12 +75,13 @@ def outlines_vocabulary(tokenizer):
     return Vocabulary(int(tokenizer.eos_token_id), grouped)
 
 
-def _clause_rows(regex, vocabulary, width, hub, first):
-    """Compile one clause: its table rows (states numbered from ``first``) and start state.
+def _clause_rows(regex, vocabulary, hub, first):
+    """Compile one clause: its transitions (states numbered from ``first``) and start state.
 
     Returns:
-        tuple: ``(rows, start, longest)``: int64 ``(states, width)``, the start state, and the
-        most tokens a clause can take.
+        tuple: ``(transitions, count, start, longest)``: ``(states, tokens, targets)`` int64
+        arrays of the allowed transitions, the number of states, the start state, and the most
+        tokens a clause can take.
 
     Raises:
         ValueError: the clause language is not prefix-free (an accepting state continues).
@@ -93,16 +95,15 @@ def _clause_rows(regex, vocabulary, width, hub, first):
     initial = index.get_initial_state()
     states = [initial] + sorted(s for s in transitions if s != initial and s not in finals)
     ids = {state: first + i for i, state in enumerate(states)}
-    rows = np.full((len(states), width), -1, dtype=np.int64)
     for state in finals:
         if any(token != eos for token in transitions.get(state, {})):
             raise ValueError(f'The clause {regex!r} is not prefix-free.')
-    for i, state in enumerate(states):
-        for token, target in transitions.get(state, {}).items():
-            if token == eos:
-                continue
-            rows[i, token] = hub if target in finals else ids[target]
-    return rows, ids[initial], _longest_path(transitions, initial, finals, eos)
+    triples = [(ids[state], token, hub if target in finals else ids[target])
+               for state in states for token, target in transitions.get(state, {}).items()
+               if token != eos]
+    arrays = tuple(np.array(column, dtype=np.int64) for column in zip(*triples)) if triples \
+        else (np.zeros(0, np.int64),) * 3
+    return arrays, len(states), ids[initial], _longest_path(transitions, initial, finals, eos)
 
 
 def _longest_path(transitions, initial, finals, eos):
@@ -126,21 +127,23 @@ def _longest_path(transitions, initial, finals, eos):
     return depth[initial]
 
 
-def _compile_clauses(regexes, vocabulary, width, hub, first):
-    """Compile clauses into consecutive table rows, numbering states from ``first``.
+def _compile_clauses(regexes, vocabulary, hub, first):
+    """Compile clauses into consecutive states, numbered from ``first``.
 
     Returns:
-        tuple: ``(rows, starts, longest)``: int64 ``(states, width)`` for all clauses, the
-        start state and the most tokens of each clause.
+        tuple: ``(parts, count, starts, longest)``: the ``(states, tokens, targets)`` of each
+        clause, the number of states of all clauses, the start state and the most tokens of
+        each clause.
     """
-    tables, starts, longest = [], [], []
+    parts, starts, longest = [], [], []
+    count = 0
     for regex in regexes:
-        rows, start, length = _clause_rows(regex, vocabulary, width, hub, first)
-        tables.append(rows)
+        transitions, size, start, length = _clause_rows(regex, vocabulary, hub, first + count)
+        parts.append(transitions)
         starts.append(start)
         longest.append(length)
-        first += len(rows)
-    return np.concatenate(tables) if tables else np.zeros((0, width), np.int64), starts, longest
+        count += size
+    return parts, count, starts, longest
 
 
 class TextTokenAutomaton(TokenAutomaton):
@@ -168,12 +171,12 @@ class TextTokenAutomaton(TokenAutomaton):
                    + [serializer.clause_regex(c, last=True) for c in order])
         # Reserve hub, end and done as states 0..2 so that clauses can point at the hub.
         hub, end, done = 0, 1, 2
-        width = serializer.vocab_size
-        rows, starts, longest = _compile_clauses(regexes, vocabulary, width, hub, 3)
-        head = np.full((3, width), -1, dtype=np.int64)
-        head[end, serializer.eos] = done
-        head[done, serializer.pad] = done
-        table = torch.from_numpy(np.concatenate([head, rows]))
+        parts, num_states, starts, longest = _compile_clauses(regexes, vocabulary, hub, 3)
+        parts.append(([end, done], [serializer.eos, serializer.pad], [done, done]))
+        states, tokens, targets = (np.concatenate([np.asarray(p[i], np.int64) for p in parts])
+                                   for i in range(3))
+        table = Transitions.build(states, tokens, targets, 3 + num_states,
+                                  serializer.vocab_size)
         count = len(order)
         column_start = torch.as_tensor(starts[:count] + [end] + starts[count:],
                                        dtype=torch.int64)
@@ -196,18 +199,17 @@ class TextTokenAutomaton(TokenAutomaton):
             tuple: ``(TextTokenAutomaton, list[tuple[int, int]])``: the automaton and the
             start states of each restriction's separator and row-end clauses.
         """
-        device = self.next_state.device
         vocabulary = getattr(self, '_vocabulary', None) or outlines_vocabulary(
             serializer.tokenizer)
         regexes = [serializer.clause_regex(column, last, patterns, allow_null)
                    for column, (patterns, allow_null) in restrictions
                    for last in (False, True)]
-        rows, flat, _ = _compile_clauses(regexes, vocabulary, self.next_state.shape[1],
-                                         self.hub, self.num_states)
+        parts, count, flat, _ = _compile_clauses(regexes, vocabulary, self.hub, self.num_states)
         starts = list(zip(flat[0::2], flat[1::2]))
-        table = torch.cat([self.next_state, torch.from_numpy(rows).to(device)])
-        automaton = TextTokenAutomaton(table, self.column_start, self.hub, self.end, self.done,
-                                       bos=self.bos, eos=self.eos, pad=self.pad)
+        # Clause states are numbered from num_states: shift them back to count from 0.
+        parts = [(states - self.num_states, tokens, targets)
+                 for states, tokens, targets in parts]
+        automaton = self._with(parts, count)
         automaton._vocabulary = vocabulary
         return automaton, starts
 

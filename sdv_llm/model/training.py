@@ -109,7 +109,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     # Positions with one allowed token (and padding) teach nothing: leave them out of the loss.
-    choices = (automaton.next_state >= 0).sum(dim=1).cpu()
+    choices = automaton.transitions.num_allowed().cpu()
 
     def prepare(index):
         encoded = encode_rows(np.asarray(index), rng)
@@ -120,7 +120,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         columns = (next_columns(targets) if columns is None
                    else torch.as_tensor(columns, dtype=torch.int64))
         skip = prompt_length - 1
-        on = automaton.next_state.device
+        on = automaton.transitions.device
         states = automaton.states_along(targets[:, skip:].to(on), columns[:, skip:].to(on)).cpu()
         states = torch.cat([torch.full((len(states), skip), automaton.done), states], dim=1)
         learned = (choices[states] > 1) & (targets != automaton.pad)
@@ -151,7 +151,6 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     use_amp = device.type == 'cuda'
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler('cuda', enabled=use_amp and amp_dtype == torch.float16)
-    allowed_table = automaton.next_state >= 0
     validation = prepare(valid_idx) if n_valid else None
 
     # Under ``accelerate launch``: DDP, and each process takes its share of every batch.
@@ -160,7 +159,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
 
     def batch_loss(prepared, index, network=trained):
         inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
-        allowed = allowed_table[states]
+        allowed = automaton.transitions.allowed(states)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             logits = network(input_ids=inputs, next_columns=columns).logits
         return constrained_loss(logits, labels, allowed)

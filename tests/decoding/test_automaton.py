@@ -47,7 +47,7 @@ def test_training_rows_are_paths_of_the_automaton(titanic, random_orders):
         orders = np.argsort(rng.random((len(data), serializer.num_columns)), axis=1)
     targets = torch.as_tensor(serializer.encode(data, orders)[:, 1:])
     states = automaton.states_along(targets, serializer.next_columns(targets))
-    allowed = automaton.next_state[states, targets] >= 0
+    allowed = automaton.transitions.step(states, targets) >= 0
     assert bool(allowed.all())
     assert serializer.decode(targets.numpy()).equals(
         serializer.decode(serializer.encode(data)[:, 1:]))
