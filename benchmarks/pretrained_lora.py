@@ -34,6 +34,8 @@ SIZES = {
     'tiny': {'vocab_size': 1000, 'embedding_dim': 64, 'num_layers': 2, 'num_heads': 2},
     'gpt2-small': {'vocab_size': 50257, 'embedding_dim': 768, 'num_layers': 12,
                    'num_heads': 12},
+    # Qwen2.5's logits width (151,936) on a small model: what the automaton table costs there.
+    'qwen-width': {'vocab_size': 151936, 'embedding_dim': 64, 'num_layers': 2, 'num_heads': 2},
 }
 
 
@@ -97,8 +99,12 @@ def run_one(name, dataset, params, sample_rows, device):
     }
 
 
-def compile_only(dataset, path, formats):
-    """Time the row automaton of each format against the backbone's tokenizer, no training."""
+def compile_only(dataset, path, formats, logits_width=None):
+    """Time the row automaton of each format against the backbone's tokenizer, no training.
+
+    ``logits_width`` (default: the backbone's) sets the table's width, as a model whose output
+    layer is wider than its tokenizer (Qwen2.5: 151,936) has.
+    """
     from sdv_llm.decoding.text_automaton import TextTokenAutomaton
     from sdv_llm.model.pretrained import load_config, load_tokenizer
     from sdv_llm.schema import TableSchema
@@ -112,13 +118,17 @@ def compile_only(dataset, path, formats):
     results = []
     for fmt in formats:
         serializer = TextSerializer(schema, tokenizer, fmt,
-                                    vocab_size=load_config(path).vocab_size)
+                                    vocab_size=max(load_config(path).vocab_size,
+                                                   logits_width or 0))
         with measure() as cost:
             automaton = TextTokenAutomaton.compile(serializer)
         results.append({'serialization': fmt, 'tokenizer_tokens': len(tokenizer),
                         'logits_width': serializer.vocab_size,
                         'automaton_states': automaton.num_states,
                         'table_mb': automaton.transitions.nbytes / 2**20,
+                        'sparse_table': automaton.transitions.sparse,
+                        'dense_table_mb': automaton.num_states * serializer.vocab_size * 8
+                        / 2**20,
                         'compile_seconds': cost.seconds, 'peak_rss_mb': cost.peak_rss_mb,
                         'max_tokens_per_row': serializer.max_length})
         print(json.dumps(results[-1]))
@@ -160,7 +170,8 @@ def main(argv=None):
         if args.compile_only:
             output = {'dataset': args.dataset, 'rows': args.rows, 'size': args.size,
                       'environment': environment(),
-                      'compile': compile_only(dataset, path, args.formats.split(','))}
+                      'compile': compile_only(dataset, path, args.formats.split(','),
+                                              SIZES[args.size]['vocab_size'])}
             if args.output:
                 with open(args.output, 'w') as handle:
                     json.dump(output, handle, indent=2, default=str)

@@ -79,6 +79,10 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             chunks (see ``ChildrenLM``). Default 32.
         max_sequence_length (int): most tokens in one children sequence; lowers
             ``max_children`` for tables with long rows. Default 512.
+        grandparent_context (bool): a grandchild's context also holds its grandparent row
+            (the conditioning parent's own conditioning parent), as columns
+            ``<grandparent table>.<column>``; like the parent's, columns longer than 16
+            tokens are left out, so it is a summary of short values. Default False.
 
     Raises:
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
@@ -86,7 +90,7 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
 
     def __init__(self, metadata, locales=['en_US'], verbose=False, enable_gpu=True,  # noqa: B006
                  random_state=None, conditioning_parents=None, max_children=32,
-                 max_sequence_length=512):
+                 max_sequence_length=512, grandparent_context=False):
         # Imported here, not at module level: sdv loads this module through its entry point
         # while sdv_llm.single_table may itself be importing sdv (a circular import).
         from sdv_llm.single_table import LLMSynthesizer
@@ -100,6 +104,11 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         self.conditioning_parents = conditioning_parents
         self.max_children = max_children
         self.max_sequence_length = max_sequence_length
+        if not isinstance(grandparent_context, bool):
+            raise SynthesizerInputError(
+                f"Invalid value {grandparent_context!r} for parameter 'grandparent_context'. "
+                'It must be True or False.')
+        self.grandparent_context = grandparent_context
         self.DEFAULT_SYNTHESIZER_KWARGS = {'enable_gpu': enable_gpu, 'verbose': verbose,
                                            'random_state': random_state}
         super().__init__(metadata, locales=locales)
@@ -197,14 +206,49 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
                 _mark_fitted(synthesizer, model)
                 continue
             parent = self._modelled(augmented_data, relationship.parent)
+            parent_columns = self._columns(relationship.parent)
+            grandparent = self._grandparent(relationship)
+            if grandparent is not None:
+                above = pd.Index(augmented_data[grandparent.parent].index).get_indexer(
+                    augmented_data[relationship.parent][grandparent.foreign_key].to_numpy())
+                parent, parent_columns = self._with_grandparent(
+                    parent, parent_columns, grandparent.parent,
+                    self._modelled(augmented_data, grandparent.parent), above)
             position = pd.Index(augmented_data[relationship.parent].index).get_indexer(
                 augmented_data[table_name][relationship.foreign_key].to_numpy())
             linked = position >= 0
             model = ChildrenLM(config, self.max_children, self.max_sequence_length)
-            model.fit(parent, self._columns(relationship.parent), table[linked],
+            model.fit(parent, parent_columns, table[linked],
                       self._columns(table_name), position[linked],
                       synthesizer.enforce_min_max_values)
             _mark_fitted(synthesizer, model)
+
+    def _grandparent(self, relationship):
+        """The parent's conditioning relationship when ``grandparent_context``, else None."""
+        if not self.grandparent_context:
+            return None
+        return self._conditioning.get(relationship.parent)
+
+    def _with_grandparent(self, parent, parent_columns, name, grandparent, position):
+        """The parent rows joined with their grandparent row's columns (``name.column``).
+
+        Args:
+            parent (pandas.DataFrame): the parent rows (context).
+            parent_columns (dict): their column metadata.
+            name (str): the grandparent table.
+            grandparent (pandas.DataFrame): the grandparent rows (modelled columns).
+            position (numpy.ndarray): int ``(len(parent),)`` each parent's grandparent row,
+                ``-1`` for none (missing values in the context).
+
+        Returns:
+            tuple: ``(pandas.DataFrame, dict)``: the context rows and their column metadata.
+        """
+        rows = grandparent.reset_index(drop=True).reindex(position)
+        rows.columns = [f'{name}.{column}' for column in rows.columns]
+        columns = self._columns(name)
+        metadata = {f'{name}.{c}': columns[c] for c in grandparent.columns}
+        context = pd.concat([parent.reset_index(drop=True), rows.reset_index(drop=True)], axis=1)
+        return context, {**parent_columns, **metadata}
 
     # ----------------------------------------------------------------- sampling
     def _sample(self, scale, batch_size=None, max_tries_per_batch=100):
@@ -275,6 +319,13 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             parent_raw[relationship.count_column], relationship.counts,
             expected_children(relationship.counts, len(parent_raw)), rng)
         parent_raw[relationship.count_column] = counts
+        grandparent = self._grandparent(relationship)
+        if grandparent is not None:
+            keys = sampled[grandparent.parent][grandparent.parent_key]
+            above = pd.Index(keys).get_indexer(
+                sampled[relationship.parent][grandparent.foreign_key].to_numpy())
+            parent_raw, _ = self._with_grandparent(
+                parent_raw, {}, grandparent.parent, raw[grandparent.parent], above)
         rows, owner = model.sample(parent_raw, counts, batch_size)
         keys = parent_keys[owner].astype(object)
         fraction = relationship.null_fraction

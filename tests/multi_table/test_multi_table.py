@@ -122,6 +122,33 @@ def test_a_one_to_one_second_parent_gets_exactly_one_child_per_row():
         assert sampled['disp']['client_id'].is_unique
 
 
+def test_grandchildren_can_see_their_grandparent_row(monkeypatch):
+    from sdv_llm.relational.children import ChildrenLM
+    from tests.multi_table.conftest import three_levels
+
+    data, metadata = three_levels()
+    synthesizer = fitted(data, metadata, epochs=1, grandparent_context=True)
+    payment = synthesizer._table_synthesizers['payment']._model
+    account = synthesizer._table_synthesizers['account']._model
+    assert 'region.zone' in payment.context_columns  # region -> account -> payment
+    assert not any(c.startswith('region.') for c in account.context_columns)  # no grandparent
+    contexts = []
+    original = ChildrenLM.sample
+
+    def capture(self, parent, counts, batch_size=None):
+        contexts.append(parent)
+        return original(self, parent, counts, batch_size)
+
+    monkeypatch.setattr(ChildrenLM, 'sample', capture)
+    sampled = synthesizer.sample_scale(1.0)
+    assert_integrity(sampled, metadata)
+    # The payments' context holds the zone of each sampled account's sampled region.
+    zone = sampled['account']['region_id'].map(sampled['region'].set_index('region_id')['zone'])
+    assert list(contexts[-1]['region.zone']) == list(zone)
+    with pytest.raises(SynthesizerInputError, match="'grandparent_context'"):
+        LLMMultiTableSynthesizer(metadata, grandparent_context='yes')
+
+
 def test_the_user_chooses_the_conditioning_parent():
     from tests.multi_table.conftest import three_levels
 
