@@ -19,6 +19,7 @@ from sdv_llm.relational.keys import (
     children_counts,
     choose_conditioning,
     expected_children,
+    key_dtype,
     topological_order,
 )
 
@@ -339,9 +340,7 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
             extra = pd.concat(extra, ignore_index=True).iloc[:detached]
             rows = pd.concat([rows, extra], ignore_index=True)
             keys = np.concatenate([keys, np.full(len(extra), np.nan, dtype=object)])
-        if not pd.isna(keys).any():
-            keys = keys.astype(parent_keys.dtype)
-        return rows, keys
+        return rows, keys.astype(key_dtype(parent_keys.dtype, pd.isna(keys).any()))
 
     def get_conditioning_parents(self):
         """The relationship each child table is generated through.

@@ -93,7 +93,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
     _model_sdtype_transformers = _RAW
 
     def __init__(self, metadata, enforce_min_max_values=True, enforce_rounding=True,
-                 locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,
+                 locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,  # noqa: B006 (as SDV)
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
@@ -112,8 +112,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
 
     def _validate(self, table_data):
         if len(table_data) == 0:
-            return [f"The table '{self._table_name}' has no rows; LLMSynthesizer needs at least "
-                    'one.']
+            return [(f"The table '{self._table_name}' has no rows; LLMSynthesizer needs at "
+                     'least one.')]
         return []
 
     def _fit(self, processed_data):

@@ -8,8 +8,8 @@ from sdv.metadata import Metadata
 DATA = Path(__file__).parent / 'data'
 
 # A tiny model that trains in about a second on 2 CPU cores.
-TINY = dict(epochs=2, batch_size=64, embedding_dim=16, num_layers=1, num_heads=2,
-            enable_gpu=False, random_state=0, sample_batch_size=512)
+TINY = {'epochs': 2, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
+        'enable_gpu': False, 'random_state': 0, 'sample_batch_size': 512}
 
 
 @pytest.fixture(autouse=True)

@@ -133,6 +133,14 @@ def choose_conditioning(relationships, choice=None, max_children=32):
     return chosen
 
 
+def key_dtype(dtype, missing):
+    """The dtype of foreign keys of parent keys of ``dtype``: itself, or with missing keys
+    float64 for numbers (as pandas reads integer keys with blanks) and object otherwise."""
+    if not missing:
+        return dtype
+    return np.float64 if np.dtype(dtype).kind in 'iuf' else object
+
+
 def children_counts(draws, counts, total, rng):
     """Children of each sampled parent: drawn counts moved inside the real range to a total.
 
@@ -183,7 +191,8 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng, draws=None):
         draws (array-like or None): ``(len(parent_keys),)`` sampled children of each parent.
 
     Returns:
-        numpy.ndarray: ``num_rows`` keys (object dtype when some are missing).
+        numpy.ndarray: ``num_rows`` keys (with missing ones, float64 for numeric keys and
+        object otherwise; see ``key_dtype``).
 
     Raises:
         ValueError: rows need a key and the parent has no sampled rows.
@@ -192,7 +201,7 @@ def assign_keys(parent_keys, counts, null_fraction, num_rows, rng, draws=None):
     missing = rng.random(num_rows) < null_fraction if null_fraction > 0 else \
         np.zeros(num_rows, dtype=bool)
     needed = int((~missing).sum())
-    keys = np.empty(num_rows, dtype=object if missing.any() else parent_keys.dtype)
+    keys = np.empty(num_rows, dtype=key_dtype(parent_keys.dtype, missing.any()))
     if missing.any():
         keys[missing] = np.nan
     if not needed:

@@ -52,6 +52,8 @@ def test_assigned_keys_are_sampled_parent_keys_with_the_real_children_per_parent
     keys = assign_keys(parents, np.array([1] * 10), 0.0, 2000, rng)
     assert np.isin(keys, parents).all() and len(set(keys)) == 2000  # one child each (1:1)
     keys = assign_keys(parents, np.array([0, 0, 3]), 0.1, 2000, rng)
+    assert keys.dtype == np.float64  # integer keys with blanks, as pandas reads them
+    assert assign_keys(parents.astype(str), np.array([1]), 0.5, 10, rng).dtype == object
     present = keys[~pd.isna(keys)]
     assert np.isin(present.astype(int), parents).all()
     assert abs(len(present) / 2000 - 0.9) < 0.03

@@ -80,7 +80,7 @@ class NumericalCodec(ColumnCodec):
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
         if self.low > self.high:  # a range narrower than the resolution
-            self.low = self.high = int(round(low * scale))
+            self.low = self.high = round(low * scale)
         self.signed = self.low < 0
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
         distinct = np.unique(self._scale(numbers))
