@@ -15,7 +15,11 @@ import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan, normalize_constraint
-from sdv_llm.decoding.dependencies import compile_dependencies, dependency_mappings
+from sdv_llm.decoding.dependencies import (
+    compile_dependencies,
+    compile_text_dependencies,
+    dependency_mappings,
+)
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
@@ -125,8 +129,6 @@ class TabularLM:
                 return self.serializer.assemble([block[index] for block in blocks],
                                                 orders)[:, :length]
 
-            self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
-                                        if self.schema.order_mode == 'fd' else [])
         else:
             length = (len(self.serializer.prompt) + 1
                       + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
@@ -137,7 +139,8 @@ class TabularLM:
                     [(m[index], last[index]) for m, last in blocks], orders)
                 return ids[:, :length], None, columns[:, :length - 1]
 
-            self.dependency_mappings = []  # enforcement maps compact tokens (see issue notes)
+        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
+                                    if self.schema.order_mode == 'fd' else [])
         return self._train(encode_rows, len(data))
 
     def _build_serializer(self):
@@ -246,7 +249,9 @@ class TabularLM:
 
     def _compile_grammar(self):
         """The automaton, extended with the enforced dependencies of an ``'fd'`` order."""
-        self.automaton, self.dependency_table = compile_dependencies(
+        compile_ = (compile_text_dependencies if getattr(self.serializer, 'uses_tokenizer', False)
+                    else compile_dependencies)
+        self.automaton, self.dependency_table = compile_(
             self.serializer, self._compile_automaton(), getattr(self, 'dependency_mappings', []))
         self.automaton.to(self.device)
         if self.dependency_table is not None:

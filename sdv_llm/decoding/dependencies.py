@@ -5,6 +5,11 @@ determines; for the exact dependencies with one determinant column, the sampler 
 constrains the dependent column to the value the determinant maps to in the training data, so a
 sampled row cannot break them (the order alone leaves it to the model, which errs on a small
 share of rows).
+
+Compact rows write a determinant value as one token, so the table is indexed by token
+(``DependencyTable``). A text clause spans several BPE tokens and no single token names the
+value, so ``TextDependencyTable`` reads the clause's text back when it is complete (the state
+returns to ``hub``) and parses its value.
 """
 
 from dataclasses import dataclass
@@ -33,6 +38,79 @@ class DependencyTable:
         self.targets = self.targets.to(device)
         self.entries = self.entries.to(device)
         return self
+
+    def constrain(self, step, token, state, rows, slot, slot_of_column, first_free, entries,
+                  **_):
+        """Point the entries of the columns the sampled tokens determine at one-value automata.
+
+        Only columns not generated yet (a later slot) and not under a condition (from
+        ``first_free`` on) are constrained.
+        """
+        targets = self.targets[token]
+        if not bool((targets >= 0).any()):
+            return
+        starts = self.entries[token]
+        for index in range(targets.shape[1]):
+            column = targets[:, index]
+            target_slot = slot_of_column[rows, column.clamp_min(0)]
+            apply = (column >= 0) & (target_slot > slot) & (target_slot >= first_free)
+            entries[rows[apply], target_slot[apply]] = starts[apply, index]
+
+
+@dataclass
+class TextDependencyTable:
+    """Dependencies of a text serialization: the dependent clause follows the parsed value.
+
+    Attributes:
+        serializer (TextSerializer): parses a completed clause.
+        hub (int): the automaton state after a clause.
+        rules (dict[int, list[tuple[int, dict]]]): by determinant column index, the dependent
+            column index and ``{determinant value: (separator start, row-end start)}``, the
+            start states of the dependent's one-value clauses.
+        token_bytes (dict[int, bytes]): the bytes of each token.
+    """
+
+    serializer: object
+    hub: int
+    rules: dict
+    token_bytes: dict
+
+    def to(self, device):
+        return self
+
+    def constrain(self, step, token, state, rows, slot, slot_of_column, first_free, entries,
+                  columns, steps, clause_start):
+        """After a determinant's clause, point its dependents' entries at one-value clauses.
+
+        A row whose ``state`` reached ``hub`` in a determinant's slot has its clause text
+        decoded from ``steps[clause_start:]`` and ``token``; the value's dependent columns in
+        later slots (from ``first_free`` on) get the clause of the mapped value (the row-end
+        variant in the last slot). Values the mapping does not hold leave them free.
+        """
+        column = columns[rows, slot]
+        determinant = torch.zeros_like(column, dtype=torch.bool)
+        for index in self.rules:
+            determinant |= column == index
+        done = (state == self.hub) & determinant
+        if not bool(done.any()):
+            return
+        order = self.serializer.schema.order
+        last_slot = columns.shape[1] - 2
+        history = torch.stack(steps + [token], dim=1)
+        for row in torch.nonzero(done).flatten().tolist():
+            start = int(clause_start[row])
+            text = b''.join(self.token_bytes.get(int(t), b'')
+                            for t in history[row, start:]).decode('utf-8', 'replace')
+            k = int(column[row])
+            value = self.serializer.parse_clause(order[k], text, int(slot[row]) == last_slot)
+            for dependent, starts in self.rules[k]:
+                target_slot = int(slot_of_column[row, dependent])
+                if value is None or target_slot <= int(slot[row]) or \
+                        target_slot < int(first_free[row]):
+                    continue
+                clause = starts.get(_key(value))
+                if clause is not None:
+                    entries[row, target_slot] = clause[1 if target_slot == last_slot else 0]
 
 
 def dependency_mappings(data, dependencies):
@@ -105,3 +183,46 @@ def compile_dependencies(serializer, automaton, mappings):
         for index, (column, start) in enumerate(items):
             targets[token, index], entries[token, index] = column, start
     return automaton, DependencyTable(torch.from_numpy(targets), torch.from_numpy(entries))
+
+
+def _key(value):
+    """A dict key that equal numbers share (``3`` and ``3.0``) and that strings keep."""
+    return ('n', float(value)) if isinstance(value, (int, float, np.number)) and \
+        not isinstance(value, bool) else ('v', repr(value))
+
+
+def compile_text_dependencies(serializer, automaton, mappings):
+    """Add the one-value clauses of every dependent value of a text serialization.
+
+    Args:
+        serializer (TextSerializer): tokenizer, formats and codecs.
+        automaton (TextTokenAutomaton): the row grammar.
+        mappings (list): from ``dependency_mappings``.
+
+    Returns:
+        tuple: ``(TextTokenAutomaton, TextDependencyTable or None)``.
+    """
+    from sdv_llm.decoding.text_automaton import token_bytes
+
+    if not mappings:
+        return automaton, None
+    position = {column: index for index, column in enumerate(serializer.schema.order)}
+    restrictions, wanted = [], {}
+    for determinant, dependent, mapping in mappings:
+        for source, target in mapping.items():
+            if pd.isna(source):
+                continue
+            key = (dependent, _key(target))
+            if key not in wanted:
+                kind = ('values', [target])
+                wanted[key] = len(restrictions)
+                restrictions.append((dependent, serializer.restriction(dependent, kind[0],
+                                                                       (kind[1],))))
+    automaton, starts = automaton.extend(serializer, restrictions)
+    rules = {}
+    for determinant, dependent, mapping in mappings:
+        clauses = {_key(source): starts[wanted[dependent, _key(target)]]
+                   for source, target in mapping.items() if not pd.isna(source)}
+        rules.setdefault(position[determinant], []).append((position[dependent], clauses))
+    return automaton, TextDependencyTable(serializer, automaton.hub, rules,
+                                          token_bytes(serializer.tokenizer))

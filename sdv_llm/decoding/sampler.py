@@ -166,6 +166,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     slot = torch.full((size,), -1, dtype=torch.int64, device=device)
     loop = plan.loop
     count = torch.zeros((size,), dtype=torch.int64, device=device)
+    clause_start = torch.zeros((size,), dtype=torch.int64, device=device)  # current clause's
     if loop is not None:
         wanted = torch.as_tensor(np.asarray(loop.counts, dtype=np.int64)[first:last],
                                  device=device)
@@ -174,6 +175,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     for step in range(max_length):
         at_hub = state == automaton.hub
         slot = slot + at_hub
+        clause_start = torch.where(at_hub, step, clause_start)  # its first token's step
         state = torch.where(at_hub, entries[rows, slot], state)
         finished = state == automaton.done
         if loop is None:
@@ -200,8 +202,10 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
             token = torch.where(forced[:, step] >= 0, forced[:, step], token)
         state = transitions.step(state, token)
         if dependencies is not None:
-            _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free,
-                                  entries)
+            dependencies.constrain(step=step, token=token, state=state, rows=rows, slot=slot,
+                                   slot_of_column=slot_of_column, first_free=first_free,
+                                   entries=entries, columns=columns, steps=steps,
+                                   clause_start=clause_start)
         if loop is not None:
             repeated = token == loop.token
             count = count + repeated
@@ -218,19 +222,3 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         pad = np.full((size, max_length - batch.shape[1]), automaton.pad, dtype=np.int64)
         batch = np.concatenate([batch, pad], axis=1)
     return batch
-
-
-def _constrain_dependents(dependencies, token, rows, slot, slot_of_column, first_free, entries):
-    """Point the entries of columns that the sampled tokens determine at one-value automata.
-
-    Only columns not generated yet and not under a condition are constrained.
-    """
-    targets = dependencies.targets[token]
-    if not bool((targets >= 0).any()):
-        return
-    starts = dependencies.entries[token]
-    for index in range(targets.shape[1]):
-        column = targets[:, index]
-        target_slot = slot_of_column[rows, column.clamp_min(0)]
-        apply = (column >= 0) & (target_slot > slot) & (target_slot >= first_free)
-        entries[rows[apply], target_slot[apply]] = starts[apply, index]

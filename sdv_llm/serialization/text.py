@@ -391,6 +391,22 @@ class TextSerializer:
                         self.clause_regex(column, last, capture=True), re.DOTALL)
         return self._compiled
 
+    def parse_clause(self, column, text, last):
+        """The value of one clause's text (label, value and separator or row end).
+
+        Args:
+            column (str): the clause's column.
+            text (str): the clause.
+            last (bool): the row-end variant.
+
+        Returns:
+            The value, or ``None`` for a missing value or a text that is not the clause.
+        """
+        match = self._parsers()[column, last].fullmatch(text)
+        if match is None or match.group(1) == self.format.null:
+            return None
+        return self.domains[column].parse(self.format, [match.group(1)])[0]
+
     def parse_text(self, texts, orders=None):
         """Values of row texts (without prompt), each row in its column order.
 
