@@ -62,6 +62,21 @@ def constrained_loss(logits, targets, allowed):
     )
 
 
+def mixed_precision(device):
+    """The autocast dtype of training on ``device``: bf16 on CUDA where supported, else fp16
+    (with a gradient scaler), and none on the CPU.
+
+    Args:
+        device (torch.device)
+
+    Returns:
+        torch.dtype or None
+    """
+    if device.type != 'cuda':
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def _batches(count, batch_size, generator=None):
     order = torch.randperm(count, generator=generator) if generator is not None else torch.arange(
         count
@@ -148,9 +163,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    use_amp = device.type == 'cuda'
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler('cuda', enabled=use_amp and amp_dtype == torch.float16)
+    amp_dtype = mixed_precision(device)
+    use_amp = amp_dtype is not None
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     validation = prepare(valid_idx) if n_valid else None
 
     # Under ``accelerate launch``: DDP, and each process takes its share of every batch.
