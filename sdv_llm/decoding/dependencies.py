@@ -76,6 +76,7 @@ class TextDependencyTable:
     token_bytes: dict
 
     def to(self, device):
+        """Nothing to move (the rules are read on the host); returns ``self``."""
         return self
 
     def constrain(self, step, token, state, rows, slot, slot_of_column, first_free, entries,

@@ -36,6 +36,7 @@ class Transitions:
 
     @property
     def sparse(self):
+        """Whether only the allowed pairs are held (else the dense table)."""
         return self.dense is None
 
     @classmethod
@@ -76,6 +77,7 @@ class Transitions:
 
     @property
     def device(self):
+        """The ``torch.device`` the table is on."""
         return (self.keys if self.sparse else self.dense).device
 
     @property
