@@ -181,8 +181,8 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
 
     def _columns(self, table_name):
         """SDV column metadata of a table, with its children count columns (Int64)."""
-        counts = {r.count_column: {'sdtype': 'numerical', 'computer_representation': 'Int64'}
-                  for r in self._relationships if r.parent == table_name}
+        counts = {column: {'sdtype': 'numerical', 'computer_representation': 'Int64'}
+                  for column in self._count_columns(table_name)}
         return {**self.metadata.tables[table_name].columns, **counts}
 
     def _count_columns(self, table_name):
@@ -331,13 +331,11 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         keys = parent_keys[owner].astype(object)
         fraction = relationship.null_fraction
         detached = round(len(rows) * fraction / (1 - fraction)) if fraction < 1 else 0
-        extra = []
-        while detached > sum(len(frame) for frame in extra) and counts.sum():
-            # Children of random parents (with children), then detached from them.
-            chosen = rng.choice(np.flatnonzero(counts), size=max(1, detached))
-            extra.append(model.sample(parent_raw.iloc[chosen], counts[chosen], batch_size)[0])
-        if extra:
-            extra = pd.concat(extra, ignore_index=True).iloc[:detached]
+        if detached and counts.sum():
+            # Children of random parents with children (at least one each), then detached.
+            chosen = rng.choice(np.flatnonzero(counts), size=detached)
+            extra = model.sample(parent_raw.iloc[chosen], counts[chosen], batch_size)[0]
+            extra = extra.iloc[:detached]
             rows = pd.concat([rows, extra], ignore_index=True)
             keys = np.concatenate([keys, np.full(len(extra), np.nan, dtype=object)])
         return rows, keys.astype(key_dtype(parent_keys.dtype, pd.isna(keys).any()))

@@ -71,9 +71,7 @@ class TokenAutomaton:
         parts.append(([end, done], [EOS, PAD], [done, done]))
         if repeat_token is not None:
             parts.append(([end], [repeat_token], [hub]))
-        states, tokens, targets = (np.concatenate([np.asarray(p[i], np.int64) for p in parts])
-                                   for i in range(3))
-        transitions = Transitions.build(states, tokens, targets, done + 1, serializer.vocab_size)
+        transitions = Transitions.from_parts(parts, done + 1, serializer.vocab_size)
         column_start = torch.as_tensor(np.append(bases[:-1], end), dtype=torch.int64)
         return cls(transitions, column_start, hub, end, done)
 
@@ -103,15 +101,11 @@ class TokenAutomaton:
         """A copy with ``num_states`` more states, whose transitions ``parts`` lists as
         ``(states, tokens, targets)`` with states counted from 0 and targets from
         ``num_states`` of this automaton."""
-        states, tokens, targets = (
-            np.concatenate([np.asarray(p[i], np.int64) for p in parts]) if parts
-            else np.zeros(0, np.int64) for i in range(3))
-        extra = Transitions.build(states, tokens, targets, num_states,
-                                  self.transitions.vocab_size, sparse=self.transitions.sparse)
-        automaton = type(self)(self.transitions.cat(extra.to(self.transitions.device)),
-                               self.column_start, self.hub, self.end, self.done,
-                               self.bos, self.eos, self.pad)
-        return automaton
+        extra = Transitions.from_parts(parts, num_states, self.transitions.vocab_size,
+                                       sparse=self.transitions.sparse)
+        return type(self)(self.transitions.cat(extra.to(self.transitions.device)),
+                          self.column_start, self.hub, self.end, self.done,
+                          self.bos, self.eos, self.pad)
 
     @property
     def num_states(self):

@@ -215,10 +215,9 @@ def compile_text_dependencies(serializer, automaton, mappings):
                 continue
             key = (dependent, _key(target))
             if key not in wanted:
-                kind = ('values', [target])
                 wanted[key] = len(restrictions)
-                restrictions.append((dependent, serializer.restriction(dependent, kind[0],
-                                                                       (kind[1],))))
+                restrictions.append(
+                    (dependent, serializer.restriction(dependent, 'values', ([target],))))
     automaton, starts = automaton.extend(serializer, restrictions)
     rules = {}
     for determinant, dependent, mapping in mappings:

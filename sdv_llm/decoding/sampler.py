@@ -108,8 +108,8 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
-    cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``, applies temperature
-    and top-p, draws one token per row (or writes the row's forced token) and advances the
+    cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``,
+    applies temperature and top-p, draws one token per row (or writes the row's forced token) and advances the
     states; a row whose value is complete moves to the next column of its own order. No Python
     loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
     done; the forced ``<eos>`` after the last column is written without running the model.
@@ -166,7 +166,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     slot = torch.full((size,), -1, dtype=torch.int64, device=device)
     loop = plan.loop
     count = torch.zeros((size,), dtype=torch.int64, device=device)
-    clause_start = torch.zeros((size,), dtype=torch.int64, device=device)  # current clause's
+    clause_start = torch.zeros((size,), dtype=torch.int64, device=device)  # its first step
     if loop is not None:
         wanted = torch.as_tensor(np.asarray(loop.counts, dtype=np.int64)[first:last],
                                  device=device)
@@ -175,7 +175,8 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
     for step in range(max_length):
         at_hub = state == automaton.hub
         slot = slot + at_hub
-        clause_start = torch.where(at_hub, step, clause_start)  # its first token's step
+        if dependencies is not None:  # text dependencies read a clause back from its start
+            clause_start = torch.where(at_hub, step, clause_start)
         state = torch.where(at_hub, entries[rows, slot], state)
         finished = state == automaton.done
         if loop is None:

@@ -173,10 +173,7 @@ class TextTokenAutomaton(TokenAutomaton):
         hub, end, done = 0, 1, 2
         parts, num_states, starts, longest = _compile_clauses(regexes, vocabulary, hub, 3)
         parts.append(([end, done], [serializer.eos, serializer.pad], [done, done]))
-        states, tokens, targets = (np.concatenate([np.asarray(p[i], np.int64) for p in parts])
-                                   for i in range(3))
-        table = Transitions.build(states, tokens, targets, 3 + num_states,
-                                  serializer.vocab_size)
+        table = Transitions.from_parts(parts, 3 + num_states, serializer.vocab_size)
         count = len(order)
         column_start = torch.as_tensor(starts[:count] + [end] + starts[count:],
                                        dtype=torch.int64)

@@ -67,6 +67,22 @@ class Transitions:
         return cls(num_states, vocab_size, keys=keys[order].contiguous(),
                    targets=targets[order].contiguous())
 
+    @classmethod
+    def from_parts(cls, parts, num_states, vocab_size, sparse=None):
+        """``build`` from several ``(states, tokens, targets)`` arrays, joined in order.
+
+        Args:
+            parts (list[tuple]): int array-likes, as ``build`` takes them.
+            num_states (int), vocab_size (int), sparse (bool or None): see ``build``.
+
+        Returns:
+            Transitions
+        """
+        states, tokens, targets = (
+            np.concatenate([np.asarray(p[i], np.int64) for p in parts]) if parts
+            else np.zeros(0, np.int64) for i in range(3))
+        return cls.build(states, tokens, targets, num_states, vocab_size, sparse)
+
     def triples(self):
         """``(states, tokens, targets)``: int64 tensors of the allowed transitions."""
         if self.sparse:
