@@ -1,33 +1,12 @@
 """Cost of a run: wall-clock time, peak memory (RSS, CUDA) and size of the saved model."""
 
 import os
-import resource
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-_CLEAR_REFS = Path('/proc/self/clear_refs')
-_STATUS = Path('/proc/self/status')
-
-
-def _reset_peak_rss():
-    """Reset the kernel's peak-RSS counter (Linux >= 4.0); False where that is not possible."""
-    try:
-        _CLEAR_REFS.write_text('5')
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_mb(resettable):
-    if resettable:
-        for line in _STATUS.read_text().splitlines():
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2 ** 20 if sys.platform == 'darwin' else peak / 1024
+from sdv_llm.benchmark import rss
 
 
 class Measurement:
@@ -35,9 +14,11 @@ class Measurement:
 
     Attributes:
         seconds (float): wall-clock seconds of the block.
-        peak_rss_mb (float): peak resident memory of the process during the block, MiB. On
-            Linux the kernel's counter is reset when the block starts; elsewhere it is the
-            process's lifetime peak.
+        peak_rss_mb (float): peak resident memory of the whole process during the block, MiB
+            (:mod:`sdv_llm.benchmark.rss`). It includes what the process already held when
+            the block started (libraries, data, memory the allocator kept from earlier
+            blocks). On Linux the kernel's counter is reset when the block starts; elsewhere
+            it is the process's lifetime peak.
         cuda_max_allocated_mb (float or None): ``torch.cuda.max_memory_allocated`` during the
             block, MiB; ``None`` without CUDA.
     """
@@ -58,7 +39,7 @@ def measure(cuda=False):
         Measurement: filled in when the block exits.
     """
     result = Measurement()
-    resettable = _reset_peak_rss()
+    rss.reset_peak()
     torch = None
     if cuda:
         import torch
@@ -72,7 +53,7 @@ def measure(cuda=False):
         yield result
     finally:
         result.seconds = time.perf_counter() - started
-        result.peak_rss_mb = _peak_rss_mb(resettable)
+        result.peak_rss_mb = rss.peak_mb()
         if torch is not None:
             result.cuda_max_allocated_mb = torch.cuda.max_memory_allocated() / 2 ** 20
 

@@ -1,16 +1,17 @@
 """Fit one peer generator on a CSV file and sample rows: runs INSIDE the peers' environment.
 
 Usage: ``PEERS_PYTHON peer_worker.py JOB.json``. This file imports nothing from sdv_llm (the
-peers' environment need not have it). The job names the peer, the train CSV, the number of
+peers' environment need not have it); it loads the standard-library-only ``rss.py`` beside it by
+path, for its own peak memory. The job names the peer, the train CSV, the number of
 rows, the seed, the device, the peer's parameters and each column's kind (numerical,
 datetime, categorical); the worker writes the sampled rows as CSV and a result JSON with
 ``fit_seconds``, ``sample_seconds``, ``peak_rss_mb``, ``cuda_max_allocated_mb``,
 ``model_bytes`` and ``version``.
 """
 
+import importlib.util
 import json
 import os
-import resource
 import sys
 import time
 import warnings
@@ -18,6 +19,14 @@ from pathlib import Path
 
 # This file's folder holds modules named like the peers' dependencies (``datasets``).
 sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]
+
+
+def _rss():
+    """sdv_llm's ``rss`` module, loaded by path (standard library only; see its docstring)."""
+    spec = importlib.util.spec_from_file_location('_sdv_llm_rss', Path(__file__).with_name('rss.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _read(job):
@@ -153,7 +162,7 @@ def main(path):
         cuda = torch.cuda.max_memory_allocated() / 2 ** 20
     Path(job['result']).write_text(json.dumps({
         'fit_seconds': fit_seconds, 'sample_seconds': sample_seconds,
-        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'peak_rss_mb': _rss().peak_mb(),
         'cuda_max_allocated_mb': cuda, 'model_bytes': model_bytes, 'version': str(version)}))
 
 

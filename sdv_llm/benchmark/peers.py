@@ -125,8 +125,9 @@ def align_dtypes(synthetic, reference):
     """Cast a table read back from CSV to the dtypes of ``reference`` where the values allow.
 
     Numbers stay numbers (integer columns stay integers unless a value is fractional, with
-    pandas' nullable ``Int64`` when values are missing; a non-number is missing), booleans are
-    parsed from ``'True'``/``'False'``, and strings are kept as strings.
+    pandas' nullable ``Int64`` when values are missing; float columns are floats even when
+    every sampled value is whole; a non-number is missing), booleans are
+    parsed from ``'True'``/``'False'`` (``bool`` without missing values, else ``object``), and strings are kept as strings.
 
     Args:
         synthetic (pandas.DataFrame): the table to cast.
@@ -142,12 +143,15 @@ def align_dtypes(synthetic, reference):
         values, dtype = synthetic[column], reference[column].dtype
         if pd.api.types.is_bool_dtype(dtype):
             mapped = values.astype(str).str.lower().map({'true': True, 'false': False})
-            values = mapped.astype(object).where(mapped.notna())
+            values = (mapped.astype(bool) if mapped.notna().all()
+                      else mapped.astype(object).where(mapped.notna()))
         elif pd.api.types.is_numeric_dtype(dtype):
             values = pd.to_numeric(values, errors='coerce')
             present = values.dropna()
             if pd.api.types.is_integer_dtype(dtype) and (present % 1 == 0).all():
                 values = values.astype(dtype if len(present) == len(values) else 'Int64')
+            elif pd.api.types.is_float_dtype(dtype):
+                values = values.astype(dtype)   # a peer writes whole floats as integers
         elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
             if pd.api.types.is_numeric_dtype(values.dtype):
                 values = values.map(lambda v: v if pd.isna(v) else

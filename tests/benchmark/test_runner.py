@@ -92,11 +92,18 @@ def test_a_peer_without_environment_is_recorded_not_raised(iris, monkeypatch):
 
 
 def test_align_dtypes_restores_numbers_and_strings():
-    reference = pd.DataFrame({'n': [1, 2], 's': ['1', 'a'], 'f': [0.5, 1.0]})
-    read_back = pd.DataFrame({'n': ['1', '2'], 's': [1.0, None], 'f': ['0.5', '2']})
+    reference = pd.DataFrame({'n': [1, 2], 's': ['1', 'a'], 'f': [0.5, 1.0], 'w': [1.0, 2.0]})
+    read_back = pd.DataFrame({'n': ['1', '2'], 's': [1.0, None], 'f': ['0.5', '2'], 'w': [3, 4]})
     aligned = align_dtypes(read_back, reference)
     assert aligned['n'].tolist() == [1, 2] and aligned['s'].tolist()[0] == '1'
     assert aligned['f'].dtype == float
+    # TabularARGN writes a float column's whole values as integers: SDMetrics' Data Structure
+    # then counted the column as another type (diagnostic 0.63 on default_credit).
+    assert aligned['w'].dtype == float and aligned['w'].tolist() == [3.0, 4.0]
+    flags = align_dtypes(pd.DataFrame({'b': ['True', 'false'], 'm': ['True', None]}),
+                         pd.DataFrame({'b': [True, False], 'm': [True, False]}))
+    assert flags['b'].dtype == bool and flags['b'].tolist() == [True, False]
+    assert flags['m'][0] is True and pd.isna(flags['m'][1])
 
 
 def _shop(root, referrers=False):
