@@ -126,8 +126,9 @@ def align_dtypes(synthetic, reference):
 
     Numbers stay numbers (integer columns stay integers unless a value is fractional, with
     pandas' nullable ``Int64`` when values are missing; float columns are floats even when
-    every sampled value is whole; a non-number is missing), booleans are
-    parsed from ``'True'``/``'False'`` (``bool`` without missing values, else ``object``), and strings are kept as strings.
+    every sampled value is whole; a non-number is missing), booleans are parsed from
+    ``'True'``/``'False'`` (``bool`` without missing values, else ``object``), and strings are
+    kept as strings.
 
     Args:
         synthetic (pandas.DataFrame): the table to cast.

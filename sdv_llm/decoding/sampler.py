@@ -109,8 +109,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
     cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``,
-    applies temperature and top-p, draws one token per row (or writes the row's forced token) and advances the
-    states; a row whose value is complete moves to the next column of its own order. No Python
+    applies temperature and top-p, draws one token per row (or writes the row's forced token)
+    and advances the states; a row whose value is complete moves to the next column of its own
+    order. No Python
     loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
     done; the forced ``<eos>`` after the last column is written without running the model.
     With ``plan.loop`` each sequence writes exactly its number of repeated rows.

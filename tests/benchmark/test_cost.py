@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sdv_llm.benchmark import cost, rss
+from sdv_llm.benchmark.peers import WORKER
 
-RSS_FILE = Path(rss.__file__)
 LINUX = sys.platform.startswith('linux')
 
 
@@ -33,14 +33,12 @@ def test_measure_records_time_and_a_peak_above_what_the_block_allocated():
 @pytest.mark.skipif(not LINUX, reason='the parent-RSS carry-over is a Linux behaviour')
 def test_a_spawned_worker_reports_its_own_peak_not_its_parents():
     # Linux keeps ru_maxrss across execve: a worker spawned by a 300 MiB parent used to
-    # report 300 MiB. The peers' worker loads rss.py by path, as done here.
+    # report 300 MiB. The child loads the peers' worker by path and asks it, as it does.
     block = _touch(300)
-    code = ('import importlib.util, sys\n'
-            'spec = importlib.util.spec_from_file_location("rss", sys.argv[1])\n'
-            'module = importlib.util.module_from_spec(spec)\n'
-            'spec.loader.exec_module(module)\n'
-            'print(module.peak_mb())\n')
-    out = subprocess.run([sys.executable, '-c', code, str(RSS_FILE)], capture_output=True,
+    code = ('import runpy, sys\n'
+            'worker = runpy.run_path(sys.argv[1])\n'
+            'print(worker["_rss"]().peak_mb())\n')
+    out = subprocess.run([sys.executable, '-c', code, str(WORKER)], capture_output=True,
                          text=True, check=True).stdout
     assert rss.peak_mb() >= 300
     assert float(out) < 100
