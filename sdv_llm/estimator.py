@@ -23,7 +23,7 @@ class TabularLLM(BaseEstimator):
                  num_layers=None, num_heads=None, dropout=None, validation_fraction=0.1,
                  patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000, max_discrete_values=200,
-                 max_significant_digits=6, temperature=1.0, top_p=1.0, sample_batch_size=4096,
+                 max_significant_digits=None, temperature=1.0, top_p=1.0, sample_batch_size=4096,
                  enable_gpu=True, verbose=False, random_state=None, enforce_min_max_values=True):
         store_parameters(self, locals())
 

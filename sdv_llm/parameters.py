@@ -63,7 +63,7 @@ PARAMETER_CONSTRAINTS = {
     'max_categories': (_positive_int, 'a positive integer'),
     'max_discrete_values': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
                             'a non-negative integer'),
-    'max_significant_digits': (_positive_int, 'a positive integer'),
+    'max_significant_digits': (_optional(_positive_int), 'None or a positive integer'),
     'temperature': (_positive_real, 'a positive number'),
     'top_p': (_fraction(True, False), 'a number in (0, 1]'),
     'sample_batch_size': (_positive_int, 'a positive integer'),

@@ -33,7 +33,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         enforce_min_max_values (bool): sample numbers and datetimes only inside
             ``[range_min, range_max]`` (metadata range widened by the training range). Default True.
         enforce_rounding (bool): kept for SDV; numbers are always written with the column's
-            decimal places (at most ``max_significant_digits`` past the integer part). Default True.
+            decimal places (see ``max_significant_digits``). Default True.
         locales (list or str): locales of the PII fakers. Default ``['en_US']``.
         epochs (int or None): most training epochs; ``None`` picks about 300,000 row
             presentations (8 to 200 epochs). Early stopping may end training sooner.
@@ -59,7 +59,9 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             Default 1000.
         max_discrete_values (int): numerical columns with at most this many distinct values get
             one token per value (plus a digit path for others). Default 200.
-        max_significant_digits (int): digits kept past a number's integer part. Default 6.
+        max_significant_digits (int or None): most digits kept past a number's integer part;
+            ``None`` keeps the column's decimal places (a warning names a column whose
+            precision is cut). Default None.
         temperature (float): sampling temperature. Default 1.0.
         top_p (float): nucleus sampling mass; 1.0 samples the full distribution. Default 1.0.
         sample_batch_size (int): rows decoded together. Default 4096.
@@ -97,7 +99,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
-                 max_discrete_values=200, max_significant_digits=6, temperature=1.0, top_p=1.0,
+                 max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False):

@@ -410,7 +410,9 @@ class TabularLM:
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.
-        return self.serializer.decode(ids, orders=plan.columns[:, :-1])[self.columns]
+        return self.serializer.decode(ids, orders=plan.columns[:, :-1],
+                                      rng=np.random.default_rng([seed, 1]), known=known,
+                                      known_mask=known_mask)[self.columns]
 
     def _complete_rows(self, known, known_mask):
         """Bool ``(rows,)``: rows of ``known`` whose every modelled cell is known, or None."""

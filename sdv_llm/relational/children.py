@@ -319,6 +319,8 @@ class ChildrenLM(TabularLM):
         chunk = np.arange(len(sequence_parent)) - np.repeat(np.cumsum(chunks) - chunks, chunks)
         wanted = np.clip(counts[sequence_parent] - chunk * cap, 0, cap)
         known = self._context_frame(context.iloc[sequence_parent], chunk > 0)
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
+                                 device=self.device))
         ids = sample_sequences(
             self.model, self._plan(known, wanted),
             int(batch_size or self.config.sample_batch_size),
@@ -326,7 +328,8 @@ class ChildrenLM(TabularLM):
             self.serializer.max_length - 1,
         )
         rows, sequence = self.serializer.split(ids)
-        children = self.serializer.decode(rows, self.serializer.child_columns)[self.columns]
+        children = self.serializer.decode(rows, self.serializer.child_columns,
+                                          rng=np.random.default_rng([seed, 1]))[self.columns]
         return children.reset_index(drop=True), sequence_parent[sequence].astype(np.int64)
 
     def _plan(self, known, counts):

@@ -13,13 +13,14 @@ class CodecOptions:
             token per value. Default 1000.
         max_discrete_values (int): a numerical column with at most this many distinct training
             values gets one token per value (other values still have a digit path). Default 200.
-        max_significant_digits (int): numbers keep at most this many significant digits beyond
-            their integer part; decimal places past it are dropped (rounded). Default 6.
+        max_significant_digits (int or None): numbers keep at most this many digits beyond
+            their integer part (rounded, with a warning naming the column); ``None`` keeps
+            every decimal place of the column. Default None.
         max_text_length (int): longest string, in characters, a character codec writes.
             Longer training values raise ``ValueError``. Default 256.
     """
 
     max_categories: int = 1000
     max_discrete_values: int = 200
-    max_significant_digits: int = 6
+    max_significant_digits: int = None
     max_text_length: int = 256

@@ -177,13 +177,20 @@ class CompactSerializer:
             ids = np.take_along_axis(ids, gather, axis=1)
         return _compact(ids, -1)
 
-    def decode(self, ids, columns=None, orders=None):
+    def decode(self, ids, columns=None, orders=None, rng=None, known=None, known_mask=None):
         """Turn token ids back into a table.
 
         Args:
             ids (numpy.ndarray): int ``(n, length)`` sequences; the leading ``<bos>`` is optional.
             columns (list[str] or None): the columns to decode (default ``schema.order``).
             orders: unused (token ids tell their column).
+            rng (numpy.random.Generator or None): draws the last digits of binned numbers
+                inside their sub-bin (``None``: a generator seeded with 0).
+            known (pandas.DataFrame or None): ``n`` rows of values that were given, not
+                sampled (their tokens were forced on the training path, which for binned
+                numbers stands for a sub-bin): these cells come back as given.
+            known_mask (numpy.ndarray or None): bool ``known.shape``, the given cells of
+                ``known`` (default all).
 
         Returns:
             pandas.DataFrame: ``n`` rows, the columns in the schema's generation order.
@@ -200,8 +207,31 @@ class CompactSerializer:
             rows, positions = np.nonzero(mask)
             slot = (np.cumsum(mask, axis=1) - 1)[rows, positions]
             local[rows, slot] = ids[rows, positions] - self.offsets[column]
-            out[column] = codec.decode(local)
-        return pd.DataFrame(out, index=range(len(ids)))
+            out[column] = codec.decode(local, rng)
+        table = pd.DataFrame(out, index=range(len(ids)))
+        if known is not None:
+            _restore_known(table, self.schema, known, known_mask)
+        return table
+
+
+def _restore_known(table, schema, known, known_mask):
+    """Write the given cells of ``known`` into ``table`` as the codecs decode them."""
+    known = known.reset_index(drop=True)
+    mask = (np.ones(known.shape, dtype=bool) if known_mask is None
+            else np.asarray(known_mask, dtype=bool))
+    for j, column in enumerate(known.columns):
+        rows = mask[:, j]
+        codec = schema.codecs.get(column)
+        if column not in table or codec is None or not codec.random_decode or not rows.any():
+            continue
+        values = codec.canonical(known[column][rows]).to_numpy()
+        decoded = table[column]
+        if decoded.dtype != values.dtype:
+            decoded = decoded.astype(object)
+        decoded = decoded.to_numpy(copy=True)
+        decoded[rows] = values
+        table[column] = pd.Series(decoded).infer_objects() if decoded.dtype == object \
+            else decoded
 
 
 def _compact(ids, fill):

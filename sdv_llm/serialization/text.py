@@ -447,13 +447,15 @@ class TextSerializer:
             out[column] = values.reset_index(drop=True)
         return pd.DataFrame(out, index=range(len(texts)))
 
-    def decode(self, ids, columns=None, orders=None):
+    def decode(self, ids, columns=None, orders=None, rng=None, known=None, known_mask=None):
         """Turn sampled token ids (after the prompt) back into a table.
 
         Args:
             ids (numpy.ndarray): int ``(n, length)``; ``<eos>`` and padding are dropped.
             columns (list[str] or None): unused (every column is parsed).
             orders (numpy.ndarray or None): int ``(n, num_columns)`` column order per row.
+            rng, known, known_mask: unused: text writes every digit, so values (given ones
+                included) decode exactly.
 
         Returns:
             pandas.DataFrame

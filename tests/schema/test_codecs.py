@@ -49,6 +49,22 @@ def roundtrip(codec, values):
     return codec.decode(encoded)
 
 
+def reachable(codec, fragment=None):
+    """Every scaled integer a numerical codec's automaton can produce (small ranges only).
+
+    A path on the training path of a binned column stands for its whole sub-bin (the last
+    digits are drawn when decoding); every other path for one value.
+    """
+    paths = walk_all(codec._value_fragment() if fragment is None else fragment)
+    tokens = np.array([p + [-1] * (codec.max_length - len(p)) for p in paths])
+    if codec.bins is None:
+        return sorted(codec.to_scaled(codec._decode_values(tokens)))
+    start, span = codec.bins.interval(tokens)
+    values = [v for s, n in zip(start, span) for v in range(int(s), int(s + n))]
+    assert len(values) == len(set(values)), 'two paths stand for the same value'
+    return sorted(values)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(-10**7, 10**7), min_size=1, max_size=30), st.data())
 def test_numerical_integers_roundtrip(values, data):
@@ -57,8 +73,15 @@ def test_numerical_integers_roundtrip(values, data):
                                  'range_min': low, 'range_max': high},
                            options=data.draw(st.sampled_from([DIGITS_ONLY, FEW_VALUES]))).fit(
         pd.Series(values))
-    probe = data.draw(st.lists(st.integers(low, high), min_size=1, max_size=20))
-    assert list(roundtrip(codec, probe)) == probe
+    probe = pd.Series(data.draw(st.lists(st.integers(low, high), min_size=1, max_size=20)))
+    fragment = codec.values_fragment(list(probe))  # the exact path is for restrictions
+    exact = codec.encode(probe, exact=True)
+    assert all(fragment.accepts([t for t in row if t >= 0]) for row in exact)
+    assert list(codec.decode(exact)) == list(probe)
+    # The training path decodes to a value of the same sub-bin, inside the range.
+    sampled = roundtrip(codec, probe)
+    assert sampled.between(low, high).all()
+    assert (codec.encode(sampled) == codec.encode(probe)).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -66,27 +89,77 @@ def test_numerical_integers_roundtrip(values, data):
 def test_numerical_decimals_roundtrip(places, scaled):
     values = [v / 10**places for v in scaled]
     codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': places},
-                           options=CodecOptions(max_significant_digits=12)).fit(pd.Series(values))
-    decoded = roundtrip(codec, values)
-    np.testing.assert_allclose(decoded.astype(float), values, rtol=0, atol=10**-(places + 3))
+                           options=DIGITS_ONLY).fit(pd.Series(values))
+    assert codec.decimals == places
+    exact = codec.decode(codec.encode(pd.Series(values), exact=True)).astype(float)
+    np.testing.assert_allclose(exact, values, rtol=0, atol=10**-(places + 3))
+    sampled = roundtrip(codec, values).astype(float)
+    np.testing.assert_allclose(sampled, np.round(sampled, places), rtol=0, atol=1e-9)
+    assert sampled.between(min(values), max(values)).all()
+
+
+@pytest.mark.parametrize('values, places', [
+    ([10_000.01, 25_999.99, 99_999.37, 10_250.5, 54_321.09] * 50, 2),   # money above 10,000
+    ([1e12 + 0.25, 1e12 + 999.75, 3e12 + 0.5, 2e12 + 0.01] * 60, 2),   # near 1e12
+    ([1.5e-7, 9.9e-7, 3.3e-7, 5e-9, 7.77e-7] * 50, 9),                # in [0, 1e-6]
+])
+def test_numerical_keeps_precision(values, places):
+    values = pd.Series(values) + np.arange(len(values)) * 10.0 ** -places
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': places},
+                           options=CodecOptions(max_discrete_values=10)).fit(values)
+    assert codec.decimals == places and codec.mode == 'bins'
+    sampled = codec.decode(codec.encode(values), np.random.default_rng(0)).astype(float)
+    scaled = sampled * 10**places
+    np.testing.assert_allclose(scaled, np.round(scaled), rtol=0, atol=1e-3)
+    assert (np.round(scaled) % 10 != 0).any()  # the last decimal is not lost
+    assert sampled.nunique() > 0.9 * len(values)  # no collapse to a few constants
+    exact = codec.decode(codec.encode(values, exact=True)).astype(float)
+    np.testing.assert_allclose(exact, values, rtol=1e-15, atol=10.0 ** -(places + 3))
+
+
+def test_numerical_too_large_for_exact_integers_raises():
+    with pytest.raises(ValueError, match="Column 'big'.*1e17"):
+        NumericalCodec('big', {'sdtype': 'numerical'}).fit(
+            pd.Series([2**63 + 5, 2**64 - 1], dtype='uint64'))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-2_000, 2_000), min_size=30, max_size=200), st.data())
+def test_numerical_range_condition_on_bins_is_exact(values, data):
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0},
+                           options=DIGITS_ONLY).fit(pd.Series(values))
+    low = data.draw(st.integers(min(values) - 5, max(values)))
+    high = data.draw(st.integers(low, max(values) + 5))
+    inside = [v for v in range(low, high + 1) if min(values) <= v <= max(values)]
+    if not inside:
+        with pytest.raises(ValueError, match="Column 'x'"):
+            codec.range_fragment(low, high)
+        return
+    assert reachable(codec, codec.range_fragment(low, high)) == inside
+    chosen = sorted(set(data.draw(st.lists(st.sampled_from(inside), min_size=1, max_size=5))))
+    assert reachable(codec, codec.values_fragment(chosen)) == chosen
+
+
+def test_numerical_bins_isolate_point_masses():
+    values = pd.Series([0.0] * 300 + list(np.linspace(1, 500, 700).round(2)))
+    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 2}).fit(values)
+    encoded = codec.encode(pd.Series([0.0]))
+    assert codec.mode == 'bins' and (encoded[0, 1:] == -1).all()  # one token, exact
+    assert codec.decode(encoded)[0] == 0.0
 
 
 def test_numerical_automaton_accepts_exactly_the_range():
     codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 1,
                                  'range_min': -3.2, 'range_max': 12.5},
                            options=DIGITS_ONLY).fit(pd.Series([0.0, 1.5]))
-    paths = walk_all(codec.fragment())
-    decoded = codec.decode(np.array(paths)).astype(float)
-    expected = np.round(np.arange(-32, 126) / 10, 1)
-    assert sorted(decoded) == sorted(expected)
+    assert reachable(codec) == list(range(-32, 126))
 
 
 def test_numerical_without_min_max_allows_every_width_digit_number():
     codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0},
                            enforce_min_max_values=False, options=DIGITS_ONLY).fit(
         pd.Series([10, 20, 35]))
-    decoded = decode_paths(codec)
-    assert sorted(decoded) == list(range(100))
+    assert reachable(codec) == list(range(100))
 
 
 def test_numerical_few_values_get_a_token_each_and_others_a_digit_path():
@@ -107,10 +180,11 @@ def test_numerical_nulls_get_a_token():
     assert np.isnan(decoded[0]) and list(decoded[1:].astype(float)) == [5.0, 30.0]
 
 
-def test_numerical_caps_significant_digits():
-    codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 15},
-                           options=DIGITS_ONLY).fit(
-        pd.Series([0.8461538461538461, 141.9090909090909]))
+def test_numerical_caps_significant_digits_with_a_warning():
+    with pytest.warns(UserWarning, match="Column 'x' has 15 decimal places; 3 are kept"):
+        codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 15},
+                               options=CodecOptions(max_significant_digits=6)).fit(
+            pd.Series([0.8461538461538461, 141.9090909090909]))
     assert codec.decimals == 3 and codec.width == 6
 
 

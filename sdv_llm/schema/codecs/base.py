@@ -18,7 +18,10 @@ class ColumnCodec:
     token, when the training column has missing values.
 
     Subclasses implement ``_fit``, ``_value_tokens``, ``_encode_values``, ``_decode_values``,
-    ``_value_fragment`` and ``max_length``.
+    ``_value_fragment`` and ``max_length``. A codec whose training encoding is coarser than the
+    values (quantile bins, whose last digits are drawn when decoding) sets ``random_decode``
+    and implements ``_encode_values(values, exact)`` and ``_decode_values(tokens, rng)``;
+    ``encode(values, exact=True)`` then writes the path that decodes to exactly ``values``.
 
     Args:
         column (str): the column name, used in error messages.
@@ -28,6 +31,7 @@ class ColumnCodec:
     """
 
     sdtypes = ()
+    random_decode = False
 
     def __init__(self, column, metadata, enforce_min_max_values=True, options=None):
         from sdv_llm.schema.options import CodecOptions
@@ -63,11 +67,14 @@ class ColumnCodec:
         """Local id of the first value token (1 when ``<null>`` is the first token)."""
         return int(self.nullable)
 
-    def encode(self, values):
+    def encode(self, values, exact=False):
         """Encode a column to local token ids.
 
         Args:
             values (pandas.Series): ``n`` raw values.
+            exact (bool): write the path that decodes to exactly these values (conditions,
+                dependencies); ``False`` writes the training path, which for a
+                ``random_decode`` codec may decode to another value of the same sub-bin.
 
         Returns:
             numpy.ndarray: int64 array of shape ``(n, max_length)``; each row holds the tokens of
@@ -89,16 +96,20 @@ class ColumnCodec:
             out[null_mask, 0] = 0
 
         if (~null_mask).any():
-            encoded = self._encode_values(values[~null_mask])
+            present = values[~null_mask]
+            encoded = (self._encode_values(present, exact) if self.random_decode
+                       else self._encode_values(present))
             out[~null_mask, : encoded.shape[1]] = np.where(encoded >= 0, encoded + self.offset, -1)
 
         return out
 
-    def decode(self, tokens):
+    def decode(self, tokens, rng=None):
         """Decode local token ids produced by ``encode`` or by the sampler.
 
         Args:
             tokens (numpy.ndarray): int array of shape ``(n, width)``, ``-1`` padded.
+            rng (numpy.random.Generator or None): draws what the tokens leave open (the
+                last digits inside a sub-bin); ``None`` uses a generator seeded with 0.
 
         Returns:
             pandas.Series: ``n`` values, NaN where the ``<null>`` token was sampled.
@@ -113,7 +124,8 @@ class ColumnCodec:
         if (~null_mask).any():
             local = tokens[~null_mask]
             local = np.where(local >= 0, local - self.offset, -1)
-            decoded = self._decode_values(local)
+            decoded = (self._decode_values(local, rng) if self.random_decode
+                       else self._decode_values(local))
             values = self._merge(decoded, null_mask)
 
         return values
@@ -179,7 +191,18 @@ class ColumnCodec:
         if len(values) == 0:
             raise ValueError(f"The condition on column '{self.column}' lists no values.")
         self.check_values(values)
-        return trie_fragment(self.encode(values))
+        return trie_fragment(self.encode(values, exact=True))
+
+    def canonical(self, values):
+        """The values as the codec decodes them (dtype and rounding of sampled values).
+
+        Args:
+            values (pandas.Series): raw values that ``check_values`` admits.
+
+        Returns:
+            pandas.Series: ``len(values)`` values, NaN where missing.
+        """
+        return self.decode(self.encode(values, exact=True))
 
     def present_fragment(self):
         """The automaton of every value but ``<null>`` (to fill a missing cell).

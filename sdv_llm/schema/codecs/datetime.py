@@ -20,6 +20,7 @@ class DatetimeCodec(ColumnCodec):
     """
 
     sdtypes = ('datetime',)
+    random_decode = True
 
     @property
     def max_length(self):
@@ -71,11 +72,11 @@ class DatetimeCodec(ColumnCodec):
     def _counts(self, values):
         return np.round((self._seconds(values) - self.base) / self.unit_seconds).astype(np.int64)
 
-    def _encode_values(self, values):
-        return self._numbers._encode_values(pd.Series(self._counts(values)))
+    def _encode_values(self, values, exact=False):
+        return self._numbers._encode_values(pd.Series(self._counts(values)), exact)
 
-    def _decode_values(self, tokens):
-        return self._from_counts(self._numbers._decode_values(tokens))
+    def _decode_values(self, tokens, rng=None):
+        return self._from_counts(self._numbers._decode_values(tokens, rng))
 
     def _from_counts(self, counts):
         """Datetimes (or formatted strings) of whole units after the base."""

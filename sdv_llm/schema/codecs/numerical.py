@@ -1,11 +1,13 @@
-"""Numerical columns: sign and fixed-width digits with position-specific digit tokens."""
+"""Numerical columns: a value token, or a quantile bin and a sub-bin token."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from sdv_llm.schema.codecs.base import ColumnCodec
+from sdv_llm.schema.codecs.bins import QuantileBins, int64_decimals
 from sdv_llm.schema.fragment import EXIT, Fragment, digit_range_fragment
 
 
@@ -20,33 +22,42 @@ def _decimal_places(values):
 
 
 class NumericalCodec(ColumnCodec):
-    """A number as one value token when it is a frequent value, else as sign and digit tokens.
+    """A number as one value token, or as a quantile bin and a sub-bin token.
 
     A value ``x`` is first scaled to the integer ``m = round(x * 10 ** decimals)``. ``decimals``
-    is the metadata's ``decimal_places`` (or the data's), capped so that no more than
-    ``max_significant_digits`` digits follow the integer part.
+    is the metadata's ``decimal_places`` (or the data's), so every value keeps the column's
+    precision; it is lowered only when ``max_significant_digits`` is set or when ``m`` would
+    leave exact int64 arithmetic (``|m| >= 10 ** 17``), and a ``UserWarning`` then names the
+    column and the decimal places kept.
 
-    * When the training column has at most ``max_discrete_values`` distinct values, each gets a
-      token of its own (as TabularARGN encodes numbers with few values as categories), so a
-      row spends one token on the column.
-    * Otherwise, and for values outside that set, ``m`` is written as a sign token (``+``/``-``,
-      only when the range holds negatives) and ``width`` digit tokens with one token set per
-      digit position, as REaLTabFormer (Solatorio and Dupriez, 2023) does; in the discrete case
-      an escape token ``<digits>`` leads to this path, so every value in range can be encoded.
+    The encoding is chosen per column by one rule:
 
-    The digit automaton allows exactly the integers in ``[range_min, range_max]`` (metadata range
+    * **values**: the training column has at most ``max_discrete_values`` distinct values. Each
+      gets a token of its own (as TabularARGN encodes numbers with few values as categories), so
+      a row spends one token on the column. Other values in range (for conditions) are written
+      after an escape token ``<digits>`` as a sign and ``width`` position-specific digit tokens
+      (as REaLTabFormer, Solatorio and Dupriez, 2023).
+    * **bins**: otherwise, a quantile-bin token and a sub-bin token, the last digits drawn
+      uniformly inside the sub-bin (``sdv_llm.schema.codecs.bins.QuantileBins``): two tokens
+      whatever the number of digits, exact paths for conditions and dependencies.
+
+    The automaton allows exactly the integers in ``[range_min, range_max]`` (metadata range
     widened by the data range) when ``enforce_min_max_values`` is on, and any ``width``-digit
     number otherwise.
 
     Attributes learned in ``fit``: ``decimals``, ``low`` and ``high`` (the range of ``m``),
-    ``width``, ``signed``, ``integer`` (whether the training column held integers),
-    ``discrete`` (the value set of ``m``, empty in digit-only mode).
+    ``width``, ``signed``, ``integer`` (whether the training column held integers), ``mode``
+    (``'values'`` or ``'bins'``), ``discrete`` (the value set of ``m``, empty in bins mode),
+    ``bins`` (``QuantileBins`` or None).
     """
 
     sdtypes = ('numerical',)
+    random_decode = True
 
     @property
     def max_length(self):
+        if self.bins is not None:
+            return self.bins.max_length
         return int(bool(self.discrete)) + int(self.signed) + self.width
 
     @property
@@ -55,7 +66,11 @@ class NumericalCodec(ColumnCodec):
         return len(self.discrete) + int(bool(self.discrete))
 
     def _fit(self, values):
-        numbers = pd.to_numeric(values, errors='raise').to_numpy(dtype=float)
+        try:
+            numbers = pd.to_numeric(values, errors='raise').to_numpy(dtype=float)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"Column '{self.column}' is numerical but holds values that are "
+                             f'not numbers: {error}') from None
         self.integer = pd.api.types.is_integer_dtype(values.dtype) or (
             len(numbers) > 0 and np.all(numbers == np.round(numbers))
             and self.metadata.get('decimal_places', 0) == 0
@@ -71,11 +86,24 @@ class NumericalCodec(ColumnCodec):
             raise ValueError(f"Column '{self.column}' holds infinite values.")
 
         low, high = float(span.min()), float(span.max())
-        integer_digits = len(str(int(max(abs(low), abs(high)))))
-        if integer_digits == 1 and max(abs(low), abs(high)) < 1:
-            integer_digits = 0
-        spare = max(0, self.options.max_significant_digits - integer_digits)
-        self.decimals = min(places, spare) if places > 0 else 0
+        magnitude = max(abs(low), abs(high))
+        if magnitude >= 10**17:
+            raise ValueError(
+                f"Column '{self.column}' holds values up to {magnitude:.6g}; numbers of "
+                'magnitude 1e17 or more cannot be represented exactly: declare the column '
+                "'id' or 'categorical', or scale it.")
+        self.decimals = int64_decimals(places, magnitude)
+        significant = self.options.max_significant_digits
+        if significant is not None:
+            integer_digits = 0 if magnitude < 1 else len(str(int(magnitude)))
+            self.decimals = min(self.decimals, max(0, significant - integer_digits))
+        if self.decimals < places:
+            warnings.warn(
+                f"Column '{self.column}' has {places} decimal places; {self.decimals} are kept "
+                + ('(max_significant_digits).' if significant is not None and
+                   self.decimals < int64_decimals(places, magnitude)
+                   else '(numbers stay below 1e17 once scaled).'),
+                UserWarning, stacklevel=2)
         scale = 10**self.decimals
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
@@ -83,10 +111,12 @@ class NumericalCodec(ColumnCodec):
             self.low = self.high = round(low * scale)
         self.signed = self.low < 0
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
-        distinct = np.unique(self._scale(numbers))
-        self.discrete = ([int(v) for v in distinct]
-                         if len(distinct) <= self.options.max_discrete_values else [])
+        scaled = self._scale(numbers).astype(np.int64)
+        distinct = np.unique(scaled)
+        self.mode = 'values' if len(distinct) <= self.options.max_discrete_values else 'bins'
+        self.discrete = [int(v) for v in distinct] if self.mode == 'values' else []
         self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
+        self.bins = QuantileBins.fit(scaled, *self._bounds()) if self.mode == 'bins' else None
 
     def _scale(self, numbers):
         scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
@@ -95,6 +125,8 @@ class NumericalCodec(ColumnCodec):
         return scaled
 
     def _value_tokens(self):
+        if self.bins is not None:
+            return self.bins.tokens()
         values = [f'={v / 10 ** self.decimals:g}' for v in self.discrete]
         escape = ['<digits>'] if self.discrete else []
         signs = ['+', '-'] if self.signed else []
@@ -120,8 +152,11 @@ class NumericalCodec(ColumnCodec):
             codes = np.concatenate([sign, codes], axis=1)
         return codes
 
-    def _encode_values(self, values):
+    def _encode_values(self, values, exact=False):
         scaled = self._scale(pd.to_numeric(values, errors='coerce').to_numpy(dtype=float))
+        if self.bins is not None:
+            low, high = self._bounds()
+            return self.bins.encode(np.clip(scaled, low, high).astype(np.int64), exact)
         if not self.discrete:
             return self._digits(scaled)
 
@@ -135,7 +170,9 @@ class NumericalCodec(ColumnCodec):
             codes[escaped, 1:] = self._digits(scaled[escaped])
         return codes
 
-    def _decode_values(self, tokens):
+    def _decode_values(self, tokens, rng=None):
+        if self.bins is not None:
+            return self.from_scaled(self.bins.decode(tokens, rng or np.random.default_rng(0)))
         scaled = np.zeros(len(tokens), dtype=np.int64)
         digit_rows = np.ones(len(tokens), dtype=bool)
         if self.discrete:
@@ -215,6 +252,8 @@ class NumericalCodec(ColumnCodec):
         high = bounds[1] if high is None else min(high, bounds[1])
         if low > high:
             raise ValueError(f"Column '{self.column}' has no value in the requested range.")
+        if self.bins is not None:
+            return self.bins.fragment(low, high)
         digits = self._digit_fragment(low, high)
         if not self.discrete:
             return digits
