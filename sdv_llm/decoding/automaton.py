@@ -36,15 +36,25 @@ class TokenAutomaton:
         done (int): state after ``<eos>``; only ``<pad>`` is allowed there.
         bos, eos, pad (int): the special token ids (the compact vocabulary's by default; a
             pretrained tokenizer's for text serializations).
+        state_window (torch.Tensor or None): int64 ``(num_states,)``: the token window each
+            state reads from: the index of its column in ``schema.order``, ``num_columns``
+            for ``hub``, ``end`` and ``done`` (the special tokens). ``None`` when the states'
+            tokens are not grouped (text serializations).
+        windows (torch.Tensor or None): int64 ``(num_columns + 1, 2)``: the token ids
+            ``[start, stop)`` of each window: a column's contiguous range of the compact
+            vocabulary, then the special tokens ``[0, len(special_tokens))``.
     """
 
-    def __init__(self, transitions, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD):
+    def __init__(self, transitions, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD,
+                 state_window=None, windows=None):
         self.transitions = transitions
         self.column_start = column_start
         self.hub = hub
         self.end = end
         self.done = done
         self.bos, self.eos, self.pad = bos, eos, pad
+        self.state_window = state_window
+        self.windows = windows
 
     @classmethod
     def compile(cls, serializer, repeat_token=None):
@@ -73,7 +83,15 @@ class TokenAutomaton:
             parts.append(([end], [repeat_token], [hub]))
         transitions = Transitions.from_parts(parts, done + 1, serializer.vocab_size)
         column_start = torch.as_tensor(np.append(bases[:-1], end), dtype=torch.int64)
-        return cls(transitions, column_start, hub, end, done)
+        num_columns = len(schema.order)
+        state_window = np.concatenate(
+            [np.full(f.num_states, k) for k, f in enumerate(fragments)]
+            + [np.full(3, num_columns)]).astype(np.int64)
+        windows = [(serializer.offsets[c], serializer.offsets[c] + len(schema.codecs[c].tokens))
+                   for c in schema.order] + [(0, len(serializer.special_tokens))]
+        return cls(transitions, column_start, hub, end, done,
+                   state_window=torch.as_tensor(state_window),
+                   windows=torch.as_tensor(windows, dtype=torch.int64))
 
     def extend(self, serializer, fragments):
         """A copy of the automaton with more value automata appended (for conditions).
@@ -95,17 +113,50 @@ class TokenAutomaton:
             parts.append(_place(fragment, int(base), serializer.offsets[column], self.hub,
                                 column, shift=first))
             starts.append(first + int(base))
-        return self._with(parts, sum(sizes)), starts
+        position = {column: index for index, column in enumerate(serializer.schema.order)}
+        windows = np.concatenate([np.zeros(0, np.int64)] + [
+            np.full(fragment.num_states, position[column], dtype=np.int64)
+            for column, fragment in fragments])
+        return self._with(parts, sum(sizes), windows), starts
 
-    def _with(self, parts, num_states):
+    def _with(self, parts, num_states, state_window=None):
         """A copy with ``num_states`` more states, whose transitions ``parts`` lists as
         ``(states, tokens, targets)`` with states counted from 0 and targets from
-        ``num_states`` of this automaton."""
+        ``num_states`` of this automaton; ``state_window`` gives the new states' windows."""
         extra = Transitions.from_parts(parts, num_states, self.transitions.vocab_size,
                                        sparse=self.transitions.sparse)
+        windows = None
+        if self.state_window is not None and state_window is not None:
+            windows = torch.cat([self.state_window, torch.as_tensor(
+                state_window, dtype=torch.int64, device=self.state_window.device)])
         return type(self)(self.transitions.cat(extra.to(self.transitions.device)),
                           self.column_start, self.hub, self.end, self.done,
-                          self.bos, self.eos, self.pad)
+                          self.bos, self.eos, self.pad, windows,
+                          self.windows if windows is not None else None)
+
+    def window_table(self):
+        """The transitions seen through each state's token window (for the sampler).
+
+        Returns:
+            torch.Tensor or None: int64 ``(num_states, width)``, ``width`` the widest window:
+            ``table[s, i]`` is the state that token ``windows[state_window[s], 0] + i`` leads
+            to from ``s``, ``-1`` where it is not allowed; ``None`` without windows.
+
+        Raises:
+            ValueError: a state allows a token outside its window.
+        """
+        if self.state_window is None:
+            return None
+        states, tokens, targets = self.transitions.triples()
+        window = self.state_window.to(states.device)
+        bounds = self.windows.to(states.device)
+        local = tokens - bounds[window[states], 0]
+        width = int((bounds[:, 1] - bounds[:, 0]).max())
+        if bool(((local < 0) | (local >= width)).any()):
+            raise ValueError('A state of the automaton allows a token outside its window.')
+        table = torch.full((self.num_states, width), -1, dtype=torch.int64, device=states.device)
+        table[states, local] = targets
+        return table
 
     @property
     def num_states(self):
@@ -116,6 +167,9 @@ class TokenAutomaton:
         """Move the tables to a device; returns ``self``."""
         self.transitions = self.transitions.to(device)
         self.column_start = self.column_start.to(device)
+        if self.state_window is not None:
+            self.state_window = self.state_window.to(device)
+            self.windows = self.windows.to(device)
         return self
 
     def states_along(self, targets, next_columns):

@@ -44,6 +44,84 @@ def _draw(probs, allowed, generator):
     return torch.where(valid, token, probs.argmax(dim=-1))
 
 
+class FullVocabulary:
+    """Logits over the whole vocabulary, masked by the automaton (text serializations).
+
+    Args:
+        model: a decoder called as ``model(input_ids, next_columns, past_key_values, ...)``.
+        automaton (TokenAutomaton): the plan's grammar.
+    """
+
+    def __init__(self, model, automaton):
+        self.model = model
+        self.transitions = automaton.transitions
+
+    def step(self, tokens, next_column, past, state):
+        """One decoder step.
+
+        Args:
+            tokens (torch.Tensor): int64 ``(batch, length)`` new input tokens.
+            next_column (torch.Tensor): int64 ``(batch, length)``.
+            past (transformers.Cache): the KV cache.
+            state (torch.Tensor): int64 ``(batch,)`` automaton states.
+
+        Returns:
+            tuple: float ``(batch, vocab_size)`` logits, bool ``(batch, vocab_size)`` allowed
+            tokens, int64 ``(batch,)`` the token id of choice 0 of each row (0 here) and the
+            cache.
+        """
+        out = self.model(input_ids=tokens, next_columns=next_column, past_key_values=past,
+                         use_cache=True, logits_to_keep=1)
+        offset = torch.zeros(len(state), dtype=torch.int64, device=state.device)
+        return out.logits[:, -1, :].float(), self.transitions.allowed(state), offset, \
+            out.past_key_values
+
+
+class TokenWindows:
+    """Logits of each row's token window only: the current column's range of the compact
+    vocabulary (or the special tokens), never the whole vocabulary.
+
+    The compact vocabulary gives every column a contiguous range of token ids, and every state
+    of the automaton reads tokens of one column. So each step multiplies the decoder's last
+    hidden state by the output rows of the column each row is in (rows grouped by column), and
+    masks and draws over that window: the output layer, the mask and the draw cost the
+    window's width (a few hundred tokens) instead of the vocabulary's (thousands for tables
+    with many binned columns).
+
+    Args:
+        model (TabularDecoder): provides ``last_hidden`` and ``output_weight``.
+        automaton (TokenAutomaton): with windows.
+        table (torch.Tensor): ``automaton.window_table()`` on the sampling device.
+    """
+
+    def __init__(self, model, automaton, table):
+        self.model = model
+        self.table = table
+        self.state_window = automaton.state_window
+        windows = automaton.windows.to(table.device)
+        weight = model.output_weight().detach()
+        width = table.shape[1]
+        index = windows[:, :1] + torch.arange(width, device=table.device)[None, :]
+        inside = index < windows[:, 1:]
+        self.weights = (weight[index.clamp_max(weight.shape[0] - 1)]
+                        * inside[..., None].to(weight.dtype))      # (windows, width, dim)
+        self.start = windows[:, 0]
+
+    def step(self, tokens, next_column, past, state):
+        """One decoder step; see ``FullVocabulary.step`` (logits and mask over ``width``)."""
+        hidden, past = self.model.last_hidden(tokens, next_column, past)
+        window = self.state_window[state]
+        groups = torch.unique(window)
+        if len(groups) == 1:
+            logits = hidden @ self.weights[groups[0]].T
+        else:
+            logits = hidden.new_empty((len(state), self.table.shape[1]))
+            for group in groups:
+                rows = torch.nonzero(window == group).squeeze(1)
+                logits[rows] = hidden[rows] @ self.weights[group].T
+        return logits.float(), self.table[state] >= 0, self.start[window], past
+
+
 @dataclass
 class Loop:
     """Several rows in one sequence: a token after a row's last column starts another row.
@@ -134,10 +212,13 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
     attention = model.config._attn_implementation
     model.config._attn_implementation = 'eager'
+    table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
+    head = (FullVocabulary(model, plan.automaton) if table is None
+            else TokenWindows(model, plan.automaton, table.to(device)))
     try:
         outputs = [
-            _sample(model, plan, start, min(start + batch_size, len(plan)), device, generator,
-                    temperature, top_p, max_length)
+            _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
+                    generator, temperature, top_p, max_length)
             for start in range(0, len(plan), batch_size)
         ]
     finally:
@@ -145,7 +226,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
 
 
-def _sample(model, plan, first, last, device, generator, temperature, top_p, max_length):
+def _sample(model, head, plan, first, last, device, generator, temperature, top_p, max_length):
     automaton = plan.automaton
     transitions = automaton.transitions
     size = last - first
@@ -185,12 +266,8 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
         if bool(finished.all()):
             break  # only <eos> (and then <pad>) can follow: no need to run the model
         next_column = columns[rows, slot][:, None].expand(-1, tokens.shape[1])
-        out = model(input_ids=tokens, next_columns=next_column, past_key_values=past,
-                    use_cache=True, logits_to_keep=1)
-        past = out.past_key_values
-        logits = out.logits[:, -1, :].float()
-        allowed = transitions.allowed(state)
-        if loop is not None:
+        logits, allowed, offset, past = head.step(tokens, next_column, past, state)
+        if loop is not None:  # at ``end`` every row reads the special tokens (offset 0)
             at_end = state == automaton.end
             allowed[:, automaton.eos] &= ~(at_end & (count < wanted))
             allowed[:, loop.token] &= ~(at_end & (count >= wanted))
@@ -199,7 +276,7 @@ def _sample(model, plan, first, last, device, generator, temperature, top_p, max
             logits = logits / temperature
         if top_p < 1.0:
             logits = _top_p_filter(logits, top_p)
-        token = _draw(torch.softmax(logits, dim=-1), allowed, generator)
+        token = _draw(torch.softmax(logits, dim=-1), allowed, generator) + offset
         if forced is not None and step < forced.shape[1]:
             token = torch.where(forced[:, step] >= 0, forced[:, step], token)
         state = transitions.step(state, token)

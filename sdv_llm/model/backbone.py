@@ -140,3 +140,25 @@ class TabularDecoder(torch.nn.Module):
         """
         embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
         return self.lm(inputs_embeds=embeds, **kwargs)
+
+    def last_hidden(self, input_ids, next_columns, past_key_values):
+        """One decoding step without the output layer (the sampler computes the logits of
+        the tokens the automaton can allow itself).
+
+        Args:
+            input_ids (torch.Tensor): int64 ``(batch, length)`` new tokens.
+            next_columns (torch.Tensor): int64 ``(batch, length)``, see ``forward``.
+            past_key_values (transformers.Cache): the KV cache, updated in place.
+
+        Returns:
+            tuple: float ``(batch, embedding_dim)`` final hidden state of the last position
+            (after the last layer norm) and the cache.
+        """
+        embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
+        out = self.lm.base_model(inputs_embeds=embeds, past_key_values=past_key_values,
+                                 use_cache=True)
+        return out.last_hidden_state[:, -1], out.past_key_values
+
+    def output_weight(self):
+        """float ``(vocab_size, embedding_dim)``: the output layer (no bias)."""
+        return self.lm.get_output_embeddings().weight

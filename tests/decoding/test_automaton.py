@@ -149,3 +149,48 @@ def test_conditions_the_column_cannot_take_raise_a_named_error(titanic):
         build_plan(serializer, automaton, 1, rng, constraints={'sex': ('range', 0, 1)})
     with pytest.raises(ValueError, match='nope'):
         build_plan(serializer, automaton, 1, rng, constraints={'nope': ('values', [1])})
+
+
+def test_token_windows_give_the_full_vocabulary_distribution(titanic):
+    """The windowed output layer computes the same allowed probabilities as the full one."""
+    from sdv_llm.decoding.kv_cache import preallocated_cache
+    from sdv_llm.decoding.sampler import FullVocabulary, TokenWindows
+
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    model = _decoder(serializer, layers=2)
+    model.config._attn_implementation = 'eager'
+    windows = TokenWindows(model, automaton, automaton.window_table())
+    full = FullVocabulary(model, automaton)
+    ids = torch.as_tensor(serializer.encode(data.head(64)))
+    targets = ids[:, 1:]
+    columns = serializer.next_columns(targets)
+    states = automaton.states_along(targets, columns)
+    caches = [preallocated_cache(model, ids.shape[1]) for _ in range(2)]
+    with torch.no_grad():
+        for t in range(targets.shape[1]):
+            inputs, column = ids[:, t:t + 1], columns[:, t:t + 1]
+            local, local_allowed, offset, _ = windows.step(inputs, column, caches[0], states[:, t])
+            logits, allowed, _, _ = full.step(inputs, column, caches[1], states[:, t])
+            window = torch.softmax(local.masked_fill(~local_allowed, float('-inf')), dim=-1)
+            whole = torch.softmax(logits.masked_fill(~allowed, float('-inf')), dim=-1)
+            rows, index = torch.nonzero(local_allowed, as_tuple=True)
+            assert int(allowed.sum()) == len(rows)  # the window holds every allowed token
+            torch.testing.assert_close(window[rows, index], whole[rows, index + offset[rows]])
+
+
+def test_windowed_and_full_sampling_agree(titanic):
+    """The same seed draws the same rows through either output layer."""
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    model = _decoder(serializer, layers=2)
+    plan = build_plan(serializer, automaton, 300, np.random.default_rng(0))
+    windowed = sample_sequences(model, plan, 128, torch.device('cpu'),
+                                torch.Generator().manual_seed(3), temperature=2.0)
+    without = type('Plain', (), {'__init__': lambda self, m: setattr(self, 'm', m),
+                                 '__call__': lambda self, **k: self.m(**k),
+                                 'config': property(lambda self: self.m.config)})(model)
+    full = sample_sequences(without, plan, 128, torch.device('cpu'),
+                            torch.Generator().manual_seed(3), temperature=2.0)
+    assert not hasattr(without, 'last_hidden')  # so sample_sequences took FullVocabulary
+    assert (windowed == full).mean() > 0.99

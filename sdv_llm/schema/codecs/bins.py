@@ -16,11 +16,15 @@ when sampling. ``QuantileBins`` writes a scaled integer ``m`` (see ``NumericalCo
 So a continuous number costs two decoder steps whatever its digits, and one for a bin of a
 single value. Values that must come back exactly (the values of a condition, the value an
 exact functional dependency maps to, the edges of a range condition) take the **exact path**:
-the bin token, ``x<j>`` instead of ``u<j>``, then the offset inside the sub-bin as fixed-width
-digits ``r<p>:<d>``, bounded by the digit automaton. Training rows never use the exact path.
+the bin token, ``u<j>``, then the offset inside the sub-bin as fixed-width digits ``r:<d>``,
+bounded by the digit automaton. Training rows never use the exact path, and one value automaton
+never holds both paths of a sub-bin (the full automaton only the training path, a restricted
+one the exact path for the sub-bins it cuts or the values it lists), so every automaton stays
+prefix-free; a decoded ``u<j>`` followed by digits is exact, one without them is drawn.
 
-Local token layout: ``num_bins`` bin tokens, ``max_sub_bins`` ``u`` tokens, ``max_sub_bins``
-``x`` tokens, then ``10 * remainder_digits`` remainder digit tokens.
+Local token layout: ``num_bins`` bin tokens, ``max_sub_bins`` ``u`` tokens, then the ten
+remainder digits (one set for every position: the automaton knows the position, and the model
+never learns these tokens).
 """
 
 import math
@@ -42,7 +46,8 @@ class QuantileBins:
         width (numpy.ndarray): int64 ``(num_bins,)`` sub-bin width of each bin.
         count (numpy.ndarray): int64 ``(num_bins,)`` sub-bins of each bin (1 for a bin of one
             integer, which is written by its bin token alone).
-        digits (numpy.ndarray): int64 ``(num_bins,)`` remainder digits of the exact path.
+        digits (numpy.ndarray): int64 ``(num_bins,)`` remainder digits of the exact path
+            (0 where a sub-bin holds one integer, so ``u<j>`` alone is exact).
     """
 
     def __init__(self, edges, max_sub_bins=100):
@@ -92,24 +97,21 @@ class QuantileBins:
 
     @property
     def max_length(self):
-        """Most tokens of one value: bin, ``x<j>`` and the remainder digits."""
+        """Most tokens of one value: bin, ``u<j>`` and the remainder digits."""
         return 2 + self.remainder_digits
 
     def tokens(self):
         """Names of the local tokens, in id order."""
         return ([f'b{k}:{self.edges[k]}' for k in range(self.num_bins)]
                 + [f'u{j}' for j in range(self.max_sub_bins)]
-                + [f'x{j}' for j in range(self.max_sub_bins)]
-                + [f'r{p}:{d}' for p in range(self.remainder_digits) for d in range(10)])
+                + ([f'r:{d}' for d in range(10)] if self.remainder_digits else []))
 
     def _u(self, j):
         return self.num_bins + j
 
-    def _x(self, j):
-        return self.num_bins + self.max_sub_bins + j
-
     def _r(self, position, digit):
-        return self.num_bins + 2 * self.max_sub_bins + 10 * position + digit
+        """The remainder digit token (the same at every position)."""
+        return self.num_bins + self.max_sub_bins + digit
 
     def _locate(self, scaled):
         scaled = np.asarray(scaled, dtype=np.int64)
@@ -123,8 +125,8 @@ class QuantileBins:
 
         Args:
             scaled (numpy.ndarray): int64 ``(n,)``.
-            exact (bool): write the exact path (``x<j>`` and remainder digits) where a
-                sub-bin holds more than one integer; else the training path (``u<j>``).
+            exact (bool): write the remainder digits after ``u<j>`` where a sub-bin holds
+                more than one integer (the exact path); else the training path.
 
         Returns:
             numpy.ndarray: int64 ``(n, max_length)``, ``-1`` padded.
@@ -134,7 +136,7 @@ class QuantileBins:
         out[:, 0] = k
         split = self.count[k] > 1
         wide = split & (self.width[k] > 1) & exact
-        out[split, 1] = np.where(wide, self._x(j), self._u(j))[split]
+        out[split, 1] = self._u(j)[split]
         for row in np.flatnonzero(wide):
             width = int(self.digits[k[row]])
             text = str(int(rest[row])).zfill(width)
@@ -155,8 +157,8 @@ class QuantileBins:
         tokens = np.asarray(tokens, dtype=np.int64)
         k = np.clip(tokens[:, 0], 0, self.num_bins - 1)
         second = tokens[:, 1] if tokens.shape[1] > 1 else np.full(len(k), -1)
-        exact = second >= self._x(0)
-        j = np.where(second < 0, 0, np.where(exact, second - self._x(0), second - self._u(0)))
+        exact = (tokens[:, 2] >= 0) if tokens.shape[1] > 2 else np.zeros(len(k), dtype=bool)
+        j = np.where(second < 0, 0, second - self._u(0))
         start = self.edges[k] + j * self.width[k]
         span = np.minimum(self.width[k], self.edges[k + 1] - start)
         for row in np.flatnonzero(exact):
@@ -235,7 +237,7 @@ class QuantileBins:
                 continue
             digits = int(self.digits[k])
             inner = fragment.add_state()
-            fragment.transitions[state][self._x(j)] = inner
+            fragment.transitions[state][self._u(j)] = inner
             digit_range_fragment(fragment, inner, max(low, start) - start,
                                  min(high, stop) - start, digits, self._r)
 
