@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from sdv_llm.decoding.kv_cache import preallocated_cache
+from sdv_llm.decoding.windows import window_logits, window_weights
 
 
 def _top_p_filter(logits, top_p):
@@ -76,20 +77,19 @@ class FullVocabulary:
         return out.logits[:, -1, :].float(), self.transitions.allowed(state), offset, \
             out.past_key_values
 
+    def cache(self, batch, capacity):
+        """An empty KV cache for ``batch`` rows of ``capacity`` positions."""
+        return preallocated_cache(self.model, capacity)
+
 
 class TokenWindows:
-    """Logits of each row's token window only: the current column's range of the compact
-    vocabulary (or the special tokens), never the whole vocabulary.
-
-    The compact vocabulary gives every column a contiguous range of token ids, and every state
-    of the automaton reads tokens of one column. So each step multiplies the decoder's last
-    hidden state by the output rows of the column each row is in (rows grouped by column), and
-    masks and draws over that window: the output layer, the mask and the draw cost the
-    window's width (a few hundred tokens) instead of the vocabulary's (thousands for tables
-    with many binned columns).
+    """Logits, mask and draw over each row's token window only (``sdv_llm.decoding.windows``):
+    the output layer, the mask and the draw cost the window's width (a few hundred tokens)
+    instead of the vocabulary's.
 
     Args:
-        model (TabularDecoder): provides ``last_hidden`` and ``output_weight``.
+        model (TabularDecoder): provides ``step_cache``, ``last_hidden`` and
+            ``output_weight``.
         automaton (TokenAutomaton): with windows.
         table (torch.Tensor): ``automaton.window_table()`` on the sampling device.
     """
@@ -97,29 +97,21 @@ class TokenWindows:
     def __init__(self, model, automaton, table):
         self.model = model
         self.table = table
-        self.state_window = automaton.state_window
+        self.state_window = automaton.state_window.to(table.device)
         windows = automaton.windows.to(table.device)
-        weight = model.output_weight().detach()
-        width = table.shape[1]
-        index = windows[:, :1] + torch.arange(width, device=table.device)[None, :]
-        inside = index < windows[:, 1:]
-        self.weights = (weight[index.clamp_max(weight.shape[0] - 1)]
-                        * inside[..., None].to(weight.dtype))      # (windows, width, dim)
+        self.weights = window_weights(model.output_weight().detach(), windows, table.shape[1])
         self.start = windows[:, 0]
 
     def step(self, tokens, next_column, past, state):
         """One decoder step; see ``FullVocabulary.step`` (logits and mask over ``width``)."""
         hidden, past = self.model.last_hidden(tokens, next_column, past)
         window = self.state_window[state]
-        groups = torch.unique(window)
-        if len(groups) == 1:
-            logits = hidden @ self.weights[groups[0]].T
-        else:
-            logits = hidden.new_empty((len(state), self.table.shape[1]))
-            for group in groups:
-                rows = torch.nonzero(window == group).squeeze(1)
-                logits[rows] = hidden[rows] @ self.weights[group].T
+        logits = window_logits(hidden, window, self.weights)
         return logits.float(), self.table[state] >= 0, self.start[window], past
+
+    def cache(self, batch, capacity):
+        """An empty KV cache for ``batch`` rows of ``capacity`` positions."""
+        return self.model.step_cache(batch, capacity)
 
 
 @dataclass
@@ -252,7 +244,7 @@ def _sample(model, head, plan, first, last, device, generator, temperature, top_
     if loop is not None:
         wanted = torch.as_tensor(np.asarray(loop.counts, dtype=np.int64)[first:last],
                                  device=device)
-    past = preallocated_cache(model, max_length + len(prompt))
+    past = head.cache(size, max_length + len(prompt))
     steps = []
     for step in range(max_length):
         at_hub = state == automaton.hub

@@ -4,6 +4,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from sdv_llm.model.decode_step import StepCache, decode_step
+
 
 @dataclass
 class BackboneConfig:
@@ -125,39 +127,61 @@ class TabularDecoder(torch.nn.Module):
         self.column_embedding = torch.nn.Embedding(num_columns + 1, width)
         torch.nn.init.normal_(self.column_embedding.weight, std=0.02)
 
-    def forward(self, input_ids, next_columns, **kwargs):
+    def forward(self, input_ids, next_columns, hidden=False, **kwargs):
         """Run the LM.
 
         Args:
             input_ids (torch.Tensor): int64 ``(batch, length)`` tokens.
             next_columns (torch.Tensor): int64 ``(batch, length)`` column of the token that
                 follows each input token.
+            hidden (bool): return the final hidden states instead of the logits (the
+                training loss computes the logits of each position's token window).
             **kwargs: passed to the LM (``past_key_values``, ``use_cache``, ``logits_to_keep``).
 
         Returns:
             transformers.modeling_outputs.CausalLMOutputWithPast: ``logits`` of shape
-            ``(batch, length or logits_to_keep, vocab_size)``.
+            ``(batch, length or logits_to_keep, vocab_size)``; with ``hidden``, a float
+            tensor ``(batch, length, embedding_dim)``.
         """
         embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
+        if hidden:
+            return self.lm.base_model(inputs_embeds=embeds, **kwargs).last_hidden_state
         return self.lm(inputs_embeds=embeds, **kwargs)
 
-    def last_hidden(self, input_ids, next_columns, past_key_values):
-        """One decoding step without the output layer (the sampler computes the logits of
+    def step_cache(self, batch, capacity):
+        """An empty KV cache for ``last_hidden``.
+
+        Args:
+            batch (int): rows decoded together.
+            capacity (int): most positions per row.
+
+        Returns:
+            sdv_llm.model.decode_step.StepCache
+        """
+        weight = self.lm.get_input_embeddings().weight
+        return StepCache(self.config, batch, capacity, weight.dtype, weight.device)
+
+    def last_hidden(self, input_ids, next_columns, cache):
+        """One decoding position without the output layer (the sampler computes the logits of
         the tokens the automaton can allow itself).
 
         Args:
-            input_ids (torch.Tensor): int64 ``(batch, length)`` new tokens.
-            next_columns (torch.Tensor): int64 ``(batch, length)``, see ``forward``.
-            past_key_values (transformers.Cache): the KV cache, updated in place.
+            input_ids (torch.Tensor): int64 ``(batch, 1)`` new tokens.
+            next_columns (torch.Tensor): int64 ``(batch, 1)``, see ``forward``.
+            cache (StepCache): from ``step_cache``, extended by one position.
 
         Returns:
-            tuple: float ``(batch, embedding_dim)`` final hidden state of the last position
-            (after the last layer norm) and the cache.
+            tuple: float ``(batch, embedding_dim)`` final hidden state (after the last layer
+            norm) and the cache.
+
+        Raises:
+            ValueError: more than one new position (a prompt longer than ``<bos>``).
         """
-        embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
-        out = self.lm.base_model(inputs_embeds=embeds, past_key_values=past_key_values,
-                                 use_cache=True)
-        return out.last_hidden_state[:, -1], out.past_key_values
+        if input_ids.shape[1] != 1:
+            raise ValueError('last_hidden decodes one position at a time.')
+        embeds = (self.lm.get_input_embeddings()(input_ids[:, -1])
+                  + self.column_embedding(next_columns[:, -1]))
+        return decode_step(self.lm, embeds, cache), cache
 
     def output_weight(self):
         """float ``(vocab_size, embedding_dim)``: the output layer (no bias)."""

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from sdv_llm.decoding.windows import window_loss
 from sdv_llm.model import distributed
 
 LOGGER = logging.getLogger(__name__)
@@ -172,8 +173,15 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     trained = distributed.wrap(model, device)
     processes = distributed.process_state().num_processes
 
+    # The compact decoder's logits are computed over each position's token window only.
+    table = automaton.window_table() if hasattr(model, 'output_weight') else None
+
     def batch_loss(prepared, index, network=trained):
         inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
+        if table is not None:
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                hidden = network(input_ids=inputs, next_columns=columns, hidden=True)
+            return window_loss(hidden, labels, states, automaton, table, model.output_weight())
         allowed = automaton.transitions.allowed(states)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             logits = network(input_ids=inputs, next_columns=columns).logits

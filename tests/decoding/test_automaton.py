@@ -152,8 +152,8 @@ def test_conditions_the_column_cannot_take_raise_a_named_error(titanic):
 
 
 def test_token_windows_give_the_full_vocabulary_distribution(titanic):
-    """The windowed output layer computes the same allowed probabilities as the full one."""
-    from sdv_llm.decoding.kv_cache import preallocated_cache
+    """The windowed output layer (and the plain-tensor decoding step under it) computes the
+    same allowed probabilities as the full one through transformers."""
     from sdv_llm.decoding.sampler import FullVocabulary, TokenWindows
 
     data, metadata = titanic
@@ -166,7 +166,7 @@ def test_token_windows_give_the_full_vocabulary_distribution(titanic):
     targets = ids[:, 1:]
     columns = serializer.next_columns(targets)
     states = automaton.states_along(targets, columns)
-    caches = [preallocated_cache(model, ids.shape[1]) for _ in range(2)]
+    caches = [windows.cache(64, ids.shape[1]), full.cache(64, ids.shape[1])]
     with torch.no_grad():
         for t in range(targets.shape[1]):
             inputs, column = ids[:, t:t + 1], columns[:, t:t + 1]

@@ -18,13 +18,16 @@ from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
 
 def main(output, data, backbone='default'):
     seen = []
-    loss = training.constrained_loss
 
-    def counting(logits, targets, allowed):
-        seen.append(len(targets))
-        return loss(logits, targets, allowed)
+    def counting(loss):
+        def wrapped(outputs, targets, *args):
+            seen.append(len(targets))
+            return loss(outputs, targets, *args)
+        return wrapped
 
-    training.constrained_loss = counting
+    # The default decoder's loss is over token windows, a text backbone's over the vocabulary.
+    training.constrained_loss = counting(training.constrained_loss)
+    training.window_loss = counting(training.window_loss)
     table = pd.read_csv(data)
     columns = {c: {'sdtype': 'numerical'} for c in table.columns[:-1]}
     columns[table.columns[-1]] = {'sdtype': 'categorical'}

@@ -1,0 +1,86 @@
+"""One cached decoding position of the embedded GPT-2 decoder, written as plain tensor ops.
+
+Sampling runs the decoder once per token for thousands of rows at a time, one new position per
+call. Through ``transformers`` each call also builds masks and position ids, goes through the
+cache API and reshapes the keys and values for a generic attention function; at the embedded
+decoder's size (a few hundred thousand parameters) that bookkeeping and the copies it makes
+cost as much as the arithmetic. ``decode_step`` computes the same function (the GPT-2 block:
+pre-norm attention and MLP, learned positions, final layer norm) directly from the model's
+weights, with keys and values in a preallocated buffer laid out for batched matrix products.
+"""
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+
+class StepCache:
+    """Keys and values of every layer for ``batch`` rows, ``capacity`` positions.
+
+    Args:
+        config (transformers.GPT2Config): the decoder's config.
+        batch (int): rows.
+        capacity (int): most positions.
+        dtype (torch.dtype), device (torch.device): of the buffers.
+
+    Attributes:
+        keys, values (torch.Tensor): ``(num_layers, batch * num_heads, capacity, head_dim)``.
+        length (int): positions written so far.
+    """
+
+    def __init__(self, config, batch, capacity, dtype, device):
+        heads = config.n_head
+        shape = (config.n_layer, batch * heads, capacity, config.n_embd // heads)
+        self.keys = torch.empty(shape, dtype=dtype, device=device)
+        self.values = torch.empty(shape, dtype=dtype, device=device)
+        self.length = 0
+        self.capacity = capacity
+
+
+def decode_step(lm, embeds, cache):
+    """Run a ``GPT2LMHeadModel``'s transformer on one new position of every row.
+
+    The result equals ``lm.transformer(inputs_embeds=embeds[:, None], past_key_values=...)``'s
+    last hidden state in eval mode (tested against it), for the GPT-2 settings
+    ``build_backbone`` uses (scaled dot-product attention, no layer-index scaling).
+
+    Args:
+        lm (transformers.GPT2LMHeadModel): the decoder, in eval mode.
+        embeds (torch.Tensor): float ``(batch, n_embd)`` input embeddings of the new position
+            (token and column embeddings; the position embedding is added here).
+        cache (StepCache): the rows' keys and values; extended by one position.
+
+    Returns:
+        torch.Tensor: float ``(batch, n_embd)``, the final hidden state (after ``ln_f``).
+
+    Raises:
+        RuntimeError: the cache is full.
+    """
+    transformer = lm.transformer
+    position = cache.length
+    if position >= cache.capacity:
+        raise RuntimeError(f'KV cache capacity {cache.capacity} exceeded.')
+    batch, width = embeds.shape
+    heads = lm.config.n_head
+    head_dim = width // heads
+    scale = 1.0 / math.sqrt(head_dim)
+    x = embeds + transformer.wpe.weight[position]
+    for layer, block in enumerate(transformer.h):
+        hidden = F.layer_norm(x, (width,), block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
+        qkv = torch.addmm(block.attn.c_attn.bias, hidden, block.attn.c_attn.weight)
+        query, key, value = (part.reshape(batch * heads, 1, head_dim)
+                             for part in qkv.split(width, dim=1))
+        cache.keys[layer, :, position] = key[:, 0]
+        cache.values[layer, :, position] = value[:, 0]
+        keys = cache.keys[layer, :, : position + 1]
+        values = cache.values[layer, :, : position + 1]
+        weights = torch.softmax(torch.bmm(query, keys.transpose(1, 2)) * scale, dim=-1)
+        attended = torch.bmm(weights, values).reshape(batch, width)
+        x = x + torch.addmm(block.attn.c_proj.bias, attended, block.attn.c_proj.weight)
+        hidden = F.layer_norm(x, (width,), block.ln_2.weight, block.ln_2.bias, block.ln_2.eps)
+        inner = block.mlp.act(torch.addmm(block.mlp.c_fc.bias, hidden, block.mlp.c_fc.weight))
+        x = x + torch.addmm(block.mlp.c_proj.bias, inner, block.mlp.c_proj.weight)
+    cache.length = position + 1
+    norm = transformer.ln_f
+    return F.layer_norm(x, (width,), norm.weight, norm.bias, norm.eps)
