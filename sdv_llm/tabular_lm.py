@@ -23,7 +23,7 @@ from sdv_llm.decoding.dependencies import (
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
-from sdv_llm.model.training import TrainingConfig, train_backbone
+from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
 from sdv_llm.plugins import get_serializations
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.serialization.compact import BOS, EOS
@@ -407,6 +407,7 @@ class TabularLM:
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
+            amp_dtype=mixed_precision(self.device),
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.

@@ -92,11 +92,14 @@ class TokenWindows:
             ``output_weight``.
         automaton (TokenAutomaton): with windows.
         table (torch.Tensor): ``automaton.window_table()`` on the sampling device.
+        cache_dtype (torch.dtype or None): dtype of the KV cache (the autocast dtype);
+            ``None`` for the model's.
     """
 
-    def __init__(self, model, automaton, table):
+    def __init__(self, model, automaton, table, cache_dtype=None):
         self.model = model
         self.table = table
+        self.cache_dtype = cache_dtype
         self.state_window = automaton.state_window.to(table.device)
         windows = automaton.windows.to(table.device)
         self.weights = window_weights(model.output_weight().detach(), windows, table.shape[1])
@@ -111,7 +114,7 @@ class TokenWindows:
 
     def cache(self, batch, capacity):
         """An empty KV cache for ``batch`` rows of ``capacity`` positions."""
-        return self.model.step_cache(batch, capacity)
+        return self.model.step_cache(batch, capacity, self.cache_dtype)
 
 
 @dataclass
@@ -174,7 +177,7 @@ class SamplingPlan:
 
 @torch.no_grad()
 def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0, top_p=1.0,
-                     max_length=None):
+                     max_length=None, amp_dtype=None):
     """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
@@ -195,6 +198,8 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         temperature (float): divides the logits; 1.0 samples the learned distribution.
         top_p (float): nucleus sampling mass; 1.0 disables it.
         max_length (int or None): most tokens after ``<bos>``; defaults to the model's positions.
+        amp_dtype (torch.dtype or None): run the decoder under autocast in this dtype (bf16
+            on CUDA, as in training; the KV cache is kept in it too); ``None`` for float32.
 
     Returns:
         numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
@@ -206,13 +211,14 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     model.config._attn_implementation = 'eager'
     table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
     head = (FullVocabulary(model, plan.automaton) if table is None
-            else TokenWindows(model, plan.automaton, table.to(device)))
+            else TokenWindows(model, plan.automaton, table.to(device), amp_dtype))
     try:
-        outputs = [
-            _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
-                    generator, temperature, top_p, max_length)
-            for start in range(0, len(plan), batch_size)
-        ]
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            outputs = [
+                _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
+                        generator, temperature, top_p, max_length)
+                for start in range(0, len(plan), batch_size)
+            ]
     finally:
         model.config._attn_implementation = attention
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)

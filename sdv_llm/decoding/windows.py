@@ -36,16 +36,16 @@ def window_logits(hidden, window, weights):
         weights (torch.Tensor): float ``(num_windows, width, dim)`` from ``window_weights``.
 
     Returns:
-        torch.Tensor: float ``(n, width)``; entry ``i`` is the logit of token
+        torch.Tensor: float32 ``(n, width)``; entry ``i`` is the logit of token
         ``windows[window[n], 0] + i`` (padding columns hold 0 and must be masked).
     """
     groups = torch.unique(window)
     if len(groups) == 1:
-        return hidden @ weights[groups[0]].T
-    logits = hidden.new_zeros((len(hidden), weights.shape[1]))
+        return (hidden @ weights[groups[0]].T).float()
+    logits = hidden.new_zeros((len(hidden), weights.shape[1]), dtype=torch.float32)
     for group in groups:
         rows = torch.nonzero(window == group).squeeze(1)
-        logits = logits.index_put((rows,), hidden[rows] @ weights[group].T)
+        logits = logits.index_put((rows,), (hidden[rows] @ weights[group].T).float())
     return logits
 
 

@@ -148,18 +148,19 @@ class TabularDecoder(torch.nn.Module):
             return self.lm.base_model(inputs_embeds=embeds, **kwargs).last_hidden_state
         return self.lm(inputs_embeds=embeds, **kwargs)
 
-    def step_cache(self, batch, capacity):
+    def step_cache(self, batch, capacity, dtype=None):
         """An empty KV cache for ``last_hidden``.
 
         Args:
             batch (int): rows decoded together.
             capacity (int): most positions per row.
+            dtype (torch.dtype or None): of the keys and values (default: the weights').
 
         Returns:
             sdv_llm.model.decode_step.StepCache
         """
         weight = self.lm.get_input_embeddings().weight
-        return StepCache(self.config, batch, capacity, weight.dtype, weight.device)
+        return StepCache(self.config, batch, capacity, dtype or weight.dtype, weight.device)
 
     def last_hidden(self, input_ids, next_columns, cache):
         """One decoding position without the output layer (the sampler computes the logits of

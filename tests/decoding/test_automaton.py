@@ -194,3 +194,15 @@ def test_windowed_and_full_sampling_agree(titanic):
                             torch.Generator().manual_seed(3), temperature=2.0)
     assert not hasattr(without, 'last_hidden')  # so sample_sequences took FullVocabulary
     assert (windowed == full).mean() > 0.99
+
+
+def test_sampling_under_bf16_autocast_keeps_rows_valid(titanic):
+    """The CUDA path (bf16 autocast, bf16 KV cache), run here under the CPU's autocast."""
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    plan = build_plan(serializer, automaton, 300, np.random.default_rng(0), True)
+    ids = sample_sequences(_decoder(serializer, layers=2), plan, 128, torch.device('cpu'),
+                           torch.Generator().manual_seed(0), temperature=3.0,
+                           amp_dtype=torch.bfloat16)
+    assert ((ids == EOS).sum(axis=1) == 1).all()
+    _check_valid(serializer.decode(ids), metadata)
