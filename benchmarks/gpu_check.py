@@ -16,14 +16,12 @@ LoRA in the JSON serialization (``benchmarks.pretrained_lora``). The target is a
 import argparse
 import json
 import tempfile
-import time
 
-from benchmarks.pretrained_lora import SIZES, run_one
+from benchmarks.pretrained_lora import SIZES, config_backbone, run_one
 from sdv_llm.benchmark.cost import measure
 from sdv_llm.benchmark.datasets import load_dataset
 from sdv_llm.benchmark.runner import environment
 from sdv_llm.evaluation.validity import invalid_rows
-from sdv_llm.model.pretrained import save_config_backbone
 from sdv_llm.single_table import LLMSynthesizer
 
 
@@ -76,16 +74,8 @@ def main(argv=None):
     print(json.dumps(results['default']), flush=True)
 
     lora_data = load_dataset('adult', args.data_dir, max_rows=args.lora_rows, seed=0)
-    size = SIZES[args.lora_size]
     with tempfile.TemporaryDirectory() as folder:
-        texts = [', '.join(f'{c} is {v}' for c, v in row.items())
-                 for row in lora_data.train.astype(str).to_dict('records')]
-        started = time.perf_counter()
-        path = save_config_backbone(folder, texts, vocab_size=size['vocab_size'],
-                                    embedding_dim=size['embedding_dim'],
-                                    num_layers=size['num_layers'], num_heads=size['num_heads'],
-                                    n_positions=1024)
-        print(f'backbone {args.lora_size} built in {time.perf_counter() - started:.1f} s')
+        path = config_backbone(folder, lora_data, args.lora_size)
         params = {'backbone': path, 'serialization': 'json', 'epochs': 1, 'batch_size': 32,
                   'column_order': 'fixed', 'learning_rate': 1e-3, 'sample_batch_size': 1024,
                   'lora': {'r': 16, 'lora_alpha': 32, 'lora_dropout': 0.05}}

@@ -39,6 +39,21 @@ SIZES = {
 }
 
 
+def config_backbone(folder, dataset, size):
+    """Build a randomly initialised backbone of ``SIZES[size]`` with a BPE tokenizer trained
+    on the dataset's rows as text; returns its directory."""
+    spec = SIZES[size]
+    texts = [', '.join(f'{c} is {v}' for c, v in row.items())
+             for row in dataset.train.astype(str).to_dict('records')]
+    started = time.perf_counter()
+    path = save_config_backbone(folder, texts, vocab_size=spec['vocab_size'],
+                                embedding_dim=spec['embedding_dim'],
+                                num_layers=spec['num_layers'], num_heads=spec['num_heads'],
+                                n_positions=1024)
+    print(f'backbone {size} built in {time.perf_counter() - started:.1f} s')
+    return path
+
+
 def _rows(result, table):
     return result[table] if isinstance(result, dict) else result
 
@@ -156,17 +171,9 @@ def main(argv=None):
 
     dataset = load_dataset(args.dataset, max_rows=args.rows, seed=0)
     sample_rows = args.sample_rows or len(dataset.train)
-    size = SIZES[args.size]
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        texts = [', '.join(f'{c} is {v}' for c, v in row.items())
-                 for row in dataset.train.astype(str).to_dict('records')]
-        started = time.perf_counter()
-        path = save_config_backbone(folder, texts, vocab_size=size['vocab_size'],
-                                    embedding_dim=size['embedding_dim'],
-                                    num_layers=size['num_layers'],
-                                    num_heads=size['num_heads'], n_positions=1024)
-        print(f'backbone {args.size} built in {time.perf_counter() - started:.1f} s')
+        path = config_backbone(folder, dataset, args.size)
         if args.compile_only:
             output = {'dataset': args.dataset, 'rows': args.rows, 'size': args.size,
                       'environment': environment(),

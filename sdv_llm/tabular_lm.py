@@ -207,6 +207,8 @@ class TabularLM:
         config = self.config
         self.device = training_device(config.enable_gpu)
         self._compile_grammar()  # a text automaton also bounds the sequence length
+        merged = getattr(self.automaton, 'merged', None)
+        self.sub_tokens = merged is not None and bool(merged.any())
         if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
                 num_rows, self.serializer.vocab_size, self.serializer.max_length,
@@ -272,7 +274,8 @@ class TabularLM:
             return build_pretrained(self.pretrained, self.serializer.vocab_size)
         lm = build_backbone(self.backbone_config, self.serializer.vocab_size,
                             self.serializer.max_length, {'bos': BOS, 'eos': EOS})
-        return TabularDecoder(lm, self.serializer.num_columns)
+        return TabularDecoder(lm, self.serializer.num_columns,
+                              sub_tokens=getattr(self, 'sub_tokens', False))
 
     def training_orders(self, num_rows, rng):
         """Column order of each training row for one epoch.

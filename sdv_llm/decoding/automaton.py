@@ -43,10 +43,13 @@ class TokenAutomaton:
         windows (torch.Tensor or None): int64 ``(num_columns + 1, 2)``: the token ids
             ``[start, stop)`` of each window: a column's contiguous range of the compact
             vocabulary, then the special tokens ``[0, len(special_tokens))``.
+        merged (torch.Tensor or None): bool ``(num_states,)``: states whose token shares the
+            decoder position of the token before it (``Fragment.merged``); ``None`` without
+            windows.
     """
 
     def __init__(self, transitions, column_start, hub, end, done, bos=BOS, eos=EOS, pad=PAD,
-                 state_window=None, windows=None):
+                 state_window=None, windows=None, merged=None):
         self.transitions = transitions
         self.column_start = column_start
         self.hub = hub
@@ -55,6 +58,7 @@ class TokenAutomaton:
         self.bos, self.eos, self.pad = bos, eos, pad
         self.state_window = state_window
         self.windows = windows
+        self.merged = merged
 
     @classmethod
     def compile(cls, serializer, repeat_token=None):
@@ -91,7 +95,8 @@ class TokenAutomaton:
                    for c in schema.order] + [(0, len(serializer.special_tokens))]
         return cls(transitions, column_start, hub, end, done,
                    state_window=torch.as_tensor(state_window),
-                   windows=torch.as_tensor(windows, dtype=torch.int64))
+                   windows=torch.as_tensor(windows, dtype=torch.int64),
+                   merged=torch.as_tensor(_merged(fragments, done + 1)))
 
     def extend(self, serializer, fragments):
         """A copy of the automaton with more value automata appended (for conditions).
@@ -117,22 +122,26 @@ class TokenAutomaton:
         windows = np.concatenate([np.zeros(0, np.int64)] + [
             np.full(fragment.num_states, position[column], dtype=np.int64)
             for column, fragment in fragments])
-        return self._with(parts, sum(sizes), windows), starts
+        merged = _merged([fragment for _, fragment in fragments], sum(sizes))
+        return self._with(parts, sum(sizes), windows, merged), starts
 
-    def _with(self, parts, num_states, state_window=None):
+    def _with(self, parts, num_states, state_window=None, merged=None):
         """A copy with ``num_states`` more states, whose transitions ``parts`` lists as
         ``(states, tokens, targets)`` with states counted from 0 and targets from
-        ``num_states`` of this automaton; ``state_window`` gives the new states' windows."""
+        ``num_states`` of this automaton; ``state_window`` and ``merged`` describe the new
+        states (see the class)."""
         extra = Transitions.from_parts(parts, num_states, self.transitions.vocab_size,
                                        sparse=self.transitions.sparse)
-        windows = None
+        windows = joined = None
         if self.state_window is not None and state_window is not None:
-            windows = torch.cat([self.state_window, torch.as_tensor(
-                state_window, dtype=torch.int64, device=self.state_window.device)])
+            device = self.state_window.device
+            windows = torch.cat([self.state_window,
+                                 torch.as_tensor(state_window, dtype=torch.int64, device=device)])
+            joined = torch.cat([self.merged, torch.as_tensor(merged, device=device)])
         return type(self)(self.transitions.cat(extra.to(self.transitions.device)),
                           self.column_start, self.hub, self.end, self.done,
                           self.bos, self.eos, self.pad, windows,
-                          self.windows if windows is not None else None)
+                          self.windows if windows is not None else None, joined)
 
     def window_table(self):
         """The transitions seen through each state's token window (for the sampler).
@@ -170,6 +179,7 @@ class TokenAutomaton:
         if self.state_window is not None:
             self.state_window = self.state_window.to(device)
             self.windows = self.windows.to(device)
+            self.merged = self.merged.to(device)
         return self
 
     def states_along(self, targets, next_columns):
@@ -195,6 +205,16 @@ class TokenAutomaton:
             state = self.transitions.step(state, targets[:, position])
             state = torch.where(state < 0, torch.full_like(state, self.done), state)
         return states
+
+
+def _merged(fragments, num_states):
+    """bool ``(num_states,)``: the fragments' merged states, numbered as they are placed."""
+    merged = np.zeros(num_states, dtype=bool)
+    base = 0
+    for fragment in fragments:
+        merged[[base + state for state in fragment.merged]] = True
+        base += fragment.num_states
+    return merged
 
 
 def _place(fragment, base, offset, hub, column, shift=0):

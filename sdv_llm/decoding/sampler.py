@@ -7,6 +7,29 @@ import torch
 
 from sdv_llm.decoding.kv_cache import preallocated_cache
 from sdv_llm.decoding.windows import window_logits, window_weights
+from sdv_llm.serialization.compact import holes_last
+
+KV_CACHE_BUDGET = 2**30
+"""Most bytes of keys and values one sampling batch may hold: wide tables (long rows) are
+sampled in smaller batches rather than running out of memory."""
+
+
+def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
+    """The batch size under ``KV_CACHE_BUDGET`` for rows of ``capacity`` positions.
+
+    Args:
+        model: the decoder (its ``config`` has ``num_hidden_layers`` and ``hidden_size``).
+        batch_size (int): the batch size asked for.
+        capacity (int): positions per row.
+        dtype (torch.dtype): of the cache.
+
+    Returns:
+        int: at most ``batch_size``, at least 1.
+    """
+    config = model.config
+    per_row = 2 * config.num_hidden_layers * config.hidden_size * capacity
+    per_row *= torch.finfo(dtype).bits // 8
+    return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
 
 
 def _top_p_filter(logits, top_p):
@@ -53,11 +76,14 @@ class FullVocabulary:
         automaton (TokenAutomaton): the plan's grammar.
     """
 
+    merges = False
+    """Whether second tokens share their first token's position (never here)."""
+
     def __init__(self, model, automaton):
         self.model = model
         self.transitions = automaton.transitions
 
-    def step(self, tokens, next_column, past, state):
+    def step(self, tokens, next_column, past, state, extra=None):
         """One decoder step.
 
         Args:
@@ -65,6 +91,8 @@ class FullVocabulary:
             next_column (torch.Tensor): int64 ``(batch, length)``.
             past (transformers.Cache): the KV cache.
             state (torch.Tensor): int64 ``(batch,)`` automaton states.
+            extra (torch.Tensor or None): int64 ``(batch, length)`` merged second tokens
+                (``TokenWindows`` only; ``None`` here).
 
         Returns:
             tuple: float ``(batch, vocab_size)`` logits, bool ``(batch, vocab_size)`` allowed
@@ -104,17 +132,67 @@ class TokenWindows:
         windows = automaton.windows.to(table.device)
         self.weights = window_weights(model.output_weight().detach(), windows, table.shape[1])
         self.start = windows[:, 0]
+        self.merges = bool(getattr(model, 'sub_tokens', False)) and automaton.merged is not None
+        self.merged = automaton.merged.to(table.device) if self.merges else None
+        self.hidden = None
 
-    def step(self, tokens, next_column, past, state):
-        """One decoder step; see ``FullVocabulary.step`` (logits and mask over ``width``)."""
-        hidden, past = self.model.last_hidden(tokens, next_column, past)
+    def step(self, tokens, next_column, past, state, extra=None):
+        """One decoder step; see ``FullVocabulary.step`` (logits and mask over ``width``).
+        The final hidden state is kept in ``hidden`` for ``sub_step``."""
+        hidden, past = self.model.last_hidden(tokens, next_column, past, extra)
+        self.hidden = hidden
+        return self._window(hidden, state) + (past,)
+
+    def sub_step(self, rows, first, state):
+        """The logits of merged second tokens, from the last step's hidden state.
+
+        Args:
+            rows (torch.Tensor): int64 ``(k,)`` rows of the batch whose state is merged.
+            first (torch.Tensor): int64 ``(k,)`` their first tokens.
+            state (torch.Tensor): int64 ``(k,)`` their states (merged).
+
+        Returns:
+            tuple: logits ``(k, width)``, allowed ``(k, width)``, token id offsets ``(k,)``.
+        """
+        return self._window(self.model.sub_hidden(self.hidden[rows], first), state)
+
+    def _window(self, hidden, state):
         window = self.state_window[state]
         logits = window_logits(hidden, window, self.weights)
-        return logits.float(), self.table[state] >= 0, self.start[window], past
+        return logits.float(), self.table[state] >= 0, self.start[window]
 
     def cache(self, batch, capacity):
         """An empty KV cache for ``batch`` rows of ``capacity`` positions."""
         return self.model.step_cache(batch, capacity, self.cache_dtype)
+
+
+def _choose(logits, allowed, offset, temperature, top_p, generator):
+    """Mask, temperature, top-p and one draw per row; returns token ids (``offset`` added)."""
+    logits = logits.masked_fill(~allowed, float('-inf'))
+    if temperature != 1.0:
+        logits = logits / temperature
+    if top_p < 1.0:
+        logits = _top_p_filter(logits, top_p)
+    return _draw(torch.softmax(logits, dim=-1), allowed, generator) + offset
+
+
+def _forced(forced, written, token):
+    """The forced token of each row at its token index ``written``, where there is one."""
+    if forced is None:
+        return token
+    inside = written < forced.shape[1]
+    wanted = forced.gather(1, written.clamp_max(forced.shape[1] - 1)[:, None]).squeeze(1)
+    return torch.where(inside & (wanted >= 0), wanted, token)
+
+
+def _interleave(steps, seconds, size):
+    """Per step, its token and (where a value's second token shared the step) that token."""
+    columns = []
+    for token, second in zip(steps, seconds):
+        columns.append(token[:, None].cpu().numpy())
+        if second is not None:
+            columns.append(second.cpu().numpy())
+    return columns or [np.zeros((size, 0), dtype=np.int64)]
 
 
 @dataclass
@@ -192,7 +270,8 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     Args:
         model (TabularDecoder): the decoder in eval mode on ``device``.
         plan (SamplingPlan): column order, forced tokens and automaton of every row.
-        batch_size (int): rows decoded together.
+        batch_size (int): rows decoded together (fewer where their KV cache would pass
+            ``KV_CACHE_BUDGET``).
         device (torch.device): where to run.
         generator (torch.Generator): random source on ``device``.
         temperature (float): divides the logits; 1.0 samples the learned distribution.
@@ -209,6 +288,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
     attention = model.config._attn_implementation
     model.config._attn_implementation = 'eager'
+    prompt_length = 1 if plan.prompt is None else len(plan.prompt)
+    batch_size = cache_batch_size(model, batch_size, max_length + prompt_length,
+                                  amp_dtype or torch.float32)
     table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
     head = (FullVocabulary(model, plan.automaton) if table is None
             else TokenWindows(model, plan.automaton, table.to(device), amp_dtype))
@@ -251,7 +333,9 @@ def _sample(model, head, plan, first, last, device, generator, temperature, top_
         wanted = torch.as_tensor(np.asarray(loop.counts, dtype=np.int64)[first:last],
                                  device=device)
     past = head.cache(size, max_length + len(prompt))
-    steps = []
+    steps, seconds = [], []  # the token of each step, and a merged second token or -1
+    written = torch.zeros((size,), dtype=torch.int64, device=device)  # tokens so far
+    extra = None
     for step in range(max_length):
         at_hub = state == automaton.hub
         slot = slot + at_hub
@@ -264,20 +348,27 @@ def _sample(model, head, plan, first, last, device, generator, temperature, top_
         if bool(finished.all()):
             break  # only <eos> (and then <pad>) can follow: no need to run the model
         next_column = columns[rows, slot][:, None].expand(-1, tokens.shape[1])
-        logits, allowed, offset, past = head.step(tokens, next_column, past, state)
+        logits, allowed, offset, past = head.step(tokens, next_column, past, state, extra)
         if loop is not None:  # at ``end`` every row reads the special tokens (offset 0)
             at_end = state == automaton.end
             allowed[:, automaton.eos] &= ~(at_end & (count < wanted))
             allowed[:, loop.token] &= ~(at_end & (count >= wanted))
-        logits = logits.masked_fill(~allowed, float('-inf'))
-        if temperature != 1.0:
-            logits = logits / temperature
-        if top_p < 1.0:
-            logits = _top_p_filter(logits, top_p)
-        token = _draw(torch.softmax(logits, dim=-1), allowed, generator) + offset
-        if forced is not None and step < forced.shape[1]:
-            token = torch.where(forced[:, step] >= 0, forced[:, step], token)
+        token = _choose(logits, allowed, offset, temperature, top_p, generator)
+        token = _forced(forced, written, token)
         state = transitions.step(state, token)
+        written = written + 1
+        extra = None
+        if head.merges:
+            merged = torch.nonzero(head.merged[state]).squeeze(1)
+            if len(merged):  # the value's second token, at the same position
+                logits, allowed, offset = head.sub_step(merged, token[merged], state[merged])
+                second = _choose(logits, allowed, offset, temperature, top_p, generator)
+                second = _forced(None if forced is None else forced[merged], written[merged],
+                                 second)
+                state = state.index_put((merged,), transitions.step(state[merged], second))
+                written = written.index_put((merged,), written[merged] + 1)
+                extra = torch.full_like(token, -1).index_put((merged,), second)[:, None]
+        seconds.append(extra)
         if dependencies is not None:
             dependencies.constrain(step=step, token=token, state=state, rows=rows, slot=slot,
                                    slot_of_column=slot_of_column, first_free=first_free,
@@ -290,11 +381,10 @@ def _sample(model, head, plan, first, last, device, generator, temperature, top_
         steps.append(token)
         tokens = token[:, None]
 
-    batch = (torch.stack(steps, dim=1).cpu().numpy() if steps
-             else np.zeros((size, 0), dtype=np.int64))
     ended = (state == automaton.end).cpu().numpy()
-    batch = np.concatenate([batch, np.where(ended, automaton.eos, automaton.pad)[:, None]],
-                           axis=1)[:, :max_length]
+    last = np.where(ended, automaton.eos, automaton.pad)[:, None]
+    batch = _interleave(steps, seconds, size) + [last]
+    batch = holes_last(np.concatenate(batch, axis=1), automaton.pad)[:, :max_length]
     if batch.shape[1] < max_length:
         pad = np.full((size, max_length - batch.shape[1]), automaton.pad, dtype=np.int64)
         batch = np.concatenate([batch, pad], axis=1)

@@ -111,23 +111,60 @@ class TabularDecoder(torch.nn.Module):
     conditioned columns first) it tells the model which column to generate next without
     spending a marker token per column, so rows stay as short as in fixed order.
 
+    With ``sub_tokens``, a value's second token (a binned number's sub-bin token after its bin
+    token; ``Fragment.merged``) takes no position of its own: the position of the first token
+    adds the second token's embedding to its input, and the second token is predicted from
+    the hidden state that predicts the first, joined with the first token's embedding, by one
+    small layer (``sub_hidden``). A continuous number then costs one decoder step, as in
+    TabularARGN, where each sub-column has a head of its own.
+
     Args:
         lm (transformers.PreTrainedModel): the causal LM (for example from ``build_backbone``).
         num_columns (int): modelled columns.
+        sub_tokens (bool): build the second-token layer (for automata with merged states).
 
     Attributes:
         config: the LM's ``transformers`` config (the KV cache and the sampler read it).
+        sub_tokens (bool): whether second tokens share their first token's position.
     """
 
-    def __init__(self, lm, num_columns):
+    def __init__(self, lm, num_columns, sub_tokens=False):
         super().__init__()
         self.lm = lm
         self.config = lm.config
         width = lm.get_input_embeddings().embedding_dim
         self.column_embedding = torch.nn.Embedding(num_columns + 1, width)
         torch.nn.init.normal_(self.column_embedding.weight, std=0.02)
+        self.sub_tokens = bool(sub_tokens)
+        if self.sub_tokens:
+            self.sub_layer = torch.nn.Linear(2 * width, width)
 
-    def forward(self, input_ids, next_columns, hidden=False, **kwargs):
+    def _embed(self, input_ids, next_columns, extra_ids=None):
+        """Input embeddings: tokens, the next column, and the merged second tokens (``-1``
+        where a position has none)."""
+        embedding = self.lm.get_input_embeddings()
+        embeds = embedding(input_ids) + self.column_embedding(next_columns)
+        if extra_ids is not None:
+            present = (extra_ids >= 0).unsqueeze(-1).to(embeds.dtype)
+            embeds = embeds + embedding(extra_ids.clamp_min(0)) * present
+        return embeds
+
+    def sub_hidden(self, hidden, first_ids):
+        """The hidden state that predicts a merged second token.
+
+        Args:
+            hidden (torch.Tensor): float ``(..., embedding_dim)``: the state that predicted
+                the first token.
+            first_ids (torch.Tensor): int64 ``(...)``: the first token.
+
+        Returns:
+            torch.Tensor: float ``(..., embedding_dim)``, read through the output layer.
+        """
+        first = self.lm.get_input_embeddings()(first_ids).to(hidden.dtype)
+        return torch.nn.functional.gelu(self.sub_layer(torch.cat([hidden, first], dim=-1)))
+
+    def forward(self, input_ids, next_columns, hidden=False, extra_ids=None, sub_ids=None,
+                **kwargs):
         """Run the LM.
 
         Args:
@@ -136,16 +173,24 @@ class TabularDecoder(torch.nn.Module):
                 follows each input token.
             hidden (bool): return the final hidden states instead of the logits (the
                 training loss computes the logits of each position's token window).
+            extra_ids (torch.Tensor or None): int64 ``(batch, length)`` merged second tokens
+                of each input position, ``-1`` where none (``sub_tokens``).
+            sub_ids (torch.Tensor or None): int64 ``(batch, length)``: with ``hidden``, also
+                return ``sub_hidden`` of the hidden states and these first tokens (the first
+                token each position predicts).
             **kwargs: passed to the LM (``past_key_values``, ``use_cache``, ``logits_to_keep``).
 
         Returns:
             transformers.modeling_outputs.CausalLMOutputWithPast: ``logits`` of shape
             ``(batch, length or logits_to_keep, vocab_size)``; with ``hidden``, a float
-            tensor ``(batch, length, embedding_dim)``.
+            tensor ``(batch, length, embedding_dim)``, or with ``sub_ids`` a pair of them.
         """
-        embeds = self.lm.get_input_embeddings()(input_ids) + self.column_embedding(next_columns)
+        embeds = self._embed(input_ids, next_columns, extra_ids)
         if hidden:
-            return self.lm.base_model(inputs_embeds=embeds, **kwargs).last_hidden_state
+            states = self.lm.base_model(inputs_embeds=embeds, **kwargs).last_hidden_state
+            if sub_ids is None:
+                return states
+            return states, self.sub_hidden(states, sub_ids)
         return self.lm(inputs_embeds=embeds, **kwargs)
 
     def step_cache(self, batch, capacity, dtype=None):
@@ -162,7 +207,7 @@ class TabularDecoder(torch.nn.Module):
         weight = self.lm.get_input_embeddings().weight
         return StepCache(self.config, batch, capacity, dtype or weight.dtype, weight.device)
 
-    def last_hidden(self, input_ids, next_columns, cache):
+    def last_hidden(self, input_ids, next_columns, cache, extra_ids=None):
         """One decoding position without the output layer (the sampler computes the logits of
         the tokens the automaton can allow itself).
 
@@ -170,6 +215,8 @@ class TabularDecoder(torch.nn.Module):
             input_ids (torch.Tensor): int64 ``(batch, 1)`` new tokens.
             next_columns (torch.Tensor): int64 ``(batch, 1)``, see ``forward``.
             cache (StepCache): from ``step_cache``, extended by one position.
+            extra_ids (torch.Tensor or None): int64 ``(batch, 1)`` merged second tokens,
+                ``-1`` where none.
 
         Returns:
             tuple: float ``(batch, embedding_dim)`` final hidden state (after the last layer
@@ -180,8 +227,8 @@ class TabularDecoder(torch.nn.Module):
         """
         if input_ids.shape[1] != 1:
             raise ValueError('last_hidden decodes one position at a time.')
-        embeds = (self.lm.get_input_embeddings()(input_ids[:, -1])
-                  + self.column_embedding(next_columns[:, -1]))
+        embeds = self._embed(input_ids[:, -1], next_columns[:, -1],
+                             None if extra_ids is None else extra_ids[:, -1])
         return decode_step(self.lm, embeds, cache), cache
 
     def output_weight(self):

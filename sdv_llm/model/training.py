@@ -63,6 +63,57 @@ def constrained_loss(logits, targets, allowed):
     )
 
 
+def merge_positions(inputs, targets, columns, states, labels, merged, pad):
+    """Token-level training tensors -> position-level, second tokens sharing a position.
+
+    A target token whose state is merged (``TokenAutomaton.merged``: a binned number's
+    sub-bin token) takes no position of its own: the input position of its first token also
+    gets it as an extra input (its embedding is added), and the position that predicts the
+    first token predicts it too, through ``TabularDecoder.sub_hidden``.
+
+    Args:
+        inputs, targets (torch.Tensor): int64 ``(n, length)``: the tokens fed and the tokens
+            that follow them (``ids[:, :-1]``, ``ids[:, 1:]``).
+        columns, states, labels (torch.Tensor): int64 ``(n, length)`` of each target: its
+            column, the automaton state reading it, its label (``-100`` when not learned).
+        merged (torch.Tensor): bool ``(n, length)``: the target shares the position of the
+            target before it.
+        pad (int): the padding token.
+
+    Returns:
+        tuple: int64 ``(n, positions)`` tensors ``(inputs, extras, columns, states, labels,
+        firsts, sub_states, sub_labels)``: the first input token of each position and its
+        merged second token (``-1`` for none); of the position's first target, its column,
+        state and label and its token (``firsts``, read by the sub layer); of its merged
+        second target, the state and label (``-100`` for none).
+    """
+    keep = ~merged
+    group = keep.cumsum(dim=1) - 1
+    positions = max(1, int(keep.sum(dim=1).max()))
+    size = (len(targets), positions)
+    firsts = torch.full(size, pad, dtype=torch.int64)
+    seconds = torch.full(size, -1, dtype=torch.int64)
+    first_columns = torch.zeros(size, dtype=torch.int64)
+    first_states, sub_states = (torch.zeros(size, dtype=torch.int64) for _ in range(2))
+    first_labels, sub_labels = (torch.full(size, -100, dtype=torch.int64) for _ in range(2))
+    rows, cols = torch.nonzero(keep, as_tuple=True)
+    at = (rows, group[rows, cols])
+    firsts[at] = targets[rows, cols]
+    first_columns[at] = columns[rows, cols]
+    first_states[at] = states[rows, cols]
+    first_labels[at] = labels[rows, cols]
+    rows, cols = torch.nonzero(merged, as_tuple=True)
+    at = (rows, group[rows, cols])
+    seconds[at] = targets[rows, cols]
+    sub_states[at] = states[rows, cols]
+    sub_labels[at] = labels[rows, cols]
+    fed = torch.cat([inputs[:, :1], firsts[:, :-1]], dim=1)
+    extras = torch.cat([torch.full((len(inputs), 1), -1, dtype=torch.int64), seconds[:, :-1]],
+                       dim=1)
+    return fed, extras, first_columns, first_states, first_labels, firsts, sub_states, \
+        sub_labels
+
+
 def mixed_precision(device):
     """The autocast dtype of training on ``device``: bf16 on CUDA where supported, else fp16
     (with a gradient scaler), and none on the CPU.
@@ -126,6 +177,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     torch.manual_seed(seed)
     # Positions with one allowed token (and padding) teach nothing: leave them out of the loss.
     choices = automaton.transitions.num_allowed().cpu()
+    # Second tokens of a value share their first token's position (TabularDecoder.sub_tokens).
+    merging = getattr(model, 'sub_tokens', False)
 
     def prepare(index):
         encoded = encode_rows(np.asarray(index), rng)
@@ -144,6 +197,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             positions = torch.arange(targets.shape[1])[None, :]
             learned &= positions >= torch.as_tensor(context, dtype=torch.int64)[:, None]
         labels = torch.where(learned, targets, torch.full_like(targets, -100))
+        if merging:
+            return merge_positions(inputs, targets, columns, states, labels,
+                                   automaton.merged.cpu()[states], automaton.pad)
         return inputs, columns, states, labels
 
     count = num_rows
@@ -177,6 +233,16 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     table = automaton.window_table() if hasattr(model, 'output_weight') else None
 
     def batch_loss(prepared, index, network=trained):
+        if merging:
+            (inputs, extras, columns, states, labels, firsts, sub_states,
+             sub_labels) = (tensor[index].to(device) for tensor in prepared)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                hidden, sub = network(input_ids=inputs, next_columns=columns, extra_ids=extras,
+                                      hidden=True, sub_ids=firsts)
+            return window_loss(torch.cat([hidden, sub], dim=1),
+                               torch.cat([labels, sub_labels], dim=1),
+                               torch.cat([states, sub_states], dim=1), automaton, table,
+                               model.output_weight())
         inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
         if table is not None:
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):

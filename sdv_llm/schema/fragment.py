@@ -18,9 +18,14 @@ class Fragment:
             ``transitions[state][local_token]`` is the next state, or ``EXIT``. State 0 is the
             start state. Every state must have at least one transition and every path must reach
             ``EXIT``.
+        merged (set[int]): states whose token shares the decoder position of the token before
+            it (a binned number's sub-bin token after its bin token): the model predicts it
+            from that position's hidden state and the first token, without a decoder step of
+            its own (``TabularDecoder.sub_hidden``).
     """
 
     transitions: list = field(default_factory=lambda: [{}])
+    merged: set = field(default_factory=set)
 
     def add_state(self):
         """Append an empty state and return its index."""

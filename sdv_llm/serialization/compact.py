@@ -149,7 +149,7 @@ class CompactSerializer:
         n = len(ids)
         ids = np.concatenate([np.full((n, 1), BOS, dtype=np.int64), ids,
                               np.full((n, 1), EOS, dtype=np.int64)], axis=1)
-        return _compact(ids, PAD)
+        return holes_last(ids, PAD)
 
     @staticmethod
     def join(blocks, orders=None):
@@ -175,7 +175,7 @@ class CompactSerializer:
             gather = positions[np.asarray(orders)].reshape(n, -1)
             gather = gather[gather >= 0].reshape(n, total)
             ids = np.take_along_axis(ids, gather, axis=1)
-        return _compact(ids, -1)
+        return holes_last(ids, -1)
 
     def decode(self, ids, columns=None, orders=None, rng=None, known=None, known_mask=None):
         """Turn token ids back into a table.
@@ -234,8 +234,16 @@ def _restore_known(table, schema, known, known_mask):
             else decoded
 
 
-def _compact(ids, fill):
-    """Move the ``-1`` holes of each row to its end (stable) and write ``fill`` there."""
+def holes_last(ids, fill):
+    """Move the ``-1`` holes of each row to its end (stable) and write ``fill`` there.
+
+    Args:
+        ids (numpy.ndarray): int64 ``(n, length)``, ``-1`` for a hole.
+        fill (int): written in place of the holes.
+
+    Returns:
+        numpy.ndarray: int64 ``(n, length)``, each row's tokens in order, then ``fill``.
+    """
     holes = ids < 0
     order = np.argsort(holes, axis=1, kind='stable')
     ids = np.take_along_axis(ids, order, axis=1)

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sdv_llm.serialization.compact import CompactSerializer, _compact
+from sdv_llm.serialization.compact import CompactSerializer, holes_last
 from sdv_llm.serialization.text_values import alternation, regex_escape
 
 
@@ -368,10 +368,10 @@ class TextSerializer:
         ids = np.concatenate([prompt, body, eos], axis=1)
         holes = np.concatenate([np.zeros_like(prompt, dtype=bool), body < 0,
                                 np.zeros((n, 1), dtype=bool)], axis=1)
-        ids = _compact(np.where(holes, -1, ids), self.pad)
+        ids = holes_last(np.where(holes, -1, ids), self.pad)
         columns = np.concatenate([np.full_like(prompt[:, 1:], num_columns), body_columns,
                                   np.full((n, 1), num_columns)], axis=1)
-        columns = _compact(columns, num_columns)
+        columns = holes_last(columns, num_columns)
         return ids, columns
 
     @staticmethod

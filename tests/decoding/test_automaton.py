@@ -206,3 +206,24 @@ def test_sampling_under_bf16_autocast_keeps_rows_valid(titanic):
                            amp_dtype=torch.bfloat16)
     assert ((ids == EOS).sum(axis=1) == 1).all()
     _check_valid(serializer.decode(ids), metadata)
+
+
+def test_long_rows_are_sampled_in_batches_under_the_kv_budget(iris, monkeypatch):
+    from sdv_llm.decoding import sampler
+
+    data, metadata = iris
+    serializer, automaton = _setup(data, metadata, 'iris')
+    model = _decoder(serializer, layers=2)
+    per_row = 2 * 2 * 16 * 100 * 4  # keys and values, 2 layers, width 16, 100 positions, fp32
+    monkeypatch.setattr(sampler, 'KV_CACHE_BUDGET', 10 * per_row)
+    assert sampler.cache_batch_size(model, 4096, 100) == 10
+    assert sampler.cache_batch_size(model, 4, 100) == 4
+    assert sampler.cache_batch_size(model, 4096, 100, torch.bfloat16) == 20
+    monkeypatch.setattr(sampler, 'KV_CACHE_BUDGET', 10 * 2 * 2 * 16 * serializer.max_length * 4)
+    seen = []
+    original = sampler._sample
+    monkeypatch.setattr(sampler, '_sample', lambda *a: seen.append(a[4] - a[3]) or original(*a))
+    plan = build_plan(serializer, automaton, 25, np.random.default_rng(0))
+    ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
+                           max_length=serializer.max_length - 1)
+    assert len(ids) == 25 and seen == [10, 10, 5]

@@ -191,7 +191,9 @@ class ColumnCodec:
         if len(values) == 0:
             raise ValueError(f"The condition on column '{self.column}' lists no values.")
         self.check_values(values)
-        return trie_fragment(self.encode(values, exact=True))
+        fragment = trie_fragment(self.encode(values, exact=True))
+        fragment.merged = self._merged_states(fragment)
+        return fragment
 
     def canonical(self, values):
         """The values as the codec decodes them (dtype and rounding of sampled values).
@@ -250,12 +252,17 @@ class ColumnCodec:
         self._encode_values(values)  # raises for unknown values
         return np.ones(len(values), dtype=bool)
 
+    def _merged_states(self, fragment):
+        """The states of a value automaton of this codec (local ids, ``<null>`` included)
+        whose token shares the decoder position of the token before it; none by default."""
+        return set()
+
     def _shifted(self, inner):
         """A value fragment with its local ids moved past the ``<null>`` token."""
         if not self.nullable:
             return inner
         return Fragment([{token + self.offset: target for token, target in state.items()}
-                         for state in inner.transitions])
+                         for state in inner.transitions], set(inner.merged))
 
     # ------------------------------------------------------------ for subclasses
     @staticmethod

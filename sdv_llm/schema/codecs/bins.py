@@ -209,7 +209,7 @@ class QuantileBins:
             start, stop = int(self.edges[k]), int(self.edges[k + 1]) - 1
             if stop < low or start > high:
                 continue
-            count, width = int(self.count[k]), int(self.width[k])
+            count = int(self.count[k])
             if count == 1:
                 fragment.transitions[0][k] = EXIT
             elif low <= start and stop <= high:
@@ -221,7 +221,22 @@ class QuantileBins:
                 state = fragment.add_state()
                 fragment.transitions[0][k] = state
                 self._cut_bin(fragment, state, k, low, high)
+        fragment.merged = self.merged_states(fragment)
         return fragment
+
+    def merged_states(self, fragment, offset=0):
+        """The states that read a sub-bin token after a bin token (``Fragment.merged``).
+
+        Args:
+            fragment (Fragment): any automaton of these bins (full, range or value set),
+                start state 0, over this object's local ids shifted by ``offset``.
+            offset (int): the shift (1 when ``<null>`` comes first).
+
+        Returns:
+            set[int]
+        """
+        return {target for token, target in fragment.transitions[0].items()
+                if target != EXIT and 0 <= token - offset < self.num_bins}
 
     def _cut_bin(self, fragment, state, k, low, high):
         """Sub-bins of bin ``k`` in ``[low, high]``, read from ``state``."""

@@ -264,6 +264,11 @@ class NumericalCodec(ColumnCodec):
                    for state in digits.transitions]
         return Fragment([start] + shifted)
 
+    def _merged_states(self, fragment):
+        if self.bins is None:
+            return set()
+        return self.bins.merged_states(fragment, self.offset)
+
     def scaled_range(self, low, high):
         """Scaled integer bounds ``[ceil(low * 10**decimals), floor(high * 10**decimals)]``."""
         scale = 10**self.decimals
