@@ -18,9 +18,14 @@ class CodecOptions:
             every decimal place of the column. Default None.
         max_text_length (int): longest string, in characters, a character codec writes.
             Longer training values raise ``ValueError``. Default 256.
+        max_bins (int): quantile bins of a continuous numerical column. Default 100.
+        max_sub_bins (int or None): sub-bins per quantile bin; ``None`` gives about one per
+            20 training values of a bin, at most 100. Default None.
     """
 
     max_categories: int = 1000
     max_discrete_values: int = 200
     max_significant_digits: int = None
     max_text_length: int = 256
+    max_bins: int = 100
+    max_sub_bins: int = None

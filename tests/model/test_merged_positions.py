@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import torch
-from sdv.metadata import Metadata
 
 from sdv_llm.model.training import merge_positions
-from sdv_llm.single_table import LLMSynthesizer
+from sdv_llm.schema import CodecOptions
+from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
 
 
 def test_merge_positions_packs_second_tokens_into_their_first_tokens_position():
@@ -37,15 +37,17 @@ def _binned_table(rows=600, seed=0):
                          'count': rng.integers(0, 5, rows)})
 
 
-def test_binned_numbers_take_one_step_and_keep_conditions_exact(tiny):
+def test_binned_numbers_take_one_step_and_keep_conditions_exact():
     data = _binned_table(2000)
-    metadata = Metadata.detect_from_dataframes({'t': data})
-    synthesizer = LLMSynthesizer(metadata, **{**tiny, 'epochs': 20, 'embedding_dim': 64,
-                                              'num_layers': 2})
-    synthesizer.fit({'t': data})
-    lm = synthesizer._model
-    assert lm.schema.codecs['value'].mode == 'bins' and lm.model.sub_tokens
-    sampled = synthesizer.sample(2000)['t']
+    columns = {'group': {'sdtype': 'categorical'}, 'value': {'sdtype': 'numerical'},
+               'count': {'sdtype': 'numerical'}}
+    config = TabularLMConfig(epochs=20, batch_size=64, embedding_dim=64, num_layers=2,
+                             num_heads=2, enable_gpu=False, random_state=0,
+                             codec_options=CodecOptions(max_sub_bins=10))
+    lm = TabularLM(config).fit(data, columns)
+    codec = lm.schema.codecs['value']
+    assert codec.mode == 'bins' and codec.bins.count.max() > 1 and lm.model.sub_tokens
+    sampled = lm.sample(2000)
     assert sampled['value'].between(data['value'].min(), data['value'].max()).all()
     assert (np.round(sampled['value'], 2) == sampled['value']).all()
     # The model learned the bin and the sub-bin jointly with the rest of the row.

@@ -19,6 +19,7 @@ from sdv_llm.schema.options import CodecOptions
 
 DIGITS_ONLY = CodecOptions(max_discrete_values=0)
 FEW_VALUES = CodecOptions(max_discrete_values=10)
+SUB_BINS = CodecOptions(max_discrete_values=0, max_bins=9, max_sub_bins=7)
 
 
 def walk_all(fragment, limit=200_000):
@@ -71,7 +72,8 @@ def test_numerical_integers_roundtrip(values, data):
     low, high = min(values), max(values)
     codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0,
                                  'range_min': low, 'range_max': high},
-                           options=data.draw(st.sampled_from([DIGITS_ONLY, FEW_VALUES]))).fit(
+                           options=data.draw(st.sampled_from([DIGITS_ONLY, FEW_VALUES,
+                                                              SUB_BINS]))).fit(
         pd.Series(values))
     probe = pd.Series(data.draw(st.lists(st.integers(low, high), min_size=1, max_size=20)))
     fragment = codec.values_fragment(list(probe))  # the exact path is for restrictions
@@ -127,7 +129,8 @@ def test_numerical_too_large_for_exact_integers_raises():
 @given(st.lists(st.integers(-2_000, 2_000), min_size=30, max_size=200), st.data())
 def test_numerical_range_condition_on_bins_is_exact(values, data):
     codec = NumericalCodec('x', {'sdtype': 'numerical', 'decimal_places': 0},
-                           options=DIGITS_ONLY).fit(pd.Series(values))
+                           options=data.draw(st.sampled_from([DIGITS_ONLY, SUB_BINS]))).fit(
+        pd.Series(values))
     low = data.draw(st.integers(min(values) - 5, max(values)))
     high = data.draw(st.integers(low, max(values) + 5))
     inside = [v for v in range(low, high + 1) if min(values) <= v <= max(values)]

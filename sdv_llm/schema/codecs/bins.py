@@ -8,13 +8,15 @@ when sampling. ``QuantileBins`` writes a scaled integer ``m`` (see ``NumericalCo
   ``1 / max_bins`` of the rows gets a bin of its own, so point masses stay exact;
 * a **sub-bin token** ``u<j>``: the position inside the bin, one of at most ``max_sub_bins``
   equal-width sub-bins. The model learns this token like any other, conditioned on the bin and
-  the rest of the row, so the fine shape inside a bin is learned, not drawn uniformly as
-  TabularARGN does;
-* nothing more: the last ``log10(sub-bin width)`` digits (below 1 % of a quantile bin) are
-  drawn uniformly inside the sub-bin when decoding, at the column's full precision.
+  the rest of the row, so the shape inside a bin is learned, not drawn uniformly as
+  TabularARGN does. By default a bin has about one sub-bin per 20 training values it holds
+  (at most 100): finer sub-bins would let the model learn the training values themselves;
+* nothing more: the rest of the value is drawn uniformly inside the sub-bin when decoding, at
+  the column's full precision.
 
-So a continuous number costs two decoder steps whatever its digits, and one for a bin of a
-single value. Values that must come back exactly (the values of a condition, the value an
+So a continuous number costs two tokens whatever its digits (one decoder step: the sub-bin
+token shares the bin token's position, see ``Fragment.merged``), and one token for a bin of a
+single value or a table too small for sub-bins. Values that must come back exactly (the values of a condition, the value an
 exact functional dependency maps to, the edges of a range condition) take the **exact path**:
 the bin token, ``u<j>``, then the offset inside the sub-bin as fixed-width digits ``r:<d>``,
 bounded by the digit automaton. Training rows never use the exact path, and one value automaton
@@ -44,8 +46,8 @@ class QuantileBins:
 
     Attributes:
         width (numpy.ndarray): int64 ``(num_bins,)`` sub-bin width of each bin.
-        count (numpy.ndarray): int64 ``(num_bins,)`` sub-bins of each bin (1 for a bin of one
-            integer, which is written by its bin token alone).
+        count (numpy.ndarray): int64 ``(num_bins,)`` sub-bins of each bin (a bin of one
+            sub-bin is written by its bin token alone on the training path).
         digits (numpy.ndarray): int64 ``(num_bins,)`` remainder digits of the exact path
             (0 where a sub-bin holds one integer, so ``u<j>`` alone is exact).
     """
@@ -60,18 +62,21 @@ class QuantileBins:
                                dtype=np.int64)
 
     @classmethod
-    def fit(cls, scaled, low, high, max_bins=100, max_sub_bins=100):
+    def fit(cls, scaled, low, high, max_bins=100, max_sub_bins=None):
         """Bins from the quantiles of training values, covering ``[low, high]``.
 
         Args:
             scaled (numpy.ndarray): int64 ``(n,)`` training values in ``[low, high]``.
             low, high (int): the inclusive range every bin together covers.
             max_bins (int): quantile bins (point masses may add a few more).
-            max_sub_bins (int): most sub-bins per bin.
+            max_sub_bins (int or None): most sub-bins per bin; ``None``: one per 20 training
+                values of a quantile bin, between 1 and 100.
 
         Returns:
             QuantileBins
         """
+        if max_sub_bins is None:
+            max_sub_bins = int(np.clip(len(scaled) // (20 * max_bins), 1, 100))
         values = np.sort(np.asarray(scaled, dtype=np.int64))
         edges = {int(low), int(high) + 1}
         if len(values):
@@ -134,8 +139,8 @@ class QuantileBins:
         k, j, rest = self._locate(scaled)
         out = np.full((len(k), self.max_length), -1, dtype=np.int64)
         out[:, 0] = k
-        split = self.count[k] > 1
-        wide = split & (self.width[k] > 1) & exact
+        wide = (self.width[k] > 1) & exact
+        split = (self.count[k] > 1) | wide
         out[split, 1] = self._u(j)[split]
         for row in np.flatnonzero(wide):
             width = int(self.digits[k[row]])
@@ -210,7 +215,7 @@ class QuantileBins:
             if stop < low or start > high:
                 continue
             count = int(self.count[k])
-            if count == 1:
+            if low <= start and stop <= high and count == 1:
                 fragment.transitions[0][k] = EXIT
             elif low <= start and stop <= high:
                 if count not in shared:

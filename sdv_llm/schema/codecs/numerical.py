@@ -116,7 +116,9 @@ class NumericalCodec(ColumnCodec):
         self.mode = 'values' if len(distinct) <= self.options.max_discrete_values else 'bins'
         self.discrete = [int(v) for v in distinct] if self.mode == 'values' else []
         self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
-        self.bins = QuantileBins.fit(scaled, *self._bounds()) if self.mode == 'bins' else None
+        self.bins = (QuantileBins.fit(scaled, *self._bounds(), self.options.max_bins,
+                                      self.options.max_sub_bins)
+                     if self.mode == 'bins' else None)
 
     def _scale(self, numbers):
         scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
