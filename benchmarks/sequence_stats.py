@@ -3,10 +3,11 @@
     python -m benchmarks.sequence_stats --data-dir ../shared/data [--datasets adult,magic]
 
 Prints a Markdown table: the compact vocabulary, mean and longest tokens per training row
-(``<bos>`` and ``<eos>`` included), decoder steps per row when sampling (one forward per token
-after ``<bos>``, the closing ``<eos>`` is written without the model; a batch steps until its
-longest row is done, so the batch mean of the longest is shown) and the parameters of the
-decoder that ``LLMSynthesizer`` builds by default. Run it on two commits to compare encodings.
+(``<bos>`` and ``<eos>`` included), decoder steps per row when sampling (one forward per
+position after ``<bos>``: a binned number's sub-bin token shares its bin token's position; the
+closing ``<eos>`` is written without the model; a batch steps until its longest row is done, so
+the batch mean of the longest is shown) and the parameters of the decoder that
+``LLMSynthesizer`` builds by default. Run it on two commits to compare encodings.
 """
 
 import argparse
@@ -14,7 +15,7 @@ import argparse
 import numpy as np
 
 from sdv_llm.benchmark.datasets import dataset_names, load_dataset
-from sdv_llm.model.backbone import BackboneConfig, build_backbone
+from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.serialization.compact import BOS, EOS, CompactSerializer
 
@@ -37,12 +38,21 @@ def sequence_stats(dataset, batch_size=4096):
                              CodecOptions(), 'fixed')
     serializer = CompactSerializer(schema)
     blocks = serializer.encode_blocks(data[modelled])
-    tokens = 2 + sum((block >= 0).sum(axis=1) for block in blocks)
-    batches = [tokens[i:i + batch_size].max() for i in range(0, len(tokens), batch_size)]
+    counts = [(block >= 0).sum(axis=1) for block in blocks]
+    tokens = 2 + sum(counts)
+    # A binned number's second token takes no decoder position of its own.
+    shared = sum((count == 2) for column, count in zip(schema.order, counts)
+                 if getattr(schema.codecs[column], 'bins', None) is not None)
+    positions = tokens - shared
+    batches = [positions[i:i + batch_size].max() for i in range(0, len(tokens), batch_size)]
     length = int(tokens.max())
     config = BackboneConfig.for_table(len(data), serializer.vocab_size, length)
-    model = build_backbone(config, serializer.vocab_size, serializer.max_length,
-                           {'bos': BOS, 'eos': EOS})
+    lm = build_backbone(config, serializer.vocab_size, serializer.max_length,
+                        {'bos': BOS, 'eos': EOS})
+    try:
+        model = TabularDecoder(lm, serializer.num_columns, sub_tokens=bool(shared.any()))
+    except TypeError:  # a commit before merged positions
+        model = TabularDecoder(lm, serializer.num_columns)
     return {'vocabulary': serializer.vocab_size, 'tokens_mean': float(tokens.mean()),
             'tokens_max': length, 'steps': float(np.mean(batches)) - 2,
             'parameters': int(sum(p.numel() for p in model.parameters()))}
