@@ -4,6 +4,7 @@ from sdv_llm.plugins import hookimpl
 from sdv_llm.schema.codecs.categorical import CategoricalCodec
 from sdv_llm.schema.codecs.character import CharacterCodec
 from sdv_llm.schema.codecs.datetime import DatetimeCodec
+from sdv_llm.schema.codecs.numeric_text import NumericTextCodec, text_style
 from sdv_llm.schema.codecs.numerical import NumericalCodec
 
 
@@ -12,8 +13,11 @@ def sdv_llm_column_codec(column, column_metadata, values, enforce_min_max_values
     """Pick the built-in codec for the column's sdtype (see the hook's documentation)."""
     sdtype = column_metadata.get('sdtype')
     if sdtype in CategoricalCodec.sdtypes:
-        many = values.dropna().nunique() > options.max_categories
-        codec_class = CharacterCodec if many and sdtype == 'categorical' else CategoricalCodec
+        present = values.dropna()
+        codec_class = CategoricalCodec
+        if sdtype == 'categorical' and present.nunique() > options.max_categories:
+            # Numbers stored as text are written as numbers, other strings spelled out.
+            codec_class = NumericTextCodec if text_style(present) else CharacterCodec
     elif sdtype == 'numerical':
         codec_class = NumericalCodec
     elif sdtype == 'datetime':

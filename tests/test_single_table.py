@@ -144,3 +144,17 @@ def test_column_order_list_and_get_column_order(iris, tiny):
     synthesizer = _fit(data, metadata, 'iris', column_order=order, **tiny)
     assert synthesizer.get_column_order()['order'] == order
     assert list(synthesizer.sample(num_rows=5)['iris'].columns) == list(data.columns)
+
+
+def test_numbers_stored_as_text_come_back_as_text_in_their_format(tiny):
+    rng = np.random.default_rng(0)
+    charges = [f'{v:.2f}' for v in rng.gamma(2.0, 800.0, 1500)]
+    charges[:5] = [' '] * 5
+    data = pd.DataFrame({'charges': charges, 'plan': rng.choice(['a', 'b'], 1500)})
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    metadata.update_column('charges', sdtype='categorical', table_name='t')
+    synthesizer = LLMSynthesizer(metadata, **tiny)
+    synthesizer.fit({'t': data})
+    assert type(synthesizer._model.schema.codecs['charges']).__name__ == 'NumericTextCodec'
+    sampled = synthesizer.sample(500)['t']
+    assert sampled['charges'].str.fullmatch(r'\d+\.\d\d| ').all()

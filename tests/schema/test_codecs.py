@@ -265,3 +265,46 @@ def test_datetime_native_dtype_comes_back_as_datetime():
     codec = DatetimeCodec('d', {'sdtype': 'datetime'}).fit(values)
     decoded = codec.decode(codec.encode(values))
     assert decoded[0] == pd.Timestamp('2021-01-01 10:00') and pd.isna(decoded[2])
+
+
+def _charges(rows=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    charges = [f'{v:.2f}' for v in rng.gamma(2.0, 800.0, rows)]
+    charges[:7] = [' '] * 7  # new customers: no charge yet
+    return pd.Series(charges, dtype=object)
+
+
+def test_numbers_stored_as_text_are_encoded_as_numbers():
+    from sdv_llm.schema import TableSchema
+    from sdv_llm.schema.codecs import NumericTextCodec
+    from sdv_llm.schema.codecs.numeric_text import text_style
+
+    values = _charges()
+    assert text_style(values) == ('fixed', 2)
+    assert text_style(pd.Series(['7', '20.5', '3.25'] * 400)) == ('shortest', 2)
+    assert text_style(pd.Series(['007', '1'] * 600)) is None           # leading zeros
+    assert text_style(pd.Series(['a', 'b', '3'] * 400)) is None        # mostly words
+    schema = TableSchema.fit(pd.DataFrame({'charges': values}),
+                             {'charges': {'sdtype': 'categorical'}},
+                             options=CodecOptions(max_categories=100))
+    codec = schema.codecs['charges']
+    assert isinstance(codec, NumericTextCodec)
+    assert (codec.encode(values) >= 0).sum(axis=1).max() <= 2  # bin and sub-bin, not 7 chars
+    exact = codec.decode(codec.encode(values, exact=True))
+    assert list(exact) == list(values)
+    sampled = codec.decode(codec.encode(values), np.random.default_rng(0))
+    numeric = sampled[sampled != ' ']
+    assert (sampled == ' ').sum() == 7 and numeric.str.fullmatch(r'\d+\.\d\d').all()
+    assert numeric.astype(float).between(values[7:].astype(float).min(),
+                                         values[7:].astype(float).max()).all()
+    for path in walk_all(codec.fragment())[:2000]:
+        assert codec.decode(np.array([path + [-1] * (codec.max_length - len(path))]))[0]
+    listed = codec.values_fragment(['1234.56', ' '])
+    assert reachable_texts(codec, listed) == {'1234.56', ' '}
+    with pytest.raises(ValueError, match="Column 'charges'"):
+        codec.check_values(['12.345'])
+
+
+def reachable_texts(codec, fragment):
+    paths = walk_all(fragment)
+    return set(codec.decode(np.array([p + [-1] * (codec.max_length - len(p)) for p in paths])))
