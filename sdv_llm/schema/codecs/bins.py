@@ -4,11 +4,10 @@ A continuous column written digit by digit makes rows long, and every token is o
 when sampling. ``QuantileBins`` writes a scaled integer ``m`` (see ``NumericalCodec``) as
 
 * a **bin token**: ``m`` falls in one of up to ``max_bins`` quantile bins of the training
-  values (TabularARGN's encoding of continuous columns), cut further at ``range_bins``
-  equal-width edges over the training range, so that a long tail is not one bin whose values
-  would be drawn uniformly over most of the range (the outliers that carry a Pearson
-  correlation keep their place); a value that holds at least ``1 / max_bins`` of the rows gets
-  a bin of its own, so point masses stay exact;
+  values (TabularARGN's encoding of continuous columns); a value that holds at least
+  ``1 / max_bins`` of the rows gets a bin of its own, so point masses stay exact. (Cutting
+  the bins further at 50 equal-width edges, so that a long tail is not one bin, was measured
+  and lowered quality on magic from 0.985 to 0.974 and on california from 0.949 to 0.945.)
 * a **sub-bin token** ``u<j>``: the position inside the bin, one of at most ``max_sub_bins``
   equal-width sub-bins. The model learns this token like any other, conditioned on the bin and
   the rest of the row, so the shape inside a bin is learned, not drawn uniformly as
@@ -65,14 +64,13 @@ class QuantileBins:
                                dtype=np.int64)
 
     @classmethod
-    def fit(cls, scaled, low, high, max_bins=100, max_sub_bins=None, range_bins=50):
+    def fit(cls, scaled, low, high, max_bins=100, max_sub_bins=None):
         """Bins from the quantiles of training values, covering ``[low, high]``.
 
         Args:
             scaled (numpy.ndarray): int64 ``(n,)`` training values in ``[low, high]``.
             low, high (int): the inclusive range every bin together covers.
-            max_bins (int): quantile bins (point masses and ``range_bins`` add more).
-            range_bins (int): equal-width edges over the training values' range.
+            max_bins (int): quantile bins (point masses may add a few more).
             max_sub_bins (int or None): most sub-bins per bin; ``None``: one per 20 training
                 values of a quantile bin, between 1 and 100.
 
@@ -86,8 +84,6 @@ class QuantileBins:
         if len(values):
             index = np.ceil(np.linspace(0, 1, max_bins + 1)[1:-1] * len(values)).astype(int) - 1
             edges.update(int(v) for v in values[np.clip(index, 0, len(values) - 1)])
-            span = np.linspace(float(values[0]), float(values[-1]) + 1, range_bins + 1)
-            edges.update(int(v) for v in np.floor(span))
             distinct, counts = np.unique(values, return_counts=True)
             heavy = distinct[counts * max_bins >= len(values)]
             edges.update(int(v) for v in heavy)
