@@ -50,7 +50,7 @@ def sequence_stats(dataset, batch_size=4096):
     lm = build_backbone(config, serializer.vocab_size, serializer.max_length,
                         {'bos': BOS, 'eos': EOS})
     try:
-        model = TabularDecoder(lm, serializer.num_columns, sub_tokens=bool(shared.any()))
+        model = TabularDecoder(lm, serializer.num_columns, sub_tokens=bool(np.any(shared)))
     except TypeError:  # a commit before merged positions
         model = TabularDecoder(lm, serializer.num_columns)
     return {'vocabulary': serializer.vocab_size, 'tokens_mean': float(tokens.mean()),
