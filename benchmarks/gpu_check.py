@@ -17,7 +17,7 @@ import argparse
 import json
 import tempfile
 
-from benchmarks.pretrained_lora import SIZES, config_backbone, run_one
+from benchmarks.pretrained_lora import SIZES, config_backbone, run_one, save_json
 from sdv_llm.benchmark.cost import measure
 from sdv_llm.benchmark.datasets import load_dataset
 from sdv_llm.benchmark.runner import environment
@@ -82,10 +82,7 @@ def main(argv=None):
         results['lora'] = run_one(f'{args.lora_size}+LoRA', lora_data, params,
                                   args.lora_sample_rows, args.device)
     print(json.dumps(results['lora']), flush=True)
-    if args.output:
-        with open(args.output, 'w') as handle:
-            json.dump(results, handle, indent=2, default=str)
-    return results
+    return save_json(results, args.output)
 
 
 if __name__ == '__main__':

@@ -54,6 +54,14 @@ def config_backbone(folder, dataset, size):
     return path
 
 
+def save_json(output, path):
+    """Write ``output`` as indented JSON to ``path`` (when given); returns ``output``."""
+    if path:
+        with open(path, 'w') as handle:
+            json.dump(output, handle, indent=2, default=str)
+    return output
+
+
 def _rows(result, table):
     return result[table] if isinstance(result, dict) else result
 
@@ -198,10 +206,7 @@ def main(argv=None):
         print(json.dumps(results[-1]))
     output = {'dataset': args.dataset, 'rows': args.rows, 'size': args.size,
               'environment': environment(), 'results': results}
-    if args.output:
-        with open(args.output, 'w') as handle:
-            json.dump(output, handle, indent=2, default=str)
-    return output
+    return save_json(output, args.output)
 
 
 if __name__ == '__main__':
