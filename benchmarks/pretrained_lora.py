@@ -187,10 +187,7 @@ def main(argv=None):
                       'environment': environment(),
                       'compile': compile_only(dataset, path, args.formats.split(','),
                                               SIZES[args.size]['vocab_size'])}
-            if args.output:
-                with open(args.output, 'w') as handle:
-                    json.dump(output, handle, indent=2, default=str)
-            return output
+            return save_json(output, args.output)
         for fmt in args.formats.split(','):
             params = {'backbone': path, 'serialization': fmt, 'epochs': args.epochs,
                       'batch_size': args.batch_size, 'column_order': 'fixed',
