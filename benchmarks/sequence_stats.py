@@ -46,7 +46,7 @@ def sequence_stats(dataset, batch_size=4096):
     positions = tokens - shared
     batches = [positions[i:i + batch_size].max() for i in range(0, len(tokens), batch_size)]
     length = int(tokens.max())
-    config = BackboneConfig.for_table(len(data), serializer.vocab_size, length)
+    config = BackboneConfig.for_table(len(data), serializer.vocab_size, serializer.max_length)
     lm = build_backbone(config, serializer.vocab_size, serializer.max_length,
                         {'bos': BOS, 'eos': EOS})
     try:

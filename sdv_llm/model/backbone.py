@@ -37,7 +37,10 @@ class BackboneConfig:
         Args:
             num_rows (int): training rows.
             vocab_size (int): tokens in the vocabulary (unused by the rule, kept for plugins).
-            sequence_length (int): tokens per row.
+            sequence_length (int): the serializer's longest row in tokens
+                (``max_length``: exact paths of binned numbers included, so tables with many
+                continuous columns get 3 layers; measured on default_credit, magic and
+                california in BENCHMARKS.md, 2026-12-01).
 
         Returns:
             BackboneConfig
