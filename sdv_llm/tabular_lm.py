@@ -35,7 +35,11 @@ LOGGER = logging.getLogger(__name__)
 class TabularLMConfig:
     """Every setting of the model, as the front ends pass them (``None`` = sized from the table).
 
-    See ``LLMSynthesizer`` for the meaning of each field.
+    See ``LLMSynthesizer`` for the meaning of each field. ``merge_sub_tokens`` (not a
+    synthesizer parameter yet) puts a binned number's sub-bin token in its bin token's decoder
+    position (``TabularDecoder.sub_tokens``): one decoder step per number instead of two, but
+    measured lower quality on shoppers (0.953 against 0.974 with two positions, BENCHMARKS.md
+    2026-12-01), so it is off by default.
     """
 
     epochs: int = None
@@ -60,6 +64,7 @@ class TabularLMConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     sample_batch_size: int = 4096
+    merge_sub_tokens: bool = False
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
@@ -208,7 +213,8 @@ class TabularLM:
         self.device = training_device(config.enable_gpu)
         self._compile_grammar()  # a text automaton also bounds the sequence length
         merged = getattr(self.automaton, 'merged', None)
-        self.sub_tokens = merged is not None and bool(merged.any())
+        self.sub_tokens = (config.merge_sub_tokens and merged is not None
+                           and bool(merged.any()))
         if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
                 num_rows, self.serializer.vocab_size, self.serializer.max_length,

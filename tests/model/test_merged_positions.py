@@ -43,7 +43,7 @@ def test_binned_numbers_take_one_step_and_keep_conditions_exact():
                'count': {'sdtype': 'numerical'}}
     config = TabularLMConfig(epochs=20, batch_size=64, embedding_dim=64, num_layers=2,
                              num_heads=2, enable_gpu=False, random_state=0,
-                             codec_options=CodecOptions(max_sub_bins=10))
+                             codec_options=CodecOptions(max_sub_bins=10), merge_sub_tokens=True)
     lm = TabularLM(config).fit(data, columns)
     codec = lm.schema.codecs['value']
     assert codec.mode == 'bins' and codec.bins.count.max() > 1 and lm.model.sub_tokens
