@@ -3,11 +3,12 @@
     python -m benchmarks.sequence_stats --data-dir ../shared/data [--datasets adult,magic]
 
 Prints a Markdown table: the compact vocabulary, mean and longest tokens per training row
-(``<bos>`` and ``<eos>`` included), decoder steps per row when sampling (one forward per
-position after ``<bos>``: a binned number's sub-bin token shares its bin token's position; the
-closing ``<eos>`` is written without the model; a batch steps until its longest row is done, so
-the batch mean of the longest is shown) and the parameters of the decoder that
-``LLMSynthesizer`` builds by default. Run it on two commits to compare encodings.
+(``<bos>`` and ``<eos>`` included), decoder steps per row when sampling (one forward per token
+after ``<bos>``; the closing ``<eos>`` is written without the model; a batch steps until its
+longest row is done, so the batch mean of the longest is shown), the same with
+``merge_sub_tokens`` (a binned number's sub-bin token in its bin token's position) and the
+parameters of the decoder that ``LLMSynthesizer`` builds by default. Run it on two commits to
+compare encodings.
 """
 
 import argparse
@@ -29,7 +30,8 @@ def sequence_stats(dataset, batch_size=4096):
 
     Returns:
         dict: ``vocabulary``, ``tokens_mean``, ``tokens_max``, ``steps`` (decoder forwards
-        per row in a batch of ``batch_size``) and ``parameters``.
+        per row in a batch of ``batch_size``), ``merged_steps`` (the same with
+        ``merge_sub_tokens``) and ``parameters``.
     """
     data = dataset.train
     columns = dataset.metadata.tables[dataset.table_name].columns
@@ -44,17 +46,18 @@ def sequence_stats(dataset, batch_size=4096):
     shared = sum((count == 2) for column, count in zip(schema.order, counts)
                  if getattr(schema.codecs[column], 'bins', None) is not None)
     positions = tokens - shared
-    batches = [positions[i:i + batch_size].max() for i in range(0, len(tokens), batch_size)]
+
+    def steps(lengths):
+        return float(np.mean([lengths[i:i + batch_size].max()
+                              for i in range(0, len(lengths), batch_size)])) - 2
+
     length = int(tokens.max())
     config = BackboneConfig.for_table(len(data), serializer.vocab_size, serializer.max_length)
     lm = build_backbone(config, serializer.vocab_size, serializer.max_length,
                         {'bos': BOS, 'eos': EOS})
-    try:
-        model = TabularDecoder(lm, serializer.num_columns, sub_tokens=bool(np.any(shared)))
-    except TypeError:  # a commit before merged positions
-        model = TabularDecoder(lm, serializer.num_columns)
+    model = TabularDecoder(lm, serializer.num_columns)
     return {'vocabulary': serializer.vocab_size, 'tokens_mean': float(tokens.mean()),
-            'tokens_max': length, 'steps': float(np.mean(batches)) - 2,
+            'tokens_max': length, 'steps': steps(tokens), 'merged_steps': steps(positions),
             'parameters': int(sum(p.numel() for p in model.parameters()))}
 
 
@@ -66,13 +69,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = (args.datasets.split(',') if args.datasets
              else dataset_names(args.data_dir, multi_table=False))
-    print('| dataset | vocabulary | tokens/row (mean, max) | decoder steps/row | parameters |')
-    print('|---|---|---|---|---|')
+    print('| dataset | vocabulary | tokens/row (mean, max) | decoder steps/row | '
+          'with merge_sub_tokens | parameters |')
+    print('|---|---|---|---|---|---|')
     for name in names:
         dataset = load_dataset(name, args.data_dir, max_rows=args.max_rows)
         stats = sequence_stats(dataset)
         print(f"| {name} | {stats['vocabulary']:,} | {stats['tokens_mean']:.1f}, "
-              f"{stats['tokens_max']} | {stats['steps']:.0f} | {stats['parameters']:,} |",
+              f"{stats['tokens_max']} | {stats['steps']:.0f} | {stats['merged_steps']:.0f} | "
+              f"{stats['parameters']:,} |",
               flush=True)
 
 
