@@ -39,14 +39,18 @@ def window_logits(hidden, window, weights):
         torch.Tensor: float32 ``(n, width)``; entry ``i`` is the logit of token
         ``windows[window[n], 0] + i`` (padding columns hold 0 and must be masked).
     """
-    groups = torch.unique(window)
+    groups, counts = torch.unique(window, return_counts=True)
     if len(groups) == 1:
         return (hidden @ weights[groups[0]].T).float()
-    logits = hidden.new_zeros((len(hidden), weights.shape[1]), dtype=torch.float32)
-    for group in groups:
-        rows = torch.nonzero(window == group).squeeze(1)
-        logits = logits.index_put((rows,), (hidden[rows] @ weights[group].T).float())
-    return logits
+    # Positions sorted by window, one product per window, joined and put back in order: a
+    # constant number of (n, width) tensors whatever the number of windows (an in-place
+    # write per window would keep one copy per column for the backward pass).
+    order = torch.argsort(window, stable=True)
+    parts = [(part @ weights[group].T).float() for group, part in
+             zip(groups.tolist(), torch.split(hidden[order], counts.tolist()))]
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order), device=order.device)
+    return torch.cat(parts)[inverse]
 
 
 def window_loss(hidden, labels, states, automaton, table, weight):
