@@ -332,6 +332,11 @@ class TabularLM:
             random_state = int(random_state[0].randint(0, 2**31 - 1))
         self._generator = torch.Generator(device=self.device).manual_seed(int(random_state))
 
+    def _draw_seed(self):
+        """int: a seed from the sampling generator (plans' orders, decoding draws)."""
+        return int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
+                                 device=self.device))
+
     def sample(self, num_rows, conditions=None, batch_size=None):
         """Sample rows; every row is valid by construction and meets the conditions.
 
@@ -405,8 +410,7 @@ class TabularLM:
                 return out.sort_values('_row').drop(columns='_row').reset_index(
                     drop=True)[self.columns]
             return known.reset_index(drop=True)[self.columns]
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
-                                 device=self.device))
+        seed = self._draw_seed()
         plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
                           self.schema.order_mode == 'random', known, known_mask, constraints,
                           allow_null)

@@ -158,8 +158,8 @@ class TokenWindows:
 
     def _window(self, hidden, state):
         window = self.state_window[state]
-        logits = window_logits(hidden, window, self.weights)
-        return logits.float(), self.table[state] >= 0, self.start[window]
+        logits = window_logits(hidden, window, self.weights)  # float32
+        return logits, self.table[state] >= 0, self.start[window]
 
     def cache(self, batch, capacity):
         """An empty KV cache for ``batch`` rows of ``capacity`` positions."""

@@ -16,7 +16,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan
@@ -320,8 +319,7 @@ class ChildrenLM(TabularLM):
         chunk = np.arange(len(sequence_parent)) - np.repeat(np.cumsum(chunks) - chunks, chunks)
         wanted = np.clip(counts[sequence_parent] - chunk * cap, 0, cap)
         known = self._context_frame(context.iloc[sequence_parent], chunk > 0)
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
-                                 device=self.device))
+        seed = self._draw_seed()
         ids = sample_sequences(
             self.model, self._plan(known, wanted),
             int(batch_size or self.config.sample_batch_size),
@@ -338,8 +336,7 @@ class ChildrenLM(TabularLM):
 
         Exactly ``counts[i]`` child rows in sequence ``i`` (see ``Loop``).
         """
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator,
-                                 device=self.device))
+        seed = self._draw_seed()
         num_context = self.serializer.num_context
         plan = build_plan(self.serializer, self.automaton, len(known),
                           np.random.default_rng(seed), False, known if num_context else None)

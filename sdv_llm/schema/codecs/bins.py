@@ -16,12 +16,12 @@ when sampling. ``QuantileBins`` writes a scaled integer ``m`` (see ``NumericalCo
 * nothing more: the rest of the value is drawn uniformly inside the sub-bin when decoding, at
   the column's full precision.
 
-So a continuous number costs two tokens whatever its digits (one decoder step: the sub-bin
-token shares the bin token's position, see ``Fragment.merged``), and one token for a bin of a
-single value or a table too small for sub-bins. Values that must come back exactly (the values of a condition, the value an
-exact functional dependency maps to, the edges of a range condition) take the **exact path**:
-the bin token, ``u<j>``, then the offset inside the sub-bin as fixed-width digits ``r:<d>``,
-bounded by the digit automaton. Training rows never use the exact path, and one value automaton
+So a continuous number costs two tokens whatever its digits, and one for a bin of a single
+value or a table too small for sub-bins (with ``TabularLMConfig.merge_sub_tokens`` the sub-bin
+token shares the bin token's decoder position, see ``Fragment.merged``). Values that must come
+back exactly (the values of a condition, the value an exact functional dependency maps to, the
+edges of a range condition) take the **exact path**: the bin token, ``u<j>``, then the offset
+inside the sub-bin as fixed-width digits ``r:<d>``, bounded by the digit automaton. Training rows never use the exact path, and one value automaton
 never holds both paths of a sub-bin (the full automaton only the training path, a restricted
 one the exact path for the sub-bins it cuts or the values it lists), so every automaton stays
 prefix-free; a decoded ``u<j>`` followed by digits is exact, one without them is drawn.

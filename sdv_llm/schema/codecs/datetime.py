@@ -86,8 +86,7 @@ class DatetimeCodec(ColumnCodec):
         return np.asarray(stamps.strftime(self.format), dtype=object)
 
     def _merged_states(self, fragment):
-        bins = self._numbers.bins
-        return set() if bins is None else bins.merged_states(fragment, self.offset)
+        return self._numbers.merged_states(fragment, self.offset)
 
     def _value_fragment(self):
         return self._numbers._value_fragment()

@@ -56,8 +56,8 @@ class NumericTextCodec(ColumnCodec):
 
     A high-cardinality categorical column would be spelled character by character
     (``CharacterCodec``); when its values are numbers stored as text (``text_style``), they are
-    encoded by a ``NumericalCodec`` instead (quantile bin and sub-bin: two tokens, one decoder
-    step) and decoded back to text in the column's own style, so ``'1889.50'`` stays
+    encoded by a ``NumericalCodec`` instead (quantile bin and sub-bin: at most two tokens) and
+    decoded back to text in the column's own style, so ``'1889.50'`` stays
     ``'1889.50'``. The few other strings (``' '`` for a missing charge) get a token each.
     Sampled numbers lie in the training range with the column's decimal places.
 
@@ -131,9 +131,7 @@ class NumericTextCodec(ColumnCodec):
         return Fragment(transitions, set(inner.merged))
 
     def _merged_states(self, fragment):
-        bins = self._numbers.bins
-        return set() if bins is None else bins.merged_states(fragment,
-                                                             self.offset + len(self.others))
+        return self._numbers.merged_states(fragment, self.offset + len(self.others))
 
     def _round_trips(self, values):
         strings, is_other = self._split(values)

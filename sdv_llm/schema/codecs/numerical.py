@@ -92,18 +92,17 @@ class NumericalCodec(ColumnCodec):
                 f"Column '{self.column}' holds values up to {magnitude:.6g}; numbers of "
                 'magnitude 1e17 or more cannot be represented exactly: declare the column '
                 "'id' or 'categorical', or scale it.")
-        self.decimals = int64_decimals(places, magnitude)
+        exact = int64_decimals(places, magnitude)
+        self.decimals = exact
         significant = self.options.max_significant_digits
         if significant is not None:
             integer_digits = 0 if magnitude < 1 else len(str(int(magnitude)))
-            self.decimals = min(self.decimals, max(0, significant - integer_digits))
+            self.decimals = min(exact, max(0, significant - integer_digits))
         if self.decimals < places:
-            warnings.warn(
-                f"Column '{self.column}' has {places} decimal places; {self.decimals} are kept "
-                + ('(max_significant_digits).' if significant is not None and
-                   self.decimals < int64_decimals(places, magnitude)
-                   else '(numbers stay below 1e17 once scaled).'),
-                UserWarning, stacklevel=2)
+            reason = ('(max_significant_digits).' if self.decimals < exact
+                      else '(numbers stay below 1e17 once scaled).')
+            warnings.warn(f"Column '{self.column}' has {places} decimal places; "
+                          f'{self.decimals} are kept {reason}', UserWarning, stacklevel=2)
         scale = 10**self.decimals
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
@@ -113,12 +112,16 @@ class NumericalCodec(ColumnCodec):
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
         scaled = self._scale(numbers).astype(np.int64)
         distinct = np.unique(scaled)
-        self.mode = 'values' if len(distinct) <= self.options.max_discrete_values else 'bins'
-        self.discrete = [int(v) for v in distinct] if self.mode == 'values' else []
+        few = len(distinct) <= self.options.max_discrete_values
+        self.discrete = [int(v) for v in distinct] if few else []
         self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
-        self.bins = (QuantileBins.fit(scaled, *self._bounds(), self.options.max_bins,
-                                      self.options.max_sub_bins)
-                     if self.mode == 'bins' else None)
+        self.bins = None if few else QuantileBins.fit(
+            scaled, *self._bounds(), self.options.max_bins, self.options.max_sub_bins)
+
+    @property
+    def mode(self):
+        """``'values'`` (a token per value) or ``'bins'`` (quantile bin and sub-bin)."""
+        return 'values' if self.bins is None else 'bins'
 
     def _scale(self, numbers):
         scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
@@ -267,9 +270,20 @@ class NumericalCodec(ColumnCodec):
         return Fragment([start] + shifted)
 
     def _merged_states(self, fragment):
-        if self.bins is None:
-            return set()
-        return self.bins.merged_states(fragment, self.offset)
+        return self.merged_states(fragment, self.offset)
+
+    def merged_states(self, fragment, offset):
+        """The states of ``fragment`` that read a sub-bin token (``Fragment.merged``).
+
+        Args:
+            fragment (Fragment): a value automaton of this codec's tokens shifted by
+                ``offset`` (codecs that wrap this one add their own tokens before it).
+            offset (int): the local id of this codec's first token in ``fragment``.
+
+        Returns:
+            set[int]: empty in values mode.
+        """
+        return set() if self.bins is None else self.bins.merged_states(fragment, offset)
 
     def scaled_range(self, low, high):
         """Scaled integer bounds ``[ceil(low * 10**decimals), floor(high * 10**decimals)]``."""
