@@ -1,7 +1,8 @@
 """sdv_llm: synthetic tabular data from language models, as an SDV 2.0 plugin.
 
 Public names: ``LLMSynthesizer`` (SDV single-table synthesizer), ``LLMMultiTableSynthesizer``
-(SDV multi-table synthesizer) and ``TabularLLM`` (scikit-learn estimator). They are imported
+(SDV multi-table synthesizer), ``FastGenSynthesizer`` (per-field distributions and a copula,
+exported as a standalone sampling script) and ``TabularLLM`` (scikit-learn estimator). They are imported
 lazily, so ``import sdv`` (which loads this plugin through the ``sdv_modules`` entry point)
 does not import torch or transformers.
 """
@@ -9,7 +10,8 @@ does not import torch or transformers.
 import sdv  # noqa: F401  # first: sdv loads our entry points, which import the submodules
 
 __version__ = '0.1.0'
-__all__ = ['LLMMultiTableSynthesizer', 'LLMSynthesizer', 'TabularLLM', '__version__']
+__all__ = ['FastGenSynthesizer', 'LLMMultiTableSynthesizer', 'LLMSynthesizer', 'TabularLLM',
+           '__version__']
 
 
 def __getattr__(name):
@@ -21,6 +23,10 @@ def __getattr__(name):
         from sdv_llm.multi_table import LLMMultiTableSynthesizer
 
         return LLMMultiTableSynthesizer
+    if name == 'FastGenSynthesizer':
+        from sdv_llm.fastgen.synthesizer import FastGenSynthesizer
+
+        return FastGenSynthesizer
     if name == 'TabularLLM':
         from sdv_llm.estimator import TabularLLM
 

@@ -1,4 +1,4 @@
-"""The ``sdv-llm`` command: demo, fit, sample and benchmark."""
+"""The ``sdv-llm`` command: demo, fit, sample, fastgen and benchmark."""
 
 import argparse
 import json
@@ -62,6 +62,24 @@ def command_sample(args):
     table.to_csv(args.output, index=False)
     print(f'sampled {len(table):,} rows in {seconds:.1f} s ({len(table) / seconds:,.0f} rows/s) '
           f'-> {args.output}')
+
+
+def command_fastgen(args):
+    """Fit a FastGenSynthesizer on a CSV file and write its standalone sampling script."""
+    import pandas as pd
+
+    from sdv_llm.fastgen.synthesizer import FastGenSynthesizer
+
+    data = pd.read_csv(args.data)
+    metadata = _load_metadata(args.metadata, data, args.table_name)
+    table_name = metadata._get_single_table_name()
+    synthesizer = FastGenSynthesizer(metadata, dependencies=args.dependencies,
+                                     backbone=args.backbone)
+    started = time.perf_counter()
+    synthesizer.fit({table_name: data})
+    print(f'fitted {len(data):,} rows in {time.perf_counter() - started:.1f} s')
+    synthesizer.export_script(args.output, command=' '.join(['sdv-llm'] + sys.argv[1:]))
+    print(f'wrote {args.output}; run: python {args.output} -n 1000 --seed 0 -o rows.csv')
 
 
 def command_demo(args):
@@ -212,6 +230,17 @@ def build_parser():
     sample.add_argument('-o', '--output', required=True, help='CSV file to write')
     sample.add_argument('--seed', type=int)
     sample.set_defaults(func=command_sample)
+
+    fastgen = commands.add_parser(
+        'fastgen', help='fit per-field distributions and write a standalone sampling script')
+    fastgen.add_argument('data', help='CSV file with a header row')
+    fastgen.add_argument('--metadata', help='SDV metadata JSON (detected when omitted)')
+    fastgen.add_argument('--table-name', dest='table_name', default='table')
+    fastgen.add_argument('--dependencies', choices=('copula', 'none'), default='copula')
+    fastgen.add_argument('--backbone', help='local Hugging Face causal LM that proposes the '
+                                            'distributions (default: from the data)')
+    fastgen.add_argument('-o', '--output', required=True, help='the .py script to write')
+    fastgen.set_defaults(func=command_fastgen)
 
     add_benchmark_arguments(commands.add_parser(
         'benchmark', help='LLMSynthesizer beside SDV baselines and peers, scored and reported'))

@@ -131,6 +131,12 @@ for _name, _params in LLM_CONFIGURATIONS.items():
     register(SynthesizerSpec(_name, 'single', 'sdv_llm.single_table:LLMSynthesizer', _params,
                              gpu_parameter='enable_gpu', seed_parameter='random_state',
                              ours=True))
+register(SynthesizerSpec('FastGenSynthesizer', 'single',
+                         'sdv_llm.fastgen.synthesizer:FastGenSynthesizer',
+                         seed_parameter='random_state', ours=True))
+register(SynthesizerSpec('FastGenSynthesizer-none', 'single',
+                         'sdv_llm.fastgen.synthesizer:FastGenSynthesizer',
+                         {'dependencies': 'none'}, seed_parameter='random_state', ours=True))
 register(SynthesizerSpec('GaussianCopulaSynthesizer', 'single',
                          'sdv.single_table:GaussianCopulaSynthesizer'))
 register(SynthesizerSpec('CTGANSynthesizer', 'single', 'sdv.single_table:CTGANSynthesizer',

@@ -1,0 +1,160 @@
+"""FastGenSynthesizer: the SDV 2.0 single-table synthesizer of FASTGEN (arXiv 2507.15839)."""
+
+import numpy as np
+from sdv.errors import NotFittedError, SynthesizerInputError
+from sdv.single_table.base import BaseSingleTableSynthesizer
+
+from sdv_llm.fastgen.fields import FieldOptions, fit_fields
+from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel
+from sdv_llm.fastgen.script import write_script
+
+_RAW = {'numerical': None, 'datetime': None, 'categorical': None, 'boolean': None, 'ordinal': None}
+
+
+def _check(name, value, ok, expected):
+    if not ok:
+        raise SynthesizerInputError(f'Invalid value {value!r} for parameter {name!r}: it must be '
+                                    f'{expected}.')
+
+
+class FastGenSynthesizer(BaseSingleTableSynthesizer):
+    """Per-field distributions, a copula between them, and a standalone sampling script.
+
+    FASTGEN (Nguyen et al., 2025, arXiv 2507.15839) classifies each field, infers its
+    distribution and writes a script that samples rows with no model. This synthesizer does the
+    same from the data (or, with ``backbone``, has a local language model propose each field's
+    distribution, checked against the data), and adds what FASTGEN leaves out: a Gaussian
+    copula over the fields' normal scores and exact one-column functional dependencies as
+    lookup tables. ``sample`` runs the same numpy code as the exported script.
+
+    Args:
+        metadata (sdv.metadata.Metadata): metadata of one table.
+        enforce_min_max_values (bool): kept for SDV; values always stay inside the training range.
+        enforce_rounding (bool): kept for SDV; numbers keep the training data's decimal places.
+        locales (list or str): locales of SDV's PII fakers. Default ``['en_US']``.
+        dependencies (str): ``'copula'`` (default) or ``'none'`` (every field independent,
+            FASTGEN as published).
+        backbone (str or None): the local directory of a Hugging Face causal LM that proposes
+            each field's kind and distribution (``sdv_llm.fastgen.llm``); ``None`` infers
+            them from the data.
+        max_discrete_values (int): numbers with at most this many distinct values are sampled
+            from their frequencies. Default 50.
+        text_min_count (int): a free-text value seen this often is released with its frequency;
+            rarer ones are never written. Default 5.
+        markov_order (int): characters of context of the free-text model. Default 3.
+        lookups (bool): keep exact functional dependencies as lookup tables. Default True.
+        random_state (int): seeds fitting (subsamples, tie positions). Default 0.
+
+    Raises:
+        sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
+    """
+
+    _model_sdtype_transformers = _RAW
+
+    def __init__(self, metadata, enforce_min_max_values=True, enforce_rounding=True,
+                 locales=['en_US'], dependencies='copula', backbone=None,  # noqa: B006 (as SDV)
+                 max_discrete_values=50, text_min_count=5, markov_order=3, lookups=True,
+                 random_state=0):
+        super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
+                         enforce_rounding=enforce_rounding, locales=locales)
+        _check('dependencies', dependencies, dependencies in DEPENDENCIES,
+               f'one of {DEPENDENCIES}')
+        _check('backbone', backbone, backbone is None or isinstance(backbone, str),
+               'None or the directory of a local Hugging Face causal LM')
+        for name, value, low in (('max_discrete_values', max_discrete_values, 0),
+                                 ('text_min_count', text_min_count, 1),
+                                 ('markov_order', markov_order, 1)):
+            _check(name, value, isinstance(value, int) and not isinstance(value, bool)
+                   and value >= low, f'an int >= {low}')
+        _check('lookups', lookups, isinstance(lookups, bool), 'True or False')
+        _check('random_state', random_state,
+               isinstance(random_state, int) and not isinstance(random_state, bool),
+               'an int')
+        self.dependencies = dependencies
+        self.backbone = backbone
+        self.max_discrete_values = max_discrete_values
+        self.text_min_count = text_min_count
+        self.markov_order = markov_order
+        self.lookups = lookups
+        self.random_state = random_state
+        self._extra_fields = {}
+        self._source = 'a table'
+
+    def _options(self):
+        return FieldOptions(max_discrete_values=self.max_discrete_values,
+                            text_min_count=self.text_min_count, markov_order=self.markov_order)
+
+    def _columns_metadata(self):
+        return self.metadata.tables[self._table_name].columns
+
+    def fit(self, data):
+        """Fit to ``{table_name: DataFrame}`` (SDV 2.0), and keep key and PII fields for scripts.
+
+        Keys and PII columns are regenerated by SDV in ``sample``; an exported script has no SDV,
+        so it numbers keys itself and writes PII columns from a free-text model (rare values
+        never copied).
+        """
+        table = next(iter(data.values())) if isinstance(data, dict) else data
+        super().fit(data)
+        table_metadata = self.metadata.tables[self._table_name]
+        extra = [c for c in table.columns if c in table_metadata.columns
+                 and c not in self._model.spec['fields']]
+        self._extra_fields = fit_fields(table[extra], dict(table_metadata.columns),
+                                        self._options(), np.random.default_rng(self.random_state))
+        self._source = f'the table {self._table_name!r}'
+
+    def _fit(self, processed_data):
+        choices = None
+        columns_metadata = self._columns_metadata()
+        if self.backbone is not None:
+            from sdv_llm.fastgen.llm import propose_choices
+
+            choices = propose_choices(self.backbone, processed_data, columns_metadata)
+        self._model = FastGenModel(self.dependencies, self._options(), self.lookups,
+                                   self.random_state).fit(
+            processed_data, dict(columns_metadata), self._table_name, choices)
+
+    def _sample(self, num_rows, conditions=None):
+        if conditions is not None:
+            raise NotImplementedError('FastGenSynthesizer samples conditions by rejection.')
+        return self._model.sample(num_rows)
+
+    def _require_fitted(self):
+        if not self._fitted:
+            raise NotFittedError('The FastGenSynthesizer is not fitted; call fit first.')
+
+    def get_distributions(self):
+        """The kind, distribution and source chosen for each modelled column.
+
+        Returns:
+            pandas.DataFrame: see ``FastGenModel.get_distributions``.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        self._require_fitted()
+        return self._model.get_distributions()
+
+    def script_spec(self):
+        """The spec an exported script holds: the fitted fields plus keys and PII columns."""
+        self._require_fitted()
+        spec = dict(self._model.spec)
+        columns = list(self._columns_metadata())
+        spec['fields'] = {**spec['fields'], **self._extra_fields}
+        spec['columns'] = [c for c in columns if c in spec['fields']]
+        return spec
+
+    def export_script(self, path, command=None):
+        """Write a standalone sampling script (numpy and pandas only) to ``path``.
+
+        Args:
+            path (str or pathlib.Path): the ``.py`` file to write.
+            command (str or None): the command recorded in the header.
+
+        Returns:
+            pathlib.Path: ``path``.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        return write_script(self.script_spec(), path, self._source, command)
