@@ -78,7 +78,7 @@ def command_fastgen(args):
     started = time.perf_counter()
     synthesizer.fit({table_name: data})
     print(f'fitted {len(data):,} rows in {time.perf_counter() - started:.1f} s')
-    synthesizer.export_script(args.output, command=' '.join(['sdv-llm'] + sys.argv[1:]))
+    synthesizer.export_script(args.output, command=args.command_line)
     print(f'wrote {args.output}; run: python {args.output} -n 1000 --seed 0 -o rows.csv')
 
 
@@ -249,7 +249,9 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``sdv-llm`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = ' '.join(['sdv-llm'] + argv)
     if not getattr(args, 'verbose', False):
         warnings.filterwarnings('ignore')
     args.func(args)

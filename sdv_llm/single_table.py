@@ -135,6 +135,30 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             return self._model.sample_known(known[self._modelled(known.columns)])
         return self._model.sample(num_rows, conditions=dict(conditions))
 
+    def export_script(self, path, num_rows=None, dependencies='copula', command=None):
+        """Write a standalone sampling script (numpy and pandas only) of what this model learned.
+
+        The model samples ``num_rows`` rows, a FastGenSynthesizer is fitted to them
+        (``sdv_llm.fastgen.distill``) and writes the script: a model-free sampler of the
+        LLM's marginals, copula dependencies and exact functional dependencies.
+
+        Args:
+            path (str or pathlib.Path): the ``.py`` file to write.
+            num_rows (int or None): rows sampled to fit the script; ``None`` is 20,000.
+            dependencies (str): ``'copula'`` or ``'none'``.
+            command (str or None): the command recorded in the script's header.
+
+        Returns:
+            pathlib.Path: ``path``.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        from sdv_llm.fastgen.distill import DISTILL_ROWS, distill
+
+        student = distill(self, num_rows or DISTILL_ROWS, dependencies)
+        return student.export_script(path, command=command)
+
     def _modelled(self, columns):
         return [column for column in columns if column in self._model.columns]
 

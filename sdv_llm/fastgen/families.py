@@ -33,8 +33,15 @@ FIT_ROWS = 5000
 #: A value holding this share of the rows is a point mass: no continuous family can fit it.
 POINT_MASS = 0.01
 
-#: Largest Kolmogorov-Smirnov distance at which a parametric family may be kept.
+#: Largest Kolmogorov-Smirnov distance at which a parametric family may be kept (on large
+#: tables; see ``ks_limit``).
 MAX_KS = 0.02
+
+
+def ks_limit(n, max_ks=MAX_KS):
+    """The KS distance a family may reach on ``n`` values: ``max_ks`` or, on small samples,
+    the test's 1% critical value ``1.63 / sqrt(n)``, whichever is larger."""
+    return max(max_ks, 1.63 / np.sqrt(max(n, 1)))
 
 
 @dataclass
@@ -90,7 +97,7 @@ def choose_family(values, families=tuple(FAMILIES), rng=None, max_ks=MAX_KS):
 
     A family is a candidate only if the values have no point mass (no value holds
     ``POINT_MASS`` of the rows) and its Kolmogorov-Smirnov distance to the values is at most
-    ``max_ks``; otherwise the empirical quantile function is kept.
+    ``ks_limit(n, max_ks)``; otherwise the empirical quantile function is kept.
 
     Args:
         values (numpy.ndarray): float ``(n,)`` of the field's non-missing values, ``n >= 1``.
@@ -122,7 +129,8 @@ def choose_family(values, families=tuple(FAMILIES), rng=None, max_ks=MAX_KS):
         except (ValueError, RuntimeError, FloatingPointError):
             continue
         params = [float(p) for p in params]
-        if np.isfinite(loglik) and ks_distance(fit_values, Choice(name, params, {})) <= max_ks:
+        if np.isfinite(loglik) and ks_distance(fit_values, Choice(name, params, {})) <= \
+                ks_limit(len(fit_values), max_ks):
             fitted[name] = params
             scores[name] = bic(loglik, len(params), n)
     best = min(scores, key=scores.get)

@@ -151,15 +151,11 @@ def python_scalar(value):
     return value
 
 
-def _nan_position(index):
-    """Position of the missing-value label in a ``value_counts`` index."""
-    return int(np.flatnonzero(pd.isna(index))[0])
-
-
 def fit_discrete(column_metadata, values):
     """A ``'discrete'`` field: values (missing as ``None``) and their frequencies.
 
-    Order: an ordinal's ``order`` from the metadata, numbers ascending, other categories by
+    Order: numbers (and numeric ordinals) ascending, other ordinals by their ``range_values``
+    (SDV 2.0's order), other categories by
     decreasing frequency (the order only shapes how the copula couples the field).
 
     Returns:
@@ -169,18 +165,22 @@ def fit_discrete(column_metadata, values):
     numeric = sdtype in ('numerical', 'datetime') and not (
         sdtype == 'datetime' and not pd.api.types.is_datetime64_any_dtype(values))
     counts = values.value_counts(dropna=False)
-    keys = list(counts.index)
-    if sdtype == 'ordinal' and column_metadata.get('order'):
-        rank = {v: i for i, v in enumerate(column_metadata['order'])}
-        keys = sorted(keys, key=lambda v: (v not in rank, rank.get(v, 0)))
-    elif numeric or sdtype == 'ordinal':
-        present = [v for v in keys if not pd.isna(v)]
-        try:
-            keys = sorted(present) + [v for v in keys if pd.isna(v)]
-        except TypeError:  # mixed types: keep the frequency order
-            pass
-    probs = counts.to_numpy(dtype=float)[[keys.index(v) if not pd.isna(v) else
-                                          _nan_position(counts.index) for v in keys]]
+    labels = list(counts.index)
+    present = [v for v in labels if not pd.isna(v)]
+    missing = [v for v in labels if pd.isna(v)]
+    order = column_metadata.get('order') or column_metadata.get('range_values')
+    numbers = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                  for v in present)
+    if numeric or (sdtype == 'ordinal' and numbers):
+        keys = sorted(present) + missing
+    elif sdtype == 'ordinal' and order:
+        rank = {v: i for i, v in enumerate(order)}
+        keys = sorted(present, key=lambda v: (v not in rank, rank.get(v, 0))) + missing
+    else:
+        keys = labels
+    position = {('missing' if pd.isna(v) else ('value', v)): i for i, v in enumerate(labels)}
+    probs = counts.to_numpy(dtype=float)[[position['missing' if pd.isna(v) else ('value', v)]
+                                          for v in keys]]
     probs = probs / probs.sum()
     return {'kind': 'discrete', 'values': [python_scalar(v) for v in keys], 'probs': probs.tolist(),
             'bounds': discrete_bounds(probs), 'numeric': numeric}
@@ -206,7 +206,31 @@ def fit_id(values):
             'width': int(digits.str.len().median()) if len(digits) else 0}
 
 
-def fit_fields(data, columns_metadata, options, rng, choices=None):
+_LLM_KINDS = {'numerical': 'quantile', 'categorical': 'discrete', 'text': 'text'}
+
+
+def checked_kind(answer, data_kind, values):
+    """The kind a language model proposed, if the values allow it, and its source.
+
+    A number may be ``quantile`` or, with at most 1,000 distinct values, ``discrete``; a
+    category may be ``discrete``, or ``text`` only where the data say so (new strings would
+    leave the metadata's categories).
+
+    Returns:
+        tuple[str, str]: ``(kind, source)``, source ``'llm'`` or ``'llm-refined'``.
+    """
+    kind = _LLM_KINDS.get(answer.get('kind'))
+    allowed = {'quantile': ('quantile', 'discrete'), 'discrete': ('discrete',),
+               'text': ('text', 'discrete'), 'id': ()}[data_kind]
+    if kind not in allowed or (data_kind == 'quantile' and kind == 'discrete'
+                               and values.nunique() > 1000):
+        return data_kind, 'llm-refined'
+    if data_kind == 'discrete' and kind == 'quantile':
+        return data_kind, 'llm-refined'
+    return kind, 'llm'
+
+
+def fit_fields(data, columns_metadata, options, rng, proposals=None):
     """Classify and fit every column.
 
     Args:
@@ -214,19 +238,32 @@ def fit_fields(data, columns_metadata, options, rng, choices=None):
         columns_metadata (dict): ``{column: SDV column metadata}``.
         options (FieldOptions): limits.
         rng (numpy.random.Generator): seeds the fitting subsamples.
-        choices (dict or None): ``{column: families.Choice}`` proposed elsewhere (LLM path).
+        proposals (dict or None): ``{column: answer}`` of a language model
+            (``sdv_llm.fastgen.llm.propose``), checked against the data.
 
     Returns:
-        dict: ``{column: field}``.
+        dict: ``{column: field}``; each field records its ``source`` (``'data'``, ``'llm'``
+        or ``'llm-refined'``).
     """
+    from sdv_llm.fastgen.llm import check_choice
+
     fields = {}
     for column in data.columns:
         column_metadata = columns_metadata.get(column, {'sdtype': 'categorical'})
         values = data[column]
-        kind = classify(column_metadata, values, options)
+        kind, source = classify(column_metadata, values, options), 'data'
+        answer = (proposals or {}).get(column)
+        if answer is not None and kind != 'id':
+            if kind == 'discrete' and column_metadata.get('sdtype') in ('numerical', 'datetime'):
+                kind = 'quantile'  # a number's kind is the model's to choose
+            kind, source = checked_kind(answer, kind, values)
         if kind == 'quantile':
-            fields[column] = fit_quantile(column_metadata, values, options, rng,
-                                          (choices or {}).get(column))
+            choice = None
+            if answer is not None:
+                present = field_numbers(column_metadata, values)[0].dropna().to_numpy()
+                choice = check_choice(answer, present if len(present) else np.zeros(1))
+            fields[column] = fit_quantile(column_metadata, values, options, rng, choice)
+            source = fields[column]['source'] if choice is None or source == 'llm' else source
         elif kind == 'discrete':
             fields[column] = fit_discrete(column_metadata, values)
         elif kind == 'id':
@@ -235,4 +272,5 @@ def fit_fields(data, columns_metadata, options, rng, choices=None):
             fields[column] = {**fit_text(values, options.text_min_count, options.markov_order),
                               'null_rate': float(values.isna().mean())}
         fields[column]['sdtype'] = column_metadata.get('sdtype')
+        fields[column]['source'] = source
     return fields

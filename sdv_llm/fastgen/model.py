@@ -34,21 +34,22 @@ class FastGenModel:
         self.spec = None
         self._rng = np.random.default_rng(seed)
 
-    def fit(self, data, columns_metadata, table_name='table', choices=None, extra_fields=None):
+    def fit(self, data, columns_metadata, table_name='table', proposals=None, extra_fields=None):
         """Fit the spec.
 
         Args:
             data (pandas.DataFrame): the training table, ``n >= 1`` rows.
             columns_metadata (dict): ``{column: SDV column metadata}``.
             table_name (str): written into the spec.
-            choices (dict or None): ``{column: families.Choice}`` from the LLM path.
+            proposals (dict or None): ``{column: answer}`` of a language model
+                (``sdv_llm.fastgen.llm.propose``).
             extra_fields (dict or None): fields fitted elsewhere (keys, PII), joined as they are.
 
         Returns:
             FastGenModel: ``self``.
         """
         rng = np.random.default_rng(self.seed)
-        fields = fit_fields(data, columns_metadata, self.options, rng, choices)
+        fields = fit_fields(data, columns_metadata, self.options, rng, proposals)
         if self.lookups:
             fields.update(find_lookups(data, fields))
         latent = fit_latent(data, columns_metadata, fields, self.dependencies, rng)
@@ -76,27 +77,31 @@ class FastGenModel:
         return frame if columns is None else frame[columns]
 
     def get_distributions(self):
-        """What was chosen per field, as a table.
+        """What was chosen per field (``describe(self.spec)``)."""
+        return describe(self.spec)
 
-        Returns:
-            pandas.DataFrame: one row per column: ``column``, ``sdtype``, ``kind``
-            (quantile, discrete, text, id, lookup), ``distribution`` (family, ``frequencies``,
-            ``markov(k)`` or ``lookup(<determinant>)``), ``parameters``, ``source`` and
-            ``missing_rate``.
-        """
-        rows = []
-        for column in self.spec['columns']:
-            field = self.spec['fields'][column]
-            kind = field['kind']
-            distribution, parameters, source = {
-                'quantile': lambda f: (f['family'], f['params'], f['source']),
-                'discrete': lambda f: ('frequencies', len(f['values']), 'data'),
-                'text': lambda f: (f"markov({f['markov'][0]['order']})",
-                                   len(f['common']['values']), 'data'),
-                'id': lambda f: ('sequence', f.get('start'), 'data'),
-                'lookup': lambda f: (f"lookup({f['determinant']})", len(f['keys']), 'data'),
-            }[kind](field)
-            rows.append({'column': column, 'sdtype': field.get('sdtype'), 'kind': kind,
-                         'distribution': distribution, 'parameters': parameters,
-                         'source': source, 'missing_rate': field.get('null_rate', 0.0)})
-        return pd.DataFrame(rows)
+
+def describe(spec):
+    """What was chosen per field of a spec, as a table.
+
+    Returns:
+        pandas.DataFrame: one row per column: ``column``, ``sdtype``, ``kind``
+        (quantile, discrete, text, id, lookup), ``distribution`` (family, ``frequencies``,
+        ``markov(k)``, ``sequence`` or ``lookup(<determinant>)``), ``parameters``, ``source``
+        (``data``, ``llm``, ``llm-refined``) and ``missing_rate``.
+    """
+    rows = []
+    for column in spec['columns']:
+        field = spec['fields'][column]
+        kind = field['kind']
+        distribution, parameters, source = {
+            'quantile': lambda f: (f['family'], f['params']),
+            'discrete': lambda f: ('frequencies', len(f['values'])),
+            'text': lambda f: (f"markov({f['markov'][0]['order']})", len(f['common']['values'])),
+            'id': lambda f: ('sequence', f.get('start')),
+            'lookup': lambda f: (f"lookup({f['determinant']})", len(f['keys'])),
+        }[kind](field) + (field.get('source', 'data'),)
+        rows.append({'column': column, 'sdtype': field.get('sdtype'), 'kind': kind,
+                     'distribution': distribution, 'parameters': parameters,
+                     'source': source, 'missing_rate': field.get('null_rate', 0.0)})
+    return pd.DataFrame(rows)

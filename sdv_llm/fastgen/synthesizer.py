@@ -5,7 +5,7 @@ from sdv.errors import NotFittedError, SynthesizerInputError
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
 from sdv_llm.fastgen.fields import FieldOptions, fit_fields
-from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel
+from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel, describe
 from sdv_llm.fastgen.script import write_script
 
 _RAW = {'numerical': None, 'datetime': None, 'categorical': None, 'boolean': None, 'ordinal': None}
@@ -104,15 +104,15 @@ class FastGenSynthesizer(BaseSingleTableSynthesizer):
         self._source = f'the table {self._table_name!r}'
 
     def _fit(self, processed_data):
-        choices = None
-        columns_metadata = self._columns_metadata()
+        columns_metadata = dict(self._columns_metadata())
+        self.llm_answers = None
         if self.backbone is not None:
-            from sdv_llm.fastgen.llm import propose_choices
+            from sdv_llm.fastgen.llm import propose
 
-            choices = propose_choices(self.backbone, processed_data, columns_metadata)
+            self.llm_answers = propose(self.backbone, processed_data, columns_metadata)
         self._model = FastGenModel(self.dependencies, self._options(), self.lookups,
                                    self.random_state).fit(
-            processed_data, dict(columns_metadata), self._table_name, choices)
+            processed_data, columns_metadata, self._table_name, self.llm_answers)
 
     def _sample(self, num_rows, conditions=None):
         if conditions is not None:
@@ -124,16 +124,15 @@ class FastGenSynthesizer(BaseSingleTableSynthesizer):
             raise NotFittedError('The FastGenSynthesizer is not fitted; call fit first.')
 
     def get_distributions(self):
-        """The kind, distribution and source chosen for each modelled column.
+        """The kind, distribution and source chosen for each column (keys and PII included).
 
         Returns:
-            pandas.DataFrame: see ``FastGenModel.get_distributions``.
+            pandas.DataFrame: see ``sdv_llm.fastgen.model.describe``.
 
         Raises:
             sdv.errors.NotFittedError: before ``fit``.
         """
-        self._require_fitted()
-        return self._model.get_distributions()
+        return describe(self.script_spec())
 
     def script_spec(self):
         """The spec an exported script holds: the fitted fields plus keys and PII columns."""
