@@ -15,8 +15,14 @@ import json
 
 import numpy as np
 
-from sdv_llm.fastgen.families import (EMPIRICAL, FAMILIES, POINT_MASS, Choice, ks_distance,
-                                      ks_limit)
+from sdv_llm.fastgen.families import (
+    EMPIRICAL,
+    FAMILIES,
+    POINT_MASS,
+    Choice,
+    ks_distance,
+    ks_limit,
+)
 
 _NUMBER = r'-?(0|[1-9][0-9]{0,9})(\.[0-9]{1,6})?'
 _FAMILY_NAMES = '|'.join(list(FAMILIES) + [EMPIRICAL])

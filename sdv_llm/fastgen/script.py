@@ -46,8 +46,8 @@ def _header(spec, source, command):
     """The script's docstring."""
     fields = spec['fields']
     lines = [f"Synthetic rows of the table {spec['table']!r} (sdv_llm FASTGEN script).", '',
-             f'Made: {datetime.date.today().isoformat()} from {source}, '
-             f"{spec['training_rows']} training rows; dependencies: {spec['dependencies']}.",
+             (f'Made: {datetime.date.today().isoformat()} from {source}, '
+              f"{spec['training_rows']} training rows; dependencies: {spec['dependencies']}."),
              f'Command: {command}', '', 'Columns (kind: distribution):']
     for column in spec['columns']:
         field = fields[column]

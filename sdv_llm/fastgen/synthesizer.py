@@ -7,8 +7,7 @@ from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv_llm.fastgen.fields import FieldOptions, fit_fields
 from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel, describe
 from sdv_llm.fastgen.script import write_script
-
-_RAW = {'numerical': None, 'datetime': None, 'categorical': None, 'boolean': None, 'ordinal': None}
+from sdv_llm.single_table import _RAW
 
 
 def _check(name, value, ok, expected):

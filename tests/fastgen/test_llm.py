@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from sdv_llm.data import load_adult
-from sdv_llm.fastgen.llm import ConstrainedGenerator, answer_regex, check_choice, propose
+from sdv_llm.fastgen.llm import (
+    ConstrainedGenerator,
+    answer_regex,
+    check_choice,
+    propose,
+)
 from sdv_llm.fastgen.synthesizer import FastGenSynthesizer
 from sdv_llm.model.pretrained import save_config_backbone
 
