@@ -30,14 +30,15 @@ import numpy as np
 import pandas as pd
 
 from sdv_llm.benchmark.datasets import DEFAULT_DATA_DIR, load_dataset
-from sdv_llm.benchmark.efficacy import efficacy_score
 from sdv_llm.benchmark.runner import environment
 from sdv_llm.evaluation import quality_scores
-from sdv_llm.schema.dependencies import discover_dependencies, violation_rate
+from sdv_llm.evaluation.dependencies import violation_rate
+from sdv_llm.evaluation.efficacy import efficacy_score
+from sdv_llm.schema.dependencies import discover_dependencies
 
 
 def ml_efficacy(fit_data, holdout, dataset):
-    """TSTR/TRTR score of ``sdv_llm.benchmark.efficacy`` (AUC, macro F1 or R2)."""
+    """TSTR/TRTR score of ``sdv_llm.evaluation.efficacy`` (AUC, macro F1 or R2)."""
     table = dataset.metadata._get_single_table_name()
     columns = dataset.metadata.tables[table].columns
     sdtypes = {column: spec['sdtype'] for column, spec in columns.items()}

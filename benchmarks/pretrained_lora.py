@@ -27,8 +27,8 @@ from sdv_llm.benchmark.cost import measure
 from sdv_llm.benchmark.datasets import load_dataset
 from sdv_llm.benchmark.runner import environment
 from sdv_llm.evaluation.validity import invalid_rows
-from sdv_llm.model.pretrained import save_config_backbone
 from sdv_llm.single_table import LLMSynthesizer
+from tests.helpers.backbones import save_config_backbone
 
 SIZES = {
     'tiny': {'vocab_size': 1000, 'embedding_dim': 64, 'num_layers': 2, 'num_heads': 2},

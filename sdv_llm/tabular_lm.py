@@ -24,7 +24,7 @@ from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
-from sdv_llm.plugins import get_serializations
+from sdv_llm.plugins import codec_hook, get_serializations
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.serialization.compact import BOS, EOS
 
@@ -121,7 +121,7 @@ class TabularLM:
         config = self.config
         self.columns = list(data.columns)
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
-                                      config.codec_options, config.column_order)
+                                      config.codec_options, config.column_order, codec_hook())
         self.serializer = self._build_serializer()
         blocks = self.serializer.encode_blocks(data)
         if self.pretrained is None:

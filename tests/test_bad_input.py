@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sdv.errors import InvalidDataError
+from sdv.errors import InvalidDataError, InvalidDataTypeError
 from sdv.metadata import Metadata
 
 from sdv_llm import LLMSynthesizer
@@ -43,7 +43,7 @@ def test_entirely_null_and_constant_columns(tiny):
 def test_metadata_data_mismatch(tiny):
     data = pd.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})
     synthesizer, _ = _synth(data, tiny)
-    with pytest.raises(InvalidDataError):
+    with pytest.raises(InvalidDataError, match=r"metadata columns \['b'\] are not present"):
         synthesizer.fit({'t': data.drop(columns='b')})
 
 
@@ -92,5 +92,5 @@ def test_too_long_string_for_character_codec_is_named(tiny):
 def test_fit_with_a_dataframe_instead_of_a_dict(tiny):
     data = pd.DataFrame({'a': [1, 2, 3]})
     synthesizer, _ = _synth(data, tiny)
-    with pytest.raises(Exception, match='dict|dictionary'):
+    with pytest.raises(InvalidDataTypeError, match='must be a dictionary'):
         synthesizer.fit(data)

@@ -125,7 +125,7 @@ def test_fd_and_random_orders_fit_and_sample_valid_rows(iris, tiny, order):
 
 def test_fd_order_enforces_exact_dependencies(iris, tiny):
     """Even an undertrained model cannot break an exact dependency under the 'fd' order."""
-    from sdv_llm.schema.dependencies import violation_rate
+    from sdv_llm.evaluation.dependencies import violation_rate
 
     data, metadata = iris
     data = data.assign(genus=data['species'].map({'setosa': 'a', 'versicolor': 'b',

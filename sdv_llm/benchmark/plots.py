@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 
-from sdv_llm.benchmark.metrics import (
+from sdv_llm.evaluation.columns import (
     NUMERIC_SDTYPES,
-    _as_labels,
-    _as_numbers,
+    as_labels,
+    as_numbers,
     modelled_columns,
 )
 
@@ -91,20 +91,20 @@ def marginals(dataset, synthetic, path, columns=4, top=8):
     tables = {'real (train)': dataset.train, **synthetic}
     for axis, column in zip(axes.flat, chosen):
         if sdtypes[column] in NUMERIC_SDTYPES:
-            real = _as_numbers(dataset.train[column], sdtypes[column])
+            real = as_numbers(dataset.train[column], sdtypes[column])
             real = real[~np.isnan(real)]
             edges = np.linspace(real.min(), real.max(), 31) if len(real) else 30
             for name, table in tables.items():
-                values = _as_numbers(table[column], sdtypes[column])
+                values = as_numbers(table[column], sdtypes[column])
                 axis.hist(values[~np.isnan(values)], bins=edges, density=True,
                           histtype='step', linewidth=2 if name == 'real (train)' else 1,
                           label=name)
         else:
-            categories = _as_labels(dataset.train[column]).value_counts().index[:top]
+            categories = as_labels(dataset.train[column]).value_counts().index[:top]
             width = 0.8 / len(tables)
             positions = np.arange(len(categories))
             for i, (name, table) in enumerate(tables.items()):
-                shares = _as_labels(table[column]).value_counts(normalize=True)
+                shares = as_labels(table[column]).value_counts(normalize=True)
                 axis.bar(positions + i * width, shares.reindex(categories).fillna(0), width,
                          label=name)
             axis.set_xticks(positions + 0.4 - width / 2)

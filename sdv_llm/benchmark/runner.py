@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sdv_llm.benchmark import cost, efficacy, metrics, privacy
+from sdv_llm.benchmark import cost
 from sdv_llm.benchmark.datasets import (
     BUNDLED,
     DEFAULT_DATA_DIR,
@@ -25,6 +25,15 @@ from sdv_llm.benchmark.datasets import (
 from sdv_llm.benchmark.peers import align_dtypes, run_peer
 from sdv_llm.benchmark.profiles import get_profile
 from sdv_llm.benchmark.synthesizers import SYNTHESIZERS, get_spec
+from sdv_llm.evaluation import (
+    detection,
+    efficacy,
+    fidelity,
+    integrity,
+    privacy,
+    quality,
+    validity,
+)
 
 LOGGER = logging.getLogger(__name__)
 _PACKAGES = ('sdv_llm', 'sdv', 'sdmetrics', 'rdt', 'torch', 'transformers', 'peft',
@@ -96,17 +105,17 @@ def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
     """
     train, holdout, meta, name = dataset.train, dataset.holdout, dataset.metadata, dataset.name
     row, errors = {}, {}
-    _record(row, errors, 'quality', metrics.quality_scores, train, synthetic, meta, name)
-    _record(row, errors, 'invalid_rows', metrics.invalid_rows, synthetic, meta, name)
+    _record(row, errors, 'quality', quality.quality_scores, train, synthetic, meta, name)
+    _record(row, errors, 'invalid_rows', validity.invalid_rows, synthetic, meta, name)
     if 'invalid_rows' in row:
         row['invalid_row_rate'] = row['invalid_rows'] / max(len(synthetic), 1)
-    _record(row, errors, 'kl_divergence', metrics.mean_kl_divergence, train, synthetic, meta,
+    _record(row, errors, 'kl_divergence', fidelity.mean_kl_divergence, train, synthetic, meta,
             name)
-    _record(row, errors, 'correlation_frobenius', metrics.correlation_frobenius, train,
+    _record(row, errors, 'correlation_frobenius', fidelity.correlation_frobenius, train,
             synthetic, meta, name)
-    _record(row, errors, 'association_frobenius', metrics.association_frobenius, train,
+    _record(row, errors, 'association_frobenius', fidelity.association_frobenius, train,
             synthetic, meta, name)
-    _record(row, errors, 'detection', metrics.detection_score, train, synthetic, meta, name,
+    _record(row, errors, 'detection', detection.detection_score, train, synthetic, meta, name,
             max_rows=evaluation_rows, seed=seed)
     if holdout is not None and len(holdout):
         if dataset.config.target:
@@ -120,55 +129,6 @@ def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
     if errors:
         row['metric_errors'] = json.dumps(errors)
     return row
-
-
-def foreign_key_matches(tables, metadata):
-    """Per relationship, how many foreign-key values (not missing) are found in the parent.
-
-    Args:
-        tables (dict[str, pandas.DataFrame]): the database.
-        metadata (sdv.metadata.Metadata): its metadata with relationships.
-
-    Returns:
-        list[tuple[dict, int, int]]: ``(relationship, found, total)`` per relationship.
-    """
-    matches = []
-    for relation in metadata.relationships:
-        keys = tables[relation['child_table_name']][relation['child_foreign_key']].dropna()
-        parents = set(tables[relation['parent_table_name']][relation['parent_primary_key']])
-        matches.append((relation, int(keys.isin(parents).sum()), len(keys)))
-    return matches
-
-
-def referential_integrity(tables, metadata):
-    """Share of foreign-key values (not missing) found among their parent's primary keys.
-
-    Args:
-        tables (dict[str, pandas.DataFrame]): the synthetic database.
-        metadata (sdv.metadata.Metadata): its metadata with relationships.
-
-    Returns:
-        float: in [0, 1]; ``nan`` without foreign-key values.
-    """
-    matches = foreign_key_matches(tables, metadata)
-    valid = sum(found for _, found, _ in matches)
-    total = sum(count for _, _, count in matches)
-    return valid / total if total else float('nan')
-
-
-def unique_primary_keys(tables, metadata):
-    """Whether every table's (single-column) primary key is unique.
-
-    Args:
-        tables (dict[str, pandas.DataFrame]): the database.
-        metadata (sdv.metadata.Metadata): its metadata.
-
-    Returns:
-        bool
-    """
-    return all(bool(tables[name][table.primary_key].is_unique)
-               for name, table in metadata.tables.items()
-               if isinstance(table.primary_key, str) and name in tables)
 
 
 def score_multi_table(dataset, synthetic):
@@ -187,34 +147,14 @@ def score_multi_table(dataset, synthetic):
         ``referential_integrity``, ``unique_primary_keys`` and ``metric_errors`` when any
         failed.
     """
-    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
-
-    metadata = dataset.metadata.to_dict()
-    # SDMetrics joins a parent with its child under prefixed names, which a self-reference
-    # (chinook's employees.ReportsTo) breaks; its keys still count in referential integrity.
-    metadata['relationships'] = [r for r in metadata.get('relationships', [])
-                                 if r['parent_table_name'] != r['child_table_name']]
     row, errors = {}, {}
-
-    def quality():
-        report = QualityReport()
-        report.generate(dataset.train, synthetic, metadata, verbose=False)
-        scores = report.get_properties().set_index('Property')['Score']
-        return {'quality': float(report.get_score()),
-                **{k.lower().replace(' ', '_'): float(v) for k, v in scores.items()}}
-
-    def diagnostic():
-        report = DiagnosticReport()
-        report.generate(dataset.train, synthetic, metadata, verbose=False)
-        scores = report.get_properties().set_index('Property')['Score']
-        return {'diagnostic': float(report.get_score()),
-                'relationship_validity': float(scores['Relationship Validity'])}
-
-    _record(row, errors, 'quality', quality)
-    _record(row, errors, 'diagnostic', diagnostic)
-    _record(row, errors, 'referential_integrity', referential_integrity, synthetic,
+    _record(row, errors, 'quality', quality.multi_table_quality_scores, dataset.train,
+            synthetic, dataset.metadata)
+    _record(row, errors, 'diagnostic', quality.multi_table_diagnostic_scores, dataset.train,
+            synthetic, dataset.metadata)
+    _record(row, errors, 'referential_integrity', integrity.referential_integrity, synthetic,
             dataset.metadata)
-    _record(row, errors, 'unique_primary_keys', unique_primary_keys, synthetic,
+    _record(row, errors, 'unique_primary_keys', integrity.unique_primary_keys, synthetic,
             dataset.metadata)
     if errors:
         row['metric_errors'] = json.dumps(errors)

@@ -21,6 +21,7 @@ from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan
 from sdv_llm.decoding.sampler import Loop, sample_sequences
 from sdv_llm.model.training import mixed_precision
+from sdv_llm.plugins import codec_hook
 from sdv_llm.schema import TableSchema
 from sdv_llm.serialization.compact import (
     BOS,
@@ -215,11 +216,11 @@ class ChildrenLM(TabularLM):
         order = 'fixed' if isinstance(config.column_order, str) and \
             config.column_order == 'random' else config.column_order
         child_schema = TableSchema.fit(children, children_metadata, enforce_min_max_values,
-                                       config.codec_options, order)
+                                       config.codec_options, order, codec_hook())
         context = parent.rename(columns=lambda c: CONTEXT_PREFIX + c)
         context_metadata = {CONTEXT_PREFIX + c: m for c, m in parent_metadata.items()}
         context_schema = TableSchema.fit(context, context_metadata, enforce_min_max_values,
-                                         config.codec_options, 'fixed')
+                                         config.codec_options, 'fixed', codec_hook())
         kept = [c for c in context_schema.order
                 if context_schema.codecs[c].max_length <= self.max_context_tokens]
         self.context_columns = [c[len(CONTEXT_PREFIX):] for c in kept]
@@ -237,7 +238,7 @@ class ChildrenLM(TabularLM):
             flag = pd.Series(['first', 'continued'])
             codecs[CONTINUED] = TableSchema.fit(
                 pd.DataFrame({CONTINUED: flag}), {CONTINUED: {'sdtype': 'categorical'}},
-                options=config.codec_options,
+                options=config.codec_options, choose_codec=codec_hook(),
             ).codecs[CONTINUED]
             kept = kept + [CONTINUED]
         codecs.update(child_schema.codecs)

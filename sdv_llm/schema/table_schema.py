@@ -2,7 +2,7 @@
 
 from sdv.errors import InvalidDataError
 
-from sdv_llm.plugins import get_plugin_manager
+from sdv_llm.schema.codecs.by_sdtype import codec_for_sdtype
 from sdv_llm.schema.options import CodecOptions
 from sdv_llm.schema.order import resolve_column_order
 
@@ -26,8 +26,8 @@ class TableSchema:
 
     @classmethod
     def fit(cls, data, columns_metadata, enforce_min_max_values=True, options=None,
-            column_order='fixed'):
-        """Choose a codec for every column through the plugin hooks and fit it.
+            column_order='fixed', choose_codec=None):
+        """Choose a codec for every column and fit it.
 
         Args:
             data (pandas.DataFrame): the training table, raw values.
@@ -35,6 +35,11 @@ class TableSchema:
             enforce_min_max_values (bool): bound numbers and datetimes to their range.
             options (CodecOptions or None): shared codec limits.
             column_order (str or list[str]): see ``resolve_column_order``.
+            choose_codec (callable or None): called with the keyword arguments of the
+                ``sdv_llm_column_codec`` hook (``sdv_llm.hookspecs``) for each column; returns
+                an unfitted codec or ``None``. The models pass the plugins' hook
+                (``sdv_llm.plugins.codec_hook()``), so plugins choose codecs; ``None`` uses the
+                built-in codec of each sdtype (``codec_for_sdtype``) only.
 
         Returns:
             TableSchema
@@ -44,13 +49,13 @@ class TableSchema:
                 encoded; the message names the column.
         """
         options = options or CodecOptions()
-        hook = get_plugin_manager().hook
+        choose_codec = choose_codec or codec_for_sdtype
         codecs = {}
         errors = []
         for column in data.columns:
             metadata = columns_metadata.get(column, {'sdtype': 'categorical'})
             values = data[column]
-            codec = hook.sdv_llm_column_codec(
+            codec = choose_codec(
                 column=column, column_metadata=metadata, values=values,
                 enforce_min_max_values=enforce_min_max_values, options=options,
             )

@@ -11,8 +11,8 @@ in the row's column order, then ``<eos>``::
 Each clause ends with a terminator: the separator, or the row's end for the last column, so
 every clause language is prefix-free and a row's grammar is the concatenation of clause
 automata (``sdv_llm.decoding.text_automaton``). Values are written by the column codecs'
-text domains (``text_values``) and quoted by the format so that separators, quotes and
-newlines inside values never end a clause; every format round-trips exactly.
+text domains (``sdv_llm.schema.text_domains``) and quoted by the format so that separators,
+quotes and newlines inside values never end a clause; every format round-trips exactly.
 
 Clauses are tokenized one by one (the canonical tokenization of each clause), both for
 training and for the forced tokens of conditions, so no token spans two clauses.
@@ -24,8 +24,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from sdv_llm.schema.text_domains.regex import alternation, regex_escape
 from sdv_llm.serialization.compact import CompactSerializer, holes_last
-from sdv_llm.serialization.text_values import alternation, regex_escape
 
 
 class TextFormat:

@@ -81,6 +81,22 @@ def test_top_p_and_temperature_keep_rows_valid(iris):
     table = _sample(serializer, automaton, 100, temperature=0.5, top_p=0.3)
     assert table['sepal length (cm)'].between(4.3, 7.9).all()
     assert set(table['species']) <= {'setosa', 'versicolor', 'virginica'}
+    # The same rows without the nucleus vary; a nucleus of the single likeliest token is
+    # greedy decoding, and every row of the same (fixed-order) context is the same row.
+    assert len(_sample(serializer, automaton, 100, temperature=0.5).drop_duplicates()) > 10
+    assert len(_sample(serializer, automaton, 100, temperature=0.5, top_p=1e-6)
+               .drop_duplicates()) == 1
+
+
+def test_top_p_keeps_the_smallest_set_of_likeliest_tokens_that_reaches_p():
+    from sdv_llm.decoding.sampler import _top_p_filter
+
+    probs = torch.tensor([[0.05, 0.5, 0.15, 0.3]])
+    for top_p, kept in ((0.4, [1]), (0.7, [1, 3]), (0.75, [1, 3]), (0.9, [1, 2, 3]),
+                        (0.99, [0, 1, 2, 3])):
+        filtered = _top_p_filter(probs.log(), top_p)
+        assert torch.isfinite(filtered[0]).nonzero().flatten().tolist() == kept, top_p
+        torch.testing.assert_close(filtered[0, kept], probs.log()[0, kept])
 
 
 def test_preallocated_cache_matches_the_dynamic_cache(iris):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdv_llm.model.pretrained import save_config_backbone
 from tests.conftest import DATA
+from tests.helpers.backbones import save_config_backbone
 
 WORKER = Path(__file__).with_name('ddp_worker.py')
 ROOT = Path(__file__).resolve().parents[2]

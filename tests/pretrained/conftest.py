@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdv_llm.model.pretrained import save_config_backbone
+from tests.helpers.backbones import save_config_backbone
 
 
 def build_backbone(path, texts, vocab_size=400, n_positions=512):

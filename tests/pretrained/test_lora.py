@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from sdv.errors import SynthesizerInputError
 from sdv.metadata import Metadata
 
@@ -151,4 +150,18 @@ def test_gradient_checkpointing_trains(tiny_backbone, table, metadata):
                            enable_gpu=False, gradient_checkpointing=True)
     synth.fit({'tricky': table})
     assert np.isfinite(synth.get_loss_values()['Loss']).all()
-    assert torch.is_grad_enabled()
+    assert synth._model.model.lm.get_base_model().is_gradient_checkpointing
+
+
+def test_gradient_checkpointing_is_off_unless_asked(tiny_backbone):
+    from sdv_llm.model.pretrained import (
+        PretrainedSpec,
+        build_pretrained,
+        load_config,
+        lora_config,
+    )
+
+    peft_config = lora_config(None, load_config(tiny_backbone).model_type)
+    for enabled in (False, True):
+        decoder = build_pretrained(PretrainedSpec(tiny_backbone, peft_config, False, enabled))
+        assert decoder.lm.get_base_model().is_gradient_checkpointing == enabled

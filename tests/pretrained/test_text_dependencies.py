@@ -2,7 +2,7 @@
 
 import pytest
 
-from sdv_llm.schema.dependencies import violation_rate
+from sdv_llm.evaluation.dependencies import violation_rate
 from sdv_llm.single_table import LLMSynthesizer
 
 

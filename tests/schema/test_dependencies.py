@@ -1,4 +1,4 @@
-"""Functional dependencies: discovery, g3 error, the order they imply, violation rates."""
+"""Functional dependencies: discovery, g3 error, the order they imply."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,6 @@ from sdv_llm.schema.dependencies import (
     dependency_order,
     discover_dependencies,
     g3_error,
-    violation_rate,
 )
 
 
@@ -60,13 +59,3 @@ def test_order_puts_determinants_first_and_condenses_cycles():
     order = dependency_order(['a', 'b', 'c', 'd', 'e'], deps)
     assert order == ['c', 'd', 'b', 'a', 'e']
     assert dependency_order(['x', 'y'], []) == ['x', 'y']
-
-
-def test_violation_rate(table):
-    deps = [FunctionalDependency(('state',), 'code', 0.0)]
-    assert violation_rate(table, table, deps) == 0.0
-    broken = table.copy()
-    broken.loc[:59, 'code'] = 7
-    assert violation_rate(table, broken, deps) == pytest.approx(0.1)
-    unseen = table.assign(state='ZZ')
-    assert violation_rate(table, unseen, deps) == 0.0

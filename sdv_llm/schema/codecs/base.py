@@ -239,7 +239,7 @@ class ColumnCodec:
         """The values of this column as text, for the text serializations.
 
         Returns:
-            sdv_llm.serialization.text_values.StringDomain or NumberDomain
+            sdv_llm.schema.text_domains.StringDomain, NumberDomain or DateDomain
 
         Raises:
             ValueError: the codec has no text form (a plugin codec that does not implement it).

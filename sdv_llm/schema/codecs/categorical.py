@@ -4,6 +4,7 @@ import numpy as np
 
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.fragment import EXIT, Fragment
+from sdv_llm.schema.text_domains import StringDomain
 
 
 def _key(value):
@@ -77,8 +78,6 @@ class CategoricalCodec(ColumnCodec):
         return Fragment([{i: EXIT for i in range(len(self.categories))}])
 
     def text_domain(self):
-        from sdv_llm.serialization.text_values import StringDomain
-
         return StringDomain(self.column, [str(value) for value in self.categories],
                             list(self.categories),
                             lambda values: self._encode_values(values)[:, 0])

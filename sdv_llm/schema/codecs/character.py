@@ -5,6 +5,7 @@ import pandas as pd
 
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.fragment import EXIT, Fragment
+from sdv_llm.schema.text_domains import StringDomain
 
 END_TOKEN = '<end>'
 
@@ -75,8 +76,6 @@ class CharacterCodec(ColumnCodec):
         return fragment
 
     def text_domain(self):
-        from sdv_llm.serialization.text_values import StringDomain
-
         index = {value: i for i, value in enumerate(self.values)}
         return StringDomain(self.column, list(self.values),
                             [self._originals.get(value, value) for value in self.values],

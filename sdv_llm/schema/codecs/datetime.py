@@ -5,6 +5,7 @@ import pandas as pd
 
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.numerical import NumericalCodec
+from sdv_llm.schema.text_domains import DateDomain, NumberDomain
 
 _UNITS = (('D', 86_400), ('h', 3_600), ('m', 60), ('s', 1))
 
@@ -99,9 +100,6 @@ class DatetimeCodec(ColumnCodec):
         days) for ``datetime64`` columns without a format; otherwise a ``NumberDomain`` of
         whole units after the base.
         """
-        from sdv_llm.serialization.text_dates import DateDomain
-        from sdv_llm.serialization.text_values import NumberDomain
-
         low, high = self._numbers._bounds()
 
         def scaled_range(low_value, high_value):

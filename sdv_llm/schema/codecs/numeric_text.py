@@ -8,6 +8,7 @@ import pandas as pd
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.numerical import NumericalCodec
 from sdv_llm.schema.fragment import EXIT, Fragment
+from sdv_llm.schema.text_domains import StringDomain
 
 _NUMBER = re.compile(r'-?(0|[1-9]\d*)(\.\d+)?')
 MAX_OTHER_VALUES = 20
@@ -148,8 +149,6 @@ class NumericTextCodec(ColumnCodec):
         return exact
 
     def text_domain(self):
-        from sdv_llm.serialization.text_values import StringDomain
-
         index = {value: i for i, value in enumerate(self._strings)}
 
         def index_of(values):

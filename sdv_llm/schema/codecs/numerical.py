@@ -9,6 +9,7 @@ import pandas as pd
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.bins import QuantileBins, int64_decimals
 from sdv_llm.schema.fragment import EXIT, Fragment, digit_range_fragment
+from sdv_llm.schema.text_domains import NumberDomain
 
 
 def _decimal_places(values):
@@ -218,8 +219,6 @@ class NumericalCodec(ColumnCodec):
         return scaled.astype(np.int64)
 
     def text_domain(self):
-        from sdv_llm.serialization.text_values import NumberDomain
-
         low, high = self._bounds()
         return NumberDomain(self.decimals, low, high, self.to_scaled, self.from_scaled,
                             self.scaled_range)

@@ -8,7 +8,7 @@ the range ``[low, high]`` is cut into blocks that are products of per-field sets
 lexicographic range split, with years grouped by leap year and months by their length), and
 each block is written in the format's field order. Fields finer than the column's unit are
 fixed at zero, so every text is a whole number of units. Other formats keep the unit counts of
-``NumberDomain``.
+``NumberDomain`` (``sdv_llm.schema.text_domains.number_domain``).
 """
 
 import calendar
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sdv_llm.serialization.text_values import alternation, regex_escape
+from sdv_llm.schema.text_domains.regex import alternation, regex_escape
 
 #: Fields from the most to the least significant: directive, width, smallest, largest.
 FIELDS = (('Y', 4, 1000, 9999), ('m', 2, 1, 12), ('d', 2, 1, 31), ('H', 2, 0, 23),

@@ -5,14 +5,12 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdv_llm.serialization.text import CSVFormat, JSONFormat, SentenceFormat
-from sdv_llm.serialization.text_values import (
+from sdv_llm.schema.text_domains.number_domain import (
     NumberDomain,
-    alternation,
     format_scaled,
     parse_scaled,
-    regex_escape,
 )
+from sdv_llm.schema.text_domains.regex import alternation
 
 
 @settings(max_examples=60, deadline=None)
@@ -34,13 +32,3 @@ def test_sub_ranges():
     pattern = re.compile(alternation(domain.patterns(low=12, high=37)))
     accepted = [m for m in range(-60, 600) if pattern.fullmatch(format_scaled([m], 1)[0])]
     assert accepted == list(range(12, 38))
-
-
-@given(st.text(max_size=12))
-def test_quoted_strings_escape_round_trip(text):
-    for fmt in (SentenceFormat(), JSONFormat(), CSVFormat()):
-        quoted = fmt.quote(text)
-        assert re.fullmatch(regex_escape(quoted), quoted, re.DOTALL)
-        if fmt.name != 'json':
-            assert fmt.separator not in quoted or quoted.startswith('"')
-        assert '\n' not in quoted or quoted.startswith('"')

@@ -1,43 +1,15 @@
-"""Column values as text: what each codec's values look like in a text serialization.
+"""Numbers as text: scaled integers written in decimal, and the regex of a range of them.
 
-A column is either a *string* domain (categorical, boolean, ordinal and high-cardinality
-columns: a finite set of strings, quoted by the format when needed) or a *number* domain
-(numerical and datetime columns: a scaled integer ``m`` in ``[low, high]`` written in decimal
-with exactly ``decimals`` places, ``-`` for negatives; datetimes as whole time units after the
-column's base). Both give a regular expression of exactly the valid texts, which the token
-automaton is compiled from (``sdv_llm.decoding.text_automaton``).
+A number domain (numerical and datetime columns without a writable ``datetime_format``) is a
+scaled integer ``m`` in ``[low, high]`` written in decimal with exactly ``decimals`` places,
+``-`` for negatives; datetimes as whole time units after the column's base.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-_REGEX_SPECIAL = set('\\.^$*+?{}[]|()-#&~/"\'')
-
-
-def regex_escape(text):
-    """``text`` as a regex literal understood by both Python's ``re`` and outlines-core."""
-    out = []
-    for char in text:
-        if char == '\n':
-            out.append('\\n')
-        elif char == '\r':
-            out.append('\\r')
-        elif char == '\t':
-            out.append('\\t')
-        elif char in _REGEX_SPECIAL:
-            out.append('\\' + char)
-        else:
-            out.append(char)
-    return ''.join(out)
-
-
-def alternation(patterns):
-    """``(?:a|b|...)`` of regexes (a never-matching class when empty)."""
-    patterns = list(dict.fromkeys(patterns))
-    if not patterns:
-        raise ValueError('An empty set of values has no pattern.')
-    return patterns[0] if len(patterns) == 1 else '(' + '|'.join(patterns) + ')'
+from sdv_llm.schema.text_domains.regex import alternation
 
 
 def _same_length(low, high):
@@ -115,62 +87,6 @@ def format_scaled(scaled, decimals):
 def parse_scaled(texts):
     """Scaled integers of texts written by ``format_scaled``."""
     return np.array([int(text.replace('.', '')) for text in texts], dtype=np.int64)
-
-
-@dataclass
-class StringDomain:
-    """A finite set of values written as strings.
-
-    Attributes:
-        column (str): for messages.
-        strings (list[str]): the text of each value (unquoted).
-        values (list): the value each string stands for.
-        index_of (callable): raw values (``pandas.Series``) -> int64 index into ``values``;
-            raises ``ValueError`` for an unknown value.
-    """
-
-    column: str
-    strings: list
-    values: list
-    index_of: object
-    quoted = True
-    ranged = False
-
-    def __post_init__(self):
-        seen = set()
-        for string in self.strings:
-            if string in seen:
-                raise ValueError(f"Column '{self.column}' has two values written as {string!r}; "
-                                 "use serialization='compact'.")
-            seen.add(string)
-
-    def to_text(self, values):
-        """Unquoted strings of raw values (a ``pandas.Series`` without missing values)."""
-        return [self.strings[i] for i in self.index_of(values)]
-
-    def _written(self, fmt):
-        """The text of each value in a row of ``fmt`` (``fmt.literal``)."""
-        return [fmt.literal(s, v) for s, v in zip(self.strings, self.values)]
-
-    def write(self, fmt, values):
-        """Texts of raw values as they appear in a row of ``fmt`` (quoted where needed)."""
-        written = self._written(fmt)
-        return [written[i] for i in self.index_of(values)]
-
-    def parse(self, fmt, texts):
-        """Values of texts written by :meth:`write`."""
-        lookup = dict(zip(self._written(fmt), self.values))
-        return [lookup[t] for t in texts]
-
-    def describe(self, max_values=12):
-        """``'one of a, b, ...'``: the first ``max_values`` values."""
-        shown = self.strings[:max_values]
-        return 'one of ' + ', '.join(shown) + (', ...' if len(self.strings) > max_values
-                                               else '')
-
-    def patterns(self, fmt):
-        """Regexes of the texts of every value in a row of ``fmt``."""
-        return [regex_escape(t) for t in self._written(fmt)]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sklearn.ensemble import (
 from sklearn.metrics import f1_score, r2_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from sdv_llm.benchmark.metrics import _as_numbers, modelled_columns
+from sdv_llm.evaluation.columns import as_numbers, modelled_columns
 
 #: Score name by task.
 SCORES = {'binary': 'roc_auc', 'multiclass': 'macro_f1', 'regression': 'r2'}
@@ -31,7 +31,7 @@ def _features(tables, sdtypes):
     for column, sdtype in sdtypes.items():
         if sdtype in ('numerical', 'datetime'):
             for frame, table in zip(encoded, tables):
-                frame[column] = _as_numbers(table[column], sdtype)
+                frame[column] = as_numbers(table[column], sdtype)
             categorical.append(False)
             continue
         labels = [t[column].astype(object).where(t[column].notna()).astype('string')

@@ -75,9 +75,25 @@ def test_each_parent_gets_exactly_its_number_of_children_across_chunks():
     counts = np.random.default_rng(0).integers(0, 8, len(parent))
     children, owner = model.sample(parent, counts)
     assert len(children) == len(owner) == counts.sum()
-    assert np.all(np.diff(owner) >= 0)
-    assert list(np.bincount(owner, minlength=len(parent))) == list(counts)
+    # Grouped by parent, in parent order, exactly counts[i] children each.
+    assert owner.tolist() == np.repeat(np.arange(len(parent)), counts).tolist()
     assert set(children['color']) <= {'red', 'blue'}
+
+
+def test_each_child_row_belongs_to_the_parent_whose_context_generated_it():
+    """Children of kind-'b' parents are red, of kind-'a' parents blue; a model that learned
+    that shows whether ``owner`` points at the sequence each row was decoded in (chunks too)."""
+    kinds = np.array(['a', 'b'] * 150)
+    owner = np.repeat(np.arange(len(kinds)), np.tile([2, 3], 150))
+    children = pd.DataFrame({'color': np.where(kinds[owner] == 'b', 'red', 'blue')})
+    model = ChildrenLM(TabularLMConfig(epochs=10, **CONFIG), max_children=2)
+    model.fit(pd.DataFrame({'kind': kinds}), {'kind': {'sdtype': 'categorical'}}, children,
+              {'color': {'sdtype': 'categorical'}}, owner)
+    parent = pd.DataFrame({'kind': ['a', 'b'] * 50})
+    counts = np.random.default_rng(0).integers(0, 6, len(parent))
+    sampled, sampled_owner = model.sample(parent, counts)
+    expected = np.where(parent['kind'].to_numpy()[sampled_owner] == 'b', 'red', 'blue')
+    assert (sampled['color'].to_numpy() == expected).mean() > 0.8
 
 
 def test_without_chunks_the_cap_is_the_most_children_of_a_training_parent():

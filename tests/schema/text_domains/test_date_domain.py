@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdv_llm.schema.codecs.datetime import DatetimeCodec
+from sdv_llm.schema.text_domains.date_domain import DateDomain, parse_format
+from sdv_llm.schema.text_domains.number_domain import NumberDomain
 from sdv_llm.serialization.text import CSVFormat, JSONFormat, SentenceFormat
-from sdv_llm.serialization.text_dates import DateDomain, parse_format
-from sdv_llm.serialization.text_values import NumberDomain
 
 BASE = pd.Timestamp('1995-12-20')
 SECONDS = {'D': 86_400, 'h': 3_600, 'm': 60, 's': 1}

@@ -5,10 +5,10 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import OneHotEncoder
 
-from sdv_llm.benchmark.metrics import (
+from sdv_llm.evaluation.columns import (
     NUMERIC_SDTYPES,
-    _as_labels,
-    _as_numbers,
+    as_labels,
+    as_numbers,
     modelled_columns,
     table_metadata_dict,
 )
@@ -25,7 +25,7 @@ def _encode(tables, sdtypes):
     blocks = [[] for _ in tables]
     for column, sdtype in sdtypes.items():
         if sdtype in NUMERIC_SDTYPES:
-            values = [_as_numbers(t[column], sdtype) for t in tables]
+            values = [as_numbers(t[column], sdtype) for t in tables]
             finite = values[0][~np.isnan(values[0])]
             low = finite.min() if len(finite) else 0.0
             span = (finite.max() - low) if len(finite) else 0.0
@@ -35,9 +35,9 @@ def _encode(tables, sdtypes):
                 block.append(np.isnan(v).astype(float)[:, None])
         else:
             encoder = OneHotEncoder(handle_unknown='ignore', sparse_output=False)
-            encoder.fit(_as_labels(reference[column]).to_frame())
+            encoder.fit(as_labels(reference[column]).to_frame())
             for block, table in zip(blocks, tables):
-                block.append(0.5 * encoder.transform(_as_labels(table[column]).to_frame()))
+                block.append(0.5 * encoder.transform(as_labels(table[column]).to_frame()))
     return [np.hstack(block) if block else np.zeros((len(t), 0)) for block, t in
             zip(blocks, tables)]
 

@@ -1,8 +1,8 @@
-"""Fidelity metrics of a synthetic table: SDMetrics reports, marginal KL, correlation distance.
+"""Fidelity of a synthetic table: marginal KL divergence and correlation/association distances.
 
 Every function takes the real and synthetic tables as ``pandas.DataFrame`` with the same
-columns and an SDV ``Metadata``; only the modelled columns (sdtype numerical, datetime,
-categorical, boolean, ordinal) are compared; keys and PII columns are ignored.
+columns and an SDV ``Metadata``; only the modelled columns are compared
+(``sdv_llm.evaluation.columns``).
 """
 
 import numpy as np
@@ -10,64 +10,12 @@ import pandas as pd
 from scipy.stats import entropy
 from scipy.stats.contingency import association
 
-from sdv_llm.evaluation import invalid_rows, quality_scores
-
-#: Sdtypes compared by the metrics; keys, ids and PII are generated, not learned.
-MODELLED_SDTYPES = ('numerical', 'datetime', 'categorical', 'boolean', 'ordinal')
-NUMERIC_SDTYPES = ('numerical', 'datetime')
-
-__all__ = ['association_frobenius', 'association_matrix', 'correlation_frobenius',
-           'detection_score', 'invalid_rows', 'kl_divergence', 'mean_kl_divergence',
-           'modelled_columns', 'quality_scores', 'table_metadata_dict']
-
-
-def modelled_columns(metadata, table_name=None):
-    """The columns a synthesizer learns, with their sdtypes.
-
-    Args:
-        metadata (sdv.metadata.Metadata): SDV metadata.
-        table_name (str or None): which table; the only one when ``None``.
-
-    Returns:
-        dict[str, str]: sdtype by column, in the metadata's order.
-    """
-    table_name = table_name or metadata._get_single_table_name()
-    columns = metadata.tables[table_name].columns
-    return {name: spec['sdtype'] for name, spec in columns.items()
-            if spec['sdtype'] in MODELLED_SDTYPES}
-
-
-def table_metadata_dict(metadata, table_name=None, columns=None):
-    """The metadata of one table as a single-table SDMetrics dict (``{'columns': ...}``).
-
-    Args:
-        metadata (sdv.metadata.Metadata): SDV metadata.
-        table_name (str or None): which table; the only one when ``None``.
-        columns (iterable[str] or None): keep only these columns.
-
-    Returns:
-        dict
-    """
-    table_name = table_name or metadata._get_single_table_name()
-    table = metadata.to_dict()['tables'][table_name]
-    keep = set(columns) if columns is not None else set(table['columns'])
-    result = {'columns': {c: s for c, s in table['columns'].items() if c in keep}}
-    if table.get('primary_key') in keep:
-        result['primary_key'] = table['primary_key']
-    return result
-
-
-def _as_numbers(values, sdtype):
-    if sdtype == 'datetime':
-        parsed = pd.to_datetime(values, errors='coerce', format='mixed')
-        numbers = parsed.astype('int64').astype(float)
-        numbers[parsed.isna().to_numpy()] = np.nan
-        return np.asarray(numbers, dtype=float)
-    return pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
-
-
-def _as_labels(values):
-    return values.astype(object).where(values.notna(), '<NA>').astype(str)
+from sdv_llm.evaluation.columns import (
+    NUMERIC_SDTYPES,
+    as_labels,
+    as_numbers,
+    modelled_columns,
+)
 
 
 def kl_divergence(real, synthetic, sdtype='categorical', bins=20, binning='quantile',
@@ -97,7 +45,7 @@ def kl_divergence(real, synthetic, sdtype='categorical', bins=20, binning='quant
         ValueError: on an unknown ``binning``.
     """
     if sdtype in NUMERIC_SDTYPES:
-        real_values, synthetic_values = _as_numbers(real, sdtype), _as_numbers(synthetic, sdtype)
+        real_values, synthetic_values = as_numbers(real, sdtype), as_numbers(synthetic, sdtype)
         finite = real_values[~np.isnan(real_values)]
         if binning == 'quantile':
             edges = np.quantile(finite, np.linspace(0, 1, bins + 1)) if len(finite) else []
@@ -115,7 +63,7 @@ def kl_divergence(real, synthetic, sdtype='categorical', bins=20, binning='quant
 
         p, q = histogram(real_values), histogram(synthetic_values)
     else:
-        real_labels, synthetic_labels = _as_labels(real), _as_labels(synthetic)
+        real_labels, synthetic_labels = as_labels(real), as_labels(synthetic)
         categories = pd.Index(real_labels.unique()).union(pd.Index(synthetic_labels.unique()))
         p = real_labels.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float)
         q = synthetic_labels.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float)
@@ -166,7 +114,7 @@ def correlation_frobenius(real, synthetic, metadata, table_name=None):
         return float('nan')
 
     def matrix(table):
-        numbers = pd.DataFrame({c: _as_numbers(table[c], sdtype) for c, sdtype in
+        numbers = pd.DataFrame({c: as_numbers(table[c], sdtype) for c, sdtype in
                                 modelled_columns(metadata, table_name).items() if c in columns})
         return numbers.corr(method='pearson').fillna(0.0).to_numpy()
 
@@ -209,8 +157,8 @@ def association_matrix(table, sdtypes):
         numpy.ndarray: ``k x k`` symmetric matrix for the ``k`` columns of ``sdtypes``.
     """
     columns = list(sdtypes)
-    numeric = {c: _as_numbers(table[c], s) for c, s in sdtypes.items() if s in NUMERIC_SDTYPES}
-    labels = {c: _as_labels(table[c]) for c in columns if c not in numeric}
+    numeric = {c: as_numbers(table[c], s) for c, s in sdtypes.items() if s in NUMERIC_SDTYPES}
+    labels = {c: as_labels(table[c]) for c in columns if c not in numeric}
     result = np.eye(len(columns))
     for i, a in enumerate(columns):
         for j in range(i + 1, len(columns)):
@@ -247,42 +195,3 @@ def association_frobenius(real, synthetic, metadata, table_name=None):
         return float('nan')
     difference = association_matrix(real, sdtypes) - association_matrix(synthetic, sdtypes)
     return float(np.linalg.norm(difference, 'fro'))
-
-
-def detection_score(real, synthetic, metadata, table_name=None, max_rows=5000, seed=0):
-    """SDMetrics ``LogisticDetection`` (C2ST with logistic regression) on the modelled columns.
-
-    Both tables are subsampled (seeded) to at most ``max_rows`` rows for speed. Missing
-    values of non-numerical columns become the category ``'<NA>'``. SDMetrics' encoder rejects
-    categories absent from the real rows, so such synthetic values (rare categories missed by
-    the subsample, or invented ones) are replaced by the real column's most frequent value. The metric's cross-validation shuffles with numpy's global state,
-    which is seeded here with ``seed``.
-
-    Args:
-        real (pandas.DataFrame): the real table.
-        synthetic (pandas.DataFrame): the synthetic table.
-        metadata (sdv.metadata.Metadata): SDV metadata holding the table.
-        table_name (str or None): which table of ``metadata``.
-        max_rows (int): most rows of each table used.
-        seed (int): seed of the subsamples.
-
-    Returns:
-        float: ``1 - (2 * max(AUC, 0.5) - 1)`` of the cross-validated classifier: 1.0 when
-        it cannot tell the tables apart, 0.0 when it always can.
-    """
-    from sdmetrics.single_table import LogisticDetection
-
-    columns = [c for c in modelled_columns(metadata, table_name) if c in synthetic]
-    real = real[columns].sample(min(len(real), max_rows), random_state=seed)
-    synthetic = synthetic[columns].sample(min(len(synthetic), max_rows), random_state=seed)
-    real, synthetic = real.copy(), synthetic.copy()
-    for column, sdtype in modelled_columns(metadata, table_name).items():
-        if column in columns and sdtype not in NUMERIC_SDTYPES:
-            real[column] = _as_labels(real[column])
-            synthetic[column] = _as_labels(synthetic[column])
-            unseen = ~synthetic[column].isin(set(real[column]))
-            synthetic.loc[unseen, column] = real[column].mode().iloc[0]
-    np.random.seed(seed)
-    return float(LogisticDetection.compute(
-        real.reset_index(drop=True), synthetic.reset_index(drop=True),
-        table_metadata_dict(metadata, table_name, columns)))

@@ -1,0 +1,30 @@
+"""The built-in codec of a column, by its sdtype."""
+
+from sdv_llm.schema.codecs.categorical import CategoricalCodec
+from sdv_llm.schema.codecs.character import CharacterCodec
+from sdv_llm.schema.codecs.datetime import DatetimeCodec
+from sdv_llm.schema.codecs.numeric_text import NumericTextCodec, text_style
+from sdv_llm.schema.codecs.numerical import NumericalCodec
+
+
+def codec_for_sdtype(column, column_metadata, values, enforce_min_max_values, options):
+    """An unfitted built-in codec for the column's sdtype, or ``None`` for other sdtypes.
+
+    The arguments are those of the ``sdv_llm_column_codec`` hook (``sdv_llm.hookspecs``),
+    which the built-in plugin (``sdv_llm.builtin``) answers with this function.
+    """
+    sdtype = column_metadata.get('sdtype')
+    if sdtype in CategoricalCodec.sdtypes:
+        present = values.dropna()
+        codec_class = CategoricalCodec
+        if sdtype == 'categorical' and present.nunique() > options.max_categories:
+            # Numbers stored as text are written as numbers, other strings spelled out.
+            codec_class = NumericTextCodec if text_style(present) else CharacterCodec
+    elif sdtype == 'numerical':
+        codec_class = NumericalCodec
+    elif sdtype == 'datetime':
+        codec_class = DatetimeCodec
+    else:
+        return None
+
+    return codec_class(column, column_metadata, enforce_min_max_values, options)

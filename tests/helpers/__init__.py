@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (and by the benchmark scripts that need the same stand-ins)."""
