@@ -10,10 +10,10 @@ from sdv.single_table.ctgan import LossValuesMixin
 from sdv.single_table.utils import validate_folder_path_with_table_names
 
 from sdv_llm.parameters import build_config, store_parameters, validate_parameters
+from sdv_llm.schema.sdtypes import RAW_SDTYPE_TRANSFORMERS
 
 LOGGER = logging.getLogger(__name__)
 
-_RAW = {'numerical': None, 'datetime': None, 'categorical': None, 'boolean': None, 'ordinal': None}
 
 
 class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
@@ -92,7 +92,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
     """
 
-    _model_sdtype_transformers = _RAW
+    _model_sdtype_transformers = RAW_SDTYPE_TRANSFORMERS
 
     def __init__(self, metadata, enforce_min_max_values=True, enforce_rounding=True,
                  locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,  # noqa: B006 (as SDV)

@@ -7,7 +7,7 @@ from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv_llm.fastgen.fields import FieldOptions, fit_fields
 from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel, describe
 from sdv_llm.fastgen.script import write_script
-from sdv_llm.single_table import _RAW
+from sdv_llm.schema.sdtypes import RAW_SDTYPE_TRANSFORMERS
 
 
 def _check(name, value, ok, expected):
@@ -48,7 +48,7 @@ class FastGenSynthesizer(BaseSingleTableSynthesizer):
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
     """
 
-    _model_sdtype_transformers = _RAW
+    _model_sdtype_transformers = RAW_SDTYPE_TRANSFORMERS
 
     def __init__(self, metadata, enforce_min_max_values=True, enforce_rounding=True,
                  locales=['en_US'], dependencies='copula', backbone=None,  # noqa: B006 (as SDV)

@@ -14,7 +14,7 @@ from sdv_llm.fastgen.llm import (
     propose,
 )
 from sdv_llm.fastgen.synthesizer import FastGenSynthesizer
-from sdv_llm.model.pretrained import save_config_backbone
+from tests.helpers.backbones import save_config_backbone
 
 
 @pytest.fixture(scope='module')
