@@ -270,8 +270,12 @@ def write_table(spec, num_rows, path, seed=None, chunk_rows=CHUNK_ROWS):
     """
     path = str(path)
     if path.endswith('.parquet'):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ImportError('Writing .parquet needs pyarrow (pip install pyarrow); '
+                              'or write .csv.') from None
 
         writer = None
         for chunk in sample_table(spec, num_rows, seed, chunk_rows):
