@@ -118,22 +118,79 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                      'least one.')]
         return []
 
+    def add_constraints(self, constraints):
+        """Add ``sdv.cag`` constraints; the sampled rows meet them without rejection.
+
+        ``Inequality``, ``Range`` and ``FixedCombinations`` are enforced while decoding
+        (``sdv_llm.decoding.constraints``): the model keeps learning the raw columns and each
+        row's later column is restricted by its earlier one. SDV keeps them in its bookkeeping
+        (``get_constraints``, ``validate_constraints``, save and load) and checks every
+        returned row; a row a rule could not cover (a determinant written with several
+        tokens, three or more fixed columns) is drawn again. Other constraints
+        (``FixedIncrements``, ``OneHotEncoding``, ``ProgrammableConstraint``) take SDV's own
+        path (data transformed for the model, reverse-transformed and checked at sampling),
+        with the raw-value data processing kept.
+
+        Args:
+            constraints (list): ``sdv.cag`` constraint instances.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a multi-table constraint.
+            sdv.cag._errors.ConstraintNotMetError: a constraint on columns the metadata lacks
+                or of the wrong sdtype (SDV's message).
+        """
+        from sdv.cag._utils import _validate_constraints_single_table
+
+        from sdv_llm.decoding.constraints import decoded
+
+        constraints = _validate_constraints_single_table(constraints, self._fitted)
+        metadata = getattr(self, '_composite_keys_metadata', None) or self.metadata
+        for constraint in filter(decoded, constraints):
+            constraint.get_updated_metadata(metadata)  # SDV's checks of columns and sdtypes
+            self._reject_sampling_constraints.append(constraint)
+            self._constraints_fitted = False
+        others = [constraint for constraint in constraints if not decoded(constraint)]
+        if others:
+            super().add_constraints(others)
+            self._update_default_transformers()  # SDV rebuilt the data processor
+
     def _fit(self, processed_data):
+        from sdv_llm.decoding.constraints import constraint_precedence, constraint_rules
         from sdv_llm.tabular_lm import TabularLM
 
-        columns = self.metadata.tables[self._table_name].columns
+        columns = dict(self.metadata.tables[self._table_name].columns)
+        # A column a user gave an rdt transformer (``update_transformers``) reaches the model
+        # transformed: the metadata's ranges and category lists describe the raw values, not
+        # these, so they are left out of its codec.
+        for column, transformer in self.get_transformers().items():
+            if transformer is not None and column in columns:
+                columns[column] = {key: value for key, value in columns[column].items()
+                                   if not key.startswith('range_')}
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
-        self._model = TabularLM(config).fit(processed_data, columns,
-                                            self.enforce_min_max_values)
+        constraints = self._reject_sampling_constraints
+        self._model = TabularLM(config).fit(
+            processed_data, columns, self.enforce_min_max_values,
+            rules=constraint_rules(constraints, processed_data),
+            precedence=constraint_precedence(constraints))
+
+    def _as_processed(self, raw):
+        """Model rows in the dtypes of the processed data: a column a user gave an rdt
+        transformer comes back numeric, as that transformer's ``reverse_transform`` expects."""
+        raw = raw.reset_index(drop=True)
+        for column, transformer in self.get_transformers().items():
+            if transformer is not None and column in raw:
+                raw[column] = raw[column].infer_objects()
+        return raw
 
     def _sample(self, num_rows, conditions=None):
         if conditions is None:
-            return self._model.sample(num_rows)
+            return self._as_processed(self._model.sample(num_rows))
         if isinstance(conditions, pd.DataFrame):  # SDV's per-combination path: one row repeated
             known = conditions.drop(columns=[COND_IDX], errors='ignore').iloc[[0] * num_rows]
-            return self._model.sample_known(known[self._modelled(known.columns)])
-        return self._model.sample(num_rows, conditions=dict(conditions))
+            return self._as_processed(
+                self._model.sample_known(known[self._modelled(known.columns)]))
+        return self._as_processed(self._model.sample(num_rows, conditions=dict(conditions)))
 
     def export_script(self, path, num_rows=None, dependencies='copula', command=None):
         """Write a standalone sampling script (numpy and pandas only) of what this model learned.
@@ -167,35 +224,83 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         if not self._random_state_set:
             self._set_random_state(FIXED_RNG_SEED)
 
-    def _sample_known(self, known, mask, batch_size=None, allow_null=True):
+    def _sample_known(self, known, mask, batch_size=None, allow_null=True,
+                      max_tries_per_batch=100):
         """Generate rows around known cells in one pass; keys and PII are generated by SDV.
 
         Args:
             known (pandas.DataFrame): one row per row to return.
             mask (numpy.ndarray): bool ``known.shape``; ``True`` cells are kept as given.
+            max_tries_per_batch (int): draws of a row that breaks a constraint before giving up.
 
         Returns:
             pandas.DataFrame: ``len(known)`` rows in the table's columns.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: a known value the column cannot take, or rows whose
+                known values leave no way to meet the constraints.
         """
         known = known.reset_index(drop=True)
         mask = np.asarray(mask, dtype=bool)
         columns = self._modelled(known.columns)
         positions = [list(known.columns).index(column) for column in columns]
-        try:
-            raw = self._model.sample_known(known[columns], mask[:, positions], batch_size,
-                                           allow_null)
-        except ValueError as error:
-            raise SynthesizerInputError(str(error)) from error
-        sampled = self._reverse_transform(raw)
+
+        def draw(rows):
+            try:
+                return self._model.sample_known(known.loc[rows, columns].reset_index(drop=True),
+                                                mask[rows][:, positions], batch_size, allow_null)
+            except ValueError as error:
+                raise SynthesizerInputError(str(error)) from error
+
+        sampled = self._valid_rows(draw, len(known), max_tries_per_batch)
         # Known cells of columns SDV generates (keys, PII) are written back as given.
         generated_by_sdv = ~np.isin(np.asarray(known.columns, dtype=object), columns)
         _copy_cells(sampled, known, mask & generated_by_sdv, known.columns)
         return sampled
 
+    def _valid_rows(self, draw, num_rows, max_tries_per_batch=100):
+        """``num_rows`` rows that meet every constraint: rows that break one are drawn again.
+
+        Args:
+            draw (callable): ``draw(rows)`` -> raw model rows for the positions ``rows`` (an int
+                array), in that order.
+            num_rows (int): rows wanted.
+            max_tries_per_batch (int): most draws of the same row.
+
+        Returns:
+            pandas.DataFrame: ``num_rows`` rows, indexed from 0 in the order of the positions.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: some rows broke a constraint in every draw.
+        """
+        pending = np.arange(num_rows)
+        parts = []
+        for _ in range(max(1, max_tries_per_batch)):
+            sampled = self._reverse_transform(draw(pending))
+            kept = sampled.index.to_numpy()
+            sampled.index = pending[kept]
+            parts.append(sampled)
+            pending = np.delete(pending, kept)
+            if len(pending) == 0:
+                break
+        if len(pending):
+            names = [type(c).__name__ for c in self._get_all_constraints_list()]
+            raise SynthesizerInputError(
+                f'{len(pending)} of {num_rows} rows broke the constraints {names} in '
+                f'{max_tries_per_batch} draws: the conditions or known values may contradict '
+                'them.'
+            )
+        return pd.concat(parts).sort_index().reset_index(drop=True)
+
     def _reverse_transform(self, raw):
-        """Raw model rows -> table rows (keys, PII, dtypes by SDV), indexed from 0."""
-        sampled = self._data_processor.reverse_transform(raw)
-        return self.reverse_transform_constraints(sampled).reset_index(drop=True)
+        """Raw model rows -> table rows (keys, PII, dtypes by SDV) that meet the constraints.
+
+        Returns:
+            pandas.DataFrame: the rows that meet every constraint, indexed by their position
+            in ``raw``.
+        """
+        sampled = self._data_processor.reverse_transform(self._as_processed(raw))
+        return self.reverse_transform_constraints(sampled)
 
     def _write(self, sampled, output_folder_path):
         if output_folder_path is not None:
@@ -221,8 +326,11 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
 
         Raises:
             sdv.errors.SynthesizerInputError: a condition on an unknown or unmodelled column,
-                or a value the column cannot take (named in the message).
+                a value the column cannot take (named in the message), ``num_rows``,
+                ``batch_size`` or ``max_tries_per_batch`` out of range, or conditions that
+                leave no way to meet the constraints.
         """
+        _check_sampling_arguments(num_rows, batch_size, max_tries_per_batch)
         if conditions is None:
             return super().sample(num_rows, main_table_name, max_tries_per_batch, batch_size,
                                   output_folder_path)
@@ -233,11 +341,21 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                 f'Conditions on {unmodelled} are not supported: sample conditions only on the '
                 f'modelled columns {self._model.columns}.'
             )
-        try:
-            raw = self._model.sample(num_rows, conditions=conditions, batch_size=batch_size)
-        except ValueError as error:
-            raise SynthesizerInputError(str(error)) from error
-        sampled = self._reverse_transform(raw)
+        if self._chained_constraints:
+            raise SynthesizerInputError(
+                'sample(conditions=...) cannot combine conditions with the constraints SDV '
+                'transforms the data for (FixedIncrements, OneHotEncoding, programmable ones); '
+                'use sample_from_conditions.'
+            )
+
+        def draw(rows):
+            try:
+                return self._model.sample(len(rows), conditions=conditions,
+                                          batch_size=batch_size)
+            except ValueError as error:
+                raise SynthesizerInputError(str(error)) from error
+
+        sampled = self._valid_rows(draw, num_rows, max_tries_per_batch)
         self._write(sampled, output_folder_path)
         return {self._table_name: sampled}
 
@@ -264,6 +382,10 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             sdv.errors.SynthesizerInputError: a condition value the column cannot take (named).
             ValueError: a condition on a column the metadata does not have (SDV's check).
         """
+        _check_sampling_arguments(0, batch_size, max_tries_per_batch)
+        if self._chained_constraints:  # conditions need SDV's transform of the constraints
+            return super().sample_from_conditions(conditions, max_tries_per_batch, batch_size,
+                                                  output_folder_path)
         self._prepare_sampling()
         frames = self._make_condition_dfs(conditions)
         self._validate_conditions(frames)
@@ -273,7 +395,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                              for column in known.columns])
             for frame in frames
         ]) if frames else np.zeros((0, 0), dtype=bool)
-        sampled = self._sample_known(known, mask, batch_size)
+        sampled = self._sample_known(known, mask, batch_size,
+                                     max_tries_per_batch=max_tries_per_batch)
         self._write(sampled, output_folder_path)
         return {self._table_name: sampled}
 
@@ -289,16 +412,21 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             output_folder_path (str or None): also write the rows there as CSV.
 
         Returns:
-            dict[str, pandas.DataFrame]: ``len(known_columns)`` rows.
+            dict[str, pandas.DataFrame]: ``len(known_columns)`` rows, with its index.
 
         Raises:
             sdv.errors.SynthesizerInputError: a known value the column cannot take (named).
         """
+        _check_sampling_arguments(0, batch_size, max_tries_per_batch)
+        if self._chained_constraints:  # known values need SDV's transform of the constraints
+            return super().sample_remaining_columns(known_columns, max_tries_per_batch,
+                                                    batch_size, output_folder_path)
         self._prepare_sampling()
         known_columns = known_columns.copy()
         self._validate_known_columns(known_columns)
         sampled = self._sample_known(known_columns, np.ones(known_columns.shape, dtype=bool),
-                                     batch_size)
+                                     batch_size, max_tries_per_batch=max_tries_per_batch)
+        sampled.index = known_columns.index  # the caller's rows, as SDV's synthesizers keep them
         self._write(sampled, output_folder_path)
         return {self._table_name: sampled}
 
@@ -345,6 +473,28 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         schema = self._model.schema
         return {'column_order': schema.order_mode, 'order': list(schema.order),
                 'dependencies': list(schema.dependencies)}
+
+
+def _check_sampling_arguments(num_rows=0, batch_size=None, max_tries_per_batch=100):
+    """SDV-style errors for sampling arguments that would give the wrong number of rows.
+
+    Raises:
+        sdv.errors.SynthesizerInputError: ``num_rows`` not an int >= 0, ``batch_size`` not
+            ``None`` or an int >= 1, ``max_tries_per_batch`` not an int >= 1 (named).
+    """
+    def integer(value):
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    for name, value, low in (('num_rows', num_rows, 0),
+                             ('max_tries_per_batch', max_tries_per_batch, 1)):
+        if not integer(value) or value < low:
+            raise SynthesizerInputError(
+                f"Invalid value {value!r} for parameter '{name}': it must be an integer "
+                f'>= {low}.')
+    if batch_size is not None and (not integer(batch_size) or batch_size < 1):
+        raise SynthesizerInputError(
+            f"Invalid value {batch_size!r} for parameter 'batch_size': it must be None or an "
+            'integer >= 1.')
 
 
 def _copy_cells(target, source, mask, columns):

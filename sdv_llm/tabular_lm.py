@@ -26,6 +26,7 @@ from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
 from sdv_llm.plugins import codec_hook, get_serializations
 from sdv_llm.schema import CodecOptions, TableSchema
+from sdv_llm.schema.dependencies import dependency_order
 from sdv_llm.serialization.compact import BOS, EOS
 
 LOGGER = logging.getLogger(__name__)
@@ -103,13 +104,18 @@ class TabularLM:
         self._generator = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data, columns_metadata, enforce_min_max_values=True):
+    def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=()):
         """Fit codecs, build the vocabulary and automaton, and train the backbone.
 
         Args:
             data (pandas.DataFrame): raw training rows of the modelled columns (at least one row).
             columns_metadata (dict[str, dict]): SDV column metadata by column name.
             enforce_min_max_values (bool): bound numbers and datetimes to their ranges.
+            rules (list): decoding rules of SDV constraints
+                (``sdv_llm.decoding.constraints.constraint_rules``), enforced while sampling
+                like the exact functional dependencies.
+            precedence (list[tuple[str, str]]): ``(before, after)`` columns that the ``'fd'``
+                and ``'fixed'`` orders respect (a constraint's determining columns first).
 
         Returns:
             TabularLM: ``self``.
@@ -122,6 +128,9 @@ class TabularLM:
         self.columns = list(data.columns)
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
                                       config.codec_options, config.column_order, codec_hook())
+        if precedence and self.schema.order_mode in ('fd', 'fixed'):
+            self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
+                                                 precedence)
         self.serializer = self._build_serializer()
         blocks = self.serializer.encode_blocks(data)
         if self.pretrained is None:
@@ -145,7 +154,7 @@ class TabularLM:
                 return ids[:, :length], None, columns[:, :length - 1]
 
         self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
-                                    if self.schema.order_mode == 'fd' else [])
+                                    if self.schema.order_mode == 'fd' else []) + list(rules)
         return self._train(encode_rows, len(data))
 
     def _build_serializer(self):

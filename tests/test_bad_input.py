@@ -94,3 +94,63 @@ def test_fit_with_a_dataframe_instead_of_a_dict(tiny):
     synthesizer, _ = _synth(data, tiny)
     with pytest.raises(InvalidDataTypeError, match='must be a dictionary'):
         synthesizer.fit(data)
+
+
+@pytest.fixture(scope='module')
+def fitted_iris():
+    from tests.conftest import TINY
+
+    data = pd.read_csv('tests/data/iris.csv')
+    synthesizer = LLMSynthesizer(Metadata.detect_from_dataframes({'t': data}), **TINY)
+    synthesizer.fit({'t': data})
+    return synthesizer, data
+
+
+@pytest.mark.parametrize('arguments, name', [
+    ({'num_rows': -1}, 'num_rows'), ({'num_rows': 2.5}, 'num_rows'),
+    ({'num_rows': '5'}, 'num_rows'), ({'num_rows': 10, 'batch_size': -5}, 'batch_size'),
+    ({'num_rows': 10, 'batch_size': 0}, 'batch_size'),
+    ({'num_rows': 10, 'max_tries_per_batch': 0}, 'max_tries_per_batch'),
+    ({'num_rows': 2.5, 'conditions': {'species': 'setosa'}}, 'num_rows'),
+])
+def test_sampling_arguments_that_change_the_row_count_are_named(fitted_iris, arguments, name):
+    from sdv.errors import SynthesizerInputError
+
+    synthesizer, data = fitted_iris
+    arguments = {k: ({data.columns[-1]: data.iloc[0, -1]} if k == 'conditions' else v)
+                 for k, v in arguments.items()}
+    with pytest.raises(SynthesizerInputError, match=name):
+        synthesizer.sample(**arguments)
+
+
+def test_zero_rows_is_an_empty_table(fitted_iris):
+    synthesizer, _ = fitted_iris
+    assert len(synthesizer.sample(0)['t']) == 0
+
+
+def test_non_key_ids_and_pii_marked_false_are_modelled(tiny):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({'key': range(120), 'other_id': rng.integers(0, 20, 120).astype(str),
+                         'email': [f'user{i % 15}@mail.org' for i in range(120)],
+                         'value': rng.normal(size=120)})
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    metadata.update_column('other_id', 't', sdtype='id')
+    metadata.update_column('email', 't', sdtype='email', pii=False)
+    metadata.set_primary_key('key', 't')
+    synthesizer = LLMSynthesizer(metadata, **tiny)
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(50)['t']
+    assert set(table['other_id']) <= set(data['other_id'])
+    assert set(table['email']) <= set(data['email'])  # learned, not faked
+
+
+def test_a_user_transformer_on_a_category_round_trips(tiny):
+    from rdt.transformers import LabelEncoder
+
+    data = pd.read_csv('tests/data/titanic.csv')
+    synthesizer = LLMSynthesizer(Metadata.detect_from_dataframes({'t': data}), **tiny)
+    synthesizer.auto_assign_transformers({'t': data})
+    synthesizer.update_transformers({'sex': LabelEncoder()})
+    synthesizer.fit({'t': data})
+    table = synthesizer.sample(100)['t']
+    assert len(table) == 100 and set(table['sex']) <= {'male', 'female'}

@@ -165,9 +165,11 @@ def compile_dependencies(serializer, automaton, mappings):
             target = mapping[value]
             key = (dependent, repr(target))
             if key not in keys:
+                fragment = _fragment(schema.codecs[dependent], target)
+                if fragment is None:
+                    continue
                 keys[key] = len(fragments)
-                fragments.append((dependent,
-                                  schema.codecs[dependent].values_fragment([target])))
+                fragments.append((dependent, fragment))
             rules.append((int(tokens[0]) + serializer.offsets[determinant],
                           position[dependent], keys[key]))
     if not rules:
@@ -186,10 +188,42 @@ def compile_dependencies(serializer, automaton, mappings):
     return automaton, DependencyTable(torch.from_numpy(targets), torch.from_numpy(entries))
 
 
+def _fragment(codec, target):
+    """The dependent's automaton: one value, or an ``Allowed`` set or range (``None`` when
+    nothing is allowed, which leaves the column free for the row check)."""
+    from sdv_llm.decoding.constraints import Allowed
+
+    try:
+        if isinstance(target, Allowed):
+            return target.fragment(codec)
+        return codec.values_fragment([target])
+    except ValueError:
+        return None
+
+
+def _restriction(serializer, column, target):
+    """A text serialization's clause restriction for ``target`` (``None`` if empty)."""
+    from sdv_llm.decoding.constraints import Allowed
+
+    try:
+        if isinstance(target, Allowed):
+            args = (list(target.args[0]),) if target.kind == 'values' else target.args
+            return serializer.restriction(column, target.kind, args)
+        return serializer.restriction(column, 'values', ([target],))
+    except ValueError:
+        return None
+
+
 def _key(value):
     """A dict key that equal numbers share (``3`` and ``3.0``) and that strings keep."""
     return ('n', float(value)) if isinstance(value, (int, float, np.number)) and \
         not isinstance(value, bool) else ('v', repr(value))
+
+
+def _target_key(target):
+    """A dict key of a dependency target (a value or an ``Allowed``)."""
+    return ('a', repr(target)) if not isinstance(target, (int, float, np.number, str)) \
+        or isinstance(target, bool) else _key(target)
 
 
 def compile_text_dependencies(serializer, automaton, mappings):
@@ -213,16 +247,21 @@ def compile_text_dependencies(serializer, automaton, mappings):
         for source, target in mapping.items():
             if pd.isna(source):
                 continue
-            key = (dependent, _key(target))
+            key = (dependent, _target_key(target))
             if key not in wanted:
+                restriction = _restriction(serializer, dependent, target)
+                if restriction is None:
+                    continue
                 wanted[key] = len(restrictions)
-                restrictions.append(
-                    (dependent, serializer.restriction(dependent, 'values', ([target],))))
+                restrictions.append((dependent, restriction))
+    if not restrictions:
+        return automaton, None
     automaton, starts = automaton.extend(serializer, restrictions)
     rules = {}
     for determinant, dependent, mapping in mappings:
-        clauses = {_key(source): starts[wanted[dependent, _key(target)]]
-                   for source, target in mapping.items() if not pd.isna(source)}
+        clauses = {_key(source): starts[wanted[dependent, _target_key(target)]]
+                   for source, target in mapping.items()
+                   if not pd.isna(source) and (dependent, _target_key(target)) in wanted}
         rules.setdefault(position[determinant], []).append((position[dependent], clauses))
     return automaton, TextDependencyTable(serializer, automaton.hub, rules,
                                           token_bytes(serializer.tokenizer))

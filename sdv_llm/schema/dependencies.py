@@ -133,7 +133,7 @@ def discover_dependencies(data, max_error=0.0, max_lhs_size=2, min_group_rows=20
     return sorted(found, key=lambda fd: (len(fd.lhs), fd.error))
 
 
-def dependency_order(columns, dependencies):
+def dependency_order(columns, dependencies, edges=()):
     """Order columns so that every determinant comes before the columns it determines.
 
     The dependency graph has an edge from each determinant column to the dependent column;
@@ -144,6 +144,8 @@ def dependency_order(columns, dependencies):
     Args:
         columns (list[str]): the columns in table order.
         dependencies (list[FunctionalDependency]): dependencies among ``columns``.
+        edges (list[tuple[str, str]]): more ``(before, after)`` edges (the determining columns
+            of constraints); an edge that would close a cycle is left out.
 
     Returns:
         list[str]: a permutation of ``columns``.
@@ -157,6 +159,9 @@ def dependency_order(columns, dependencies):
         for column in dependency.lhs:
             if column in position and dependency.rhs in position:
                 graph.add_edge(column, dependency.rhs)
+    for before, after in edges:
+        if before in position and after in position and not nx.has_path(graph, after, before):
+            graph.add_edge(before, after)
 
     condensed = nx.condensation(graph)
     members = condensed.graph['mapping']  # column -> component id

@@ -217,12 +217,14 @@ class ColumnCodec:
             return None
         return self._shifted(self._value_fragment())
 
-    def range_fragment(self, low, high):
+    def range_fragment(self, low, high, seen_only=False):
         """The automaton of the values in ``[low, high]`` (a condition's range).
 
         Args:
             low, high: inclusive bounds (numbers, or datetimes for datetime columns); ``None``
                 leaves a side open.
+            seen_only (bool): prefer the values written as one token (numerical codecs in
+                values mode); others ignore it.
 
         Returns:
             Fragment: over the column's local tokens; missing values are not in any range.

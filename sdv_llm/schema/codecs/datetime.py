@@ -125,7 +125,7 @@ class DatetimeCodec(ColumnCodec):
         counts = np.asarray(counts).astype(np.int64)
         return pd.to_datetime(self.base + counts * self.unit_seconds, unit='s')
 
-    def range_fragment(self, low, high):
+    def range_fragment(self, low, high, seen_only=False):
         bounds = [None if b is None else float(self._offset_units(b)) for b in (low, high)]
         return self._shifted(self._numbers._value_fragment(*self._numbers.scaled_range(*bounds)))
 

@@ -291,8 +291,28 @@ class NumericalCodec(ColumnCodec):
         high = None if high is None else math.floor(round(float(high) * scale, 6))
         return low, high
 
-    def range_fragment(self, low, high):
-        return self._shifted(self._value_fragment(*self.scaled_range(low, high)))
+    def range_fragment(self, low, high, seen_only=False):
+        """The values in ``[low, high]``; ``seen_only`` keeps the one-token values alone.
+
+        Args:
+            low, high: inclusive bounds, ``None`` for an open side.
+            seen_only (bool): in values mode, only the training values in range (their
+                tokens), not the digit path of other values; the digit path serves when no
+                training value is in range. A constraint's rule uses it so that the column's
+                value is again one token (and can itself restrict a later column).
+
+        Raises:
+            ValueError: no value in range.
+        """
+        scaled = self.scaled_range(low, high)
+        if seen_only and self.bins is None and self.discrete:
+            bounds = self._bounds()
+            lo = bounds[0] if scaled[0] is None else max(scaled[0], bounds[0])
+            hi = bounds[1] if scaled[1] is None else min(scaled[1], bounds[1])
+            inside = {i: EXIT for i, value in enumerate(self.discrete) if lo <= value <= hi}
+            if inside:
+                return self._shifted(Fragment([inside]))
+        return self._shifted(self._value_fragment(*scaled))
 
     def _round_trips(self, values):
         numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
