@@ -9,7 +9,8 @@ does not import torch or transformers.
 
 import sdv  # noqa: F401  # first: sdv loads our entry points, which import the submodules
 
-__version__ = '0.1.0'
+from sdv_llm.version import __version__
+
 __all__ = ['FastGenSynthesizer', 'LLMMultiTableSynthesizer', 'LLMSynthesizer', 'TabularLLM',
            '__version__']
 

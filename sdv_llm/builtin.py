@@ -17,3 +17,20 @@ def sdv_llm_serializations():
     from sdv_llm.serialization.text import FORMATS, TextSerializer
 
     return {'compact': CompactSerializer, **{name: TextSerializer for name in FORMATS}}
+
+
+@hookimpl
+def sdv_llm_state_classes():
+    """The built-in codecs and the schema classes a fitted model holds."""
+    from sdv_llm.schema.codecs.bins import QuantileBins
+    from sdv_llm.schema.codecs.categorical import CategoricalCodec
+    from sdv_llm.schema.codecs.character import CharacterCodec
+    from sdv_llm.schema.codecs.datetime import DatetimeCodec
+    from sdv_llm.schema.codecs.numeric_text import NumericTextCodec
+    from sdv_llm.schema.codecs.numerical import NumericalCodec
+    from sdv_llm.schema.dependencies import FunctionalDependency
+    from sdv_llm.schema.options import CodecOptions
+    from sdv_llm.schema.table_schema import TableSchema
+
+    return [CategoricalCodec, CharacterCodec, DatetimeCodec, NumericTextCodec, NumericalCodec,
+            QuantileBins, FunctionalDependency, CodecOptions, TableSchema]

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -11,7 +12,19 @@ def _load_metadata(path, data, table_name):
     from sdv.metadata import Metadata
 
     if path:
-        metadata = Metadata.load_from_json(path)
+        try:
+            with open(path, encoding='utf-8') as handle:
+                json.load(handle)
+        except FileNotFoundError:
+            raise SystemExit(f'{path}: no such metadata file.') from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise SystemExit(f'{path}: the metadata is not valid JSON ({error}).') from None
+        from sdv.metadata.errors import InvalidMetadataError
+
+        try:
+            metadata = Metadata.load_from_json(path)
+        except (InvalidMetadataError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise SystemExit(f'{path}: invalid SDV metadata ({error}).') from None
         if len(metadata.tables) != 1:
             raise SystemExit(
                 f'{path}: expected the metadata of one table, found {len(metadata.tables)}.'
@@ -31,13 +44,45 @@ def _synthesizer_parameters(args):
     return params
 
 
-def command_fit(args):
-    """Fit an LLMSynthesizer on a CSV file and save it."""
+def _check_output(path):
+    """Raise SystemExit unless a model can be saved at ``path`` (checked before fitting)."""
+    from pathlib import Path
+
+    from sdv_llm.persistence import ModelFileError, check_output_directory
+
+    path = Path(path)
+    if path.suffix == '.pkl':
+        if path.is_dir():
+            raise SystemExit(f'Cannot save to {path}: it is a directory.')
+        folder = path.parent if str(path.parent) else Path('.')
+        if not folder.is_dir():
+            raise SystemExit(f'Cannot save to {path}: the folder {folder} does not exist.')
+        if not os.access(folder, os.W_OK):
+            raise SystemExit(f'Cannot save to {path}: {folder} is not writable.')
+        return
+    try:
+        check_output_directory(path)
+    except ModelFileError as error:
+        raise SystemExit(str(error)) from None
+
+
+def _read_csv(path):
     import pandas as pd
 
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise SystemExit(f'{path}: no such data file.') from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise SystemExit(f'{path}: not a readable CSV file ({error}).') from None
+
+
+def command_fit(args):
+    """Fit an LLMSynthesizer on a CSV file and save it (a model directory, or a .pkl pickle)."""
     from sdv_llm.single_table import LLMSynthesizer
 
-    data = pd.read_csv(args.data)
+    _check_output(args.output)
+    data = _read_csv(args.data)
     table_name = args.table_name
     metadata = _load_metadata(args.metadata, data, table_name)
     table_name = metadata._get_single_table_name()
@@ -45,15 +90,23 @@ def command_fit(args):
     started = time.perf_counter()
     synthesizer.fit({table_name: data})
     print(f'fitted {len(data):,} rows in {time.perf_counter() - started:.1f} s')
-    synthesizer.save(args.output)
+    if str(args.output).endswith('.pkl'):
+        synthesizer.save(args.output)
+    else:
+        synthesizer.save_pretrained(args.output)
     print(f'saved {args.output}')
 
 
 def command_sample(args):
-    """Sample rows from a saved synthesizer into a CSV file."""
-    from sdv.utils import load_synthesizer
+    """Sample rows from a saved synthesizer (model directory or pickle) into a CSV file."""
+    from sdv_llm.persistence import ModelFileError
+    from sdv_llm.single_table import LLMSynthesizer
+    from sdv_llm.state import UnsafeStateError
 
-    synthesizer = load_synthesizer(args.model)
+    try:
+        synthesizer = LLMSynthesizer.load(args.model)
+    except (ModelFileError, UnsafeStateError) as error:
+        raise SystemExit(f'Cannot load {args.model}: {error}') from None
     if args.seed is not None:
         synthesizer._set_random_state(args.seed)
     started = time.perf_counter()
@@ -66,11 +119,10 @@ def command_sample(args):
 
 def command_fastgen(args):
     """Fit a FastGenSynthesizer on a CSV file and write its standalone sampling script."""
-    import pandas as pd
 
     from sdv_llm.fastgen.synthesizer import FastGenSynthesizer
 
-    data = pd.read_csv(args.data)
+    data = _read_csv(args.data)
     metadata = _load_metadata(args.metadata, data, args.table_name)
     table_name = metadata._get_single_table_name()
     synthesizer = FastGenSynthesizer(metadata, dependencies=args.dependencies,
@@ -220,12 +272,15 @@ def build_parser():
     fit.add_argument('data', help='CSV file with a header row')
     fit.add_argument('--metadata', help='SDV metadata JSON (detected when omitted)')
     fit.add_argument('--table-name', dest='table_name', default='table')
-    fit.add_argument('-o', '--output', required=True, help='where to save the synthesizer (.pkl)')
+    fit.add_argument('-o', '--output', required=True,
+                     help='where to save the synthesizer: a model directory (JSON and '
+                          'safetensors, loads without running code), or a .pkl pickle')
     model_options(fit)
     fit.set_defaults(func=command_fit)
 
     sample = commands.add_parser('sample', help='sample rows from a saved synthesizer')
-    sample.add_argument('model', help='a file written by `sdv-llm fit` or synthesizer.save')
+    sample.add_argument('model', help='a model directory written by `sdv-llm fit` or '
+                                      'save_pretrained, or a pickle written by save (trusted)')
     sample.add_argument('-n', '--num-rows', dest='num_rows', type=int, required=True)
     sample.add_argument('-o', '--output', required=True, help='CSV file to write')
     sample.add_argument('--seed', type=int)

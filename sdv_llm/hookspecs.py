@@ -34,3 +34,12 @@ class HookSpecs:
     @hookspec
     def sdv_llm_serializations(self):
         """Return a dict ``{name: serializer class}`` of the serializations a plugin provides."""
+
+    @hookspec
+    def sdv_llm_state_classes(self):
+        """Return the classes (a plugin's codecs and what they hold) a saved model may contain.
+
+        ``save_pretrained`` writes an instance of these as its class name and attributes, and
+        ``from_pretrained`` creates only classes some plugin returned here (``sdv_llm.state``),
+        so a model whose codecs come from a plugin loads only where the plugin is installed.
+        """

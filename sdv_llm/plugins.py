@@ -13,7 +13,7 @@ import pluggy
 from sdv_llm.hookspecs import PROJECT, HookSpecs, hookimpl, hookspec
 
 __all__ = ['PROJECT', 'HookSpecs', 'codec_hook', 'get_plugin_manager', 'get_serializations',
-           'hookimpl', 'hookspec']
+           'hookimpl', 'hookspec', 'state_registry']
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,3 +47,17 @@ def get_serializations():
     for result in get_plugin_manager().hook.sdv_llm_serializations():
         found.update(result)
     return found
+
+
+def state_registry():
+    """``{name: class}`` of every class a saved model may hold (``sdv_llm_state_classes``).
+
+    Returns:
+        dict[str, type]: see ``sdv_llm.state``.
+    """
+    from sdv_llm.state import registry_of
+
+    classes = []
+    for result in get_plugin_manager().hook.sdv_llm_state_classes():
+        classes.extend(result)
+    return registry_of(classes)

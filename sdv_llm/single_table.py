@@ -108,6 +108,100 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         store_parameters(self, locals())
         validate_parameters(self._model_parameters())
 
+    # ------------------------------------------------------------ model files
+    def save_pretrained(self, directory):
+        """Save the fitted synthesizer as a directory of JSON and safetensors files.
+
+        Unlike ``save`` (cloudpickle), loading these files runs no code from them. Layout:
+        ``sdv_llm.json`` (format and package versions, metadata, parameters, SDV's fitted data
+        processor state), ``model.json`` (settings, fitted codecs, column order,
+        dependencies, loss history) and ``model.safetensors`` (weights), or ``adapter/`` (the
+        peft adapter) for a pretrained backbone. See ``sdv_llm.persistence``.
+
+        Args:
+            directory (str or pathlib.Path): a new or empty folder, or a model folder to
+                overwrite; its parent must exist.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+            sdv_llm.persistence.ModelFileError: ``directory`` cannot receive a model.
+            NotImplementedError: the synthesizer has constraints (use ``save``).
+        """
+        from sdv_llm.persistence import save_pretrained
+
+        save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory):
+        """Load a synthesizer written by ``save_pretrained``; no code from the files runs.
+
+        JSON is read through a closed list of classes (``sdv_llm.state``: the codecs the
+        installed plugins register) and tensors by safetensors; no pickle is read.
+
+        Args:
+            directory (str or pathlib.Path): the model folder.
+
+        Returns:
+            LLMSynthesizer: fitted; it samples as the saved synthesizer after
+            ``reset_sampling()`` (same seed, same rows).
+
+        Raises:
+            sdv_llm.persistence.ModelFileError: a missing folder, not a model, another format
+                or package version (both versions named).
+            sdv_llm.state.UnsafeStateError: the files name a class or tag that loading does
+                not allow.
+        """
+        from sdv_llm.persistence import from_pretrained
+
+        return from_pretrained(cls, directory)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model folder (``save_pretrained``, safe) or a pickle written by ``save``.
+
+        Pickles run code when loaded: load only pickles you trust.
+
+        Raises:
+            sdv_llm.persistence.ModelFileError: a missing path, a file that is not a model, or
+                a file from another sdv_llm version (both versions named).
+        """
+        from sdv_llm.persistence import load
+
+        return load(cls, path)
+
+    def __getstate__(self):
+        """Pickle state, with the sdv_llm version that wrote it (checked when loading)."""
+        from sdv_llm.persistence import VERSION_KEY, package_version
+
+        return {VERSION_KEY: package_version(), **self.__dict__}
+
+    def __setstate__(self, state):
+        from sdv_llm.persistence import VERSION_KEY, check_version
+
+        saved = state.pop(VERSION_KEY, None)
+        if saved is not None:
+            migrate = check_version(saved, 'This LLMSynthesizer pickle')
+            if migrate is not None:
+                state = migrate(state)
+        self.__dict__.update(state)
+
+    def fit(self, data, checkpoint_dir=None):
+        """Fit the synthesizer on the table; SDV's ``fit`` with an optional checkpoint folder.
+
+        Args:
+            data (dict[str, pandas.DataFrame]): the table under its name.
+            checkpoint_dir (str or pathlib.Path or None): after every epoch, the model,
+                optimizer, scheduler and random states and the loss history are written there
+                (safetensors and JSON, atomically). A fit started again with the same data,
+                parameters and folder continues after the last finished epoch and ends with
+                the same model as an uninterrupted fit. Default None (no checkpoints).
+        """
+        self._checkpoint_dir = checkpoint_dir
+        try:
+            super().fit(data)
+        finally:
+            self._checkpoint_dir = None
+
     def _model_parameters(self):
         skip = {'enforce_min_max_values', 'enforce_rounding', 'locales'}
         return {k: v for k, v in self.get_parameters().items() if k not in skip}
@@ -172,7 +266,8 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         self._model = TabularLM(config).fit(
             processed_data, columns, self.enforce_min_max_values,
             rules=constraint_rules(constraints, processed_data),
-            precedence=constraint_precedence(constraints))
+            precedence=constraint_precedence(constraints),
+            checkpoint_dir=getattr(self, '_checkpoint_dir', None))
 
     def _as_processed(self, raw):
         """Model rows in the dtypes of the processed data: a column a user gave an rdt

@@ -5,6 +5,8 @@ their column metadata, and samples DataFrames of the same columns. ``LLMSynthesi
 ``TabularLLM`` (scikit-learn) are thin front ends over it.
 """
 
+import copy
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -24,10 +26,11 @@ from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
-from sdv_llm.plugins import codec_hook, get_serializations
+from sdv_llm.plugins import codec_hook, get_serializations, state_registry
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.schema.dependencies import dependency_order
 from sdv_llm.serialization.compact import BOS, EOS
+from sdv_llm.state import UnsafeStateError, from_json_value, registry_of, to_json_value
 
 LOGGER = logging.getLogger(__name__)
 
@@ -104,7 +107,8 @@ class TabularLM:
         self._generator = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=()):
+    def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=(),
+            checkpoint_dir=None):
         """Fit codecs, build the vocabulary and automaton, and train the backbone.
 
         Args:
@@ -116,6 +120,9 @@ class TabularLM:
                 like the exact functional dependencies.
             precedence (list[tuple[str, str]]): ``(before, after)`` columns that the ``'fd'``
                 and ``'fixed'`` orders respect (a constraint's determining columns first).
+            checkpoint_dir (str or pathlib.Path or None): write a training checkpoint there
+                after every epoch and resume from the one found there
+                (``sdv_llm.model.checkpoint``).
 
         Returns:
             TabularLM: ``self``.
@@ -155,7 +162,7 @@ class TabularLM:
 
         self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
                                     if self.schema.order_mode == 'fd' else []) + list(rules)
-        return self._train(encode_rows, len(data))
+        return self._train(encode_rows, len(data), checkpoint_dir)
 
     def _build_serializer(self):
         """The serializer the configuration asks for, with the backbone's tokenizer if any.
@@ -208,12 +215,13 @@ class TabularLM:
         self._hf_config = hf_config
         return serializer
 
-    def _train(self, encode_rows, num_rows):
+    def _train(self, encode_rows, num_rows, checkpoint_dir=None):
         """Build the backbone and the automaton and train on the serialized rows.
 
         Args:
             encode_rows (callable): see ``train_backbone``.
             num_rows (int): training sequences.
+            checkpoint_dir (str or pathlib.Path or None): see ``fit``.
 
         Returns:
             TabularLM: ``self``.
@@ -246,7 +254,14 @@ class TabularLM:
             patience=config.patience,
             verbose=config.verbose,
         )
+        checkpoint = None
+        if checkpoint_dir is not None:
+            from sdv_llm.model.checkpoint import TrainingCheckpoint
+
+            checkpoint = TrainingCheckpoint(checkpoint_dir)
         seed = config.random_state
+        if seed is None and checkpoint is not None:
+            seed = checkpoint.saved_seed()  # resuming a fit without a fixed seed
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         seed = shared_seed(seed)  # one seed for all processes of an accelerate launch
@@ -258,7 +273,8 @@ class TabularLM:
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
                                           getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
-                                          prompt_length=len(self.serializer.prompt))
+                                          prompt_length=len(self.serializer.prompt),
+                                          checkpoint=checkpoint)
         if self.pretrained is not None and self.pretrained.merge_adapter:
             self.model.merge()
         self.set_random_state(seed)
@@ -478,3 +494,126 @@ class TabularLM:
                 self.model.load_state_dict(weights)
             self.model.to(self.device).eval()
             self._compile_grammar()
+
+    # ------------------------------------------------- safe files (no pickle)
+    STATE_FILE = 'model.json'
+    WEIGHTS_FILE = 'model.safetensors'
+    ADAPTER_DIR = 'adapter'
+
+    def save_files(self, directory):
+        """Write the fitted model as JSON and safetensors into ``directory`` (which exists).
+
+        Files: ``model.json`` (the settings, the column names, the fitted schema with its
+        codecs, the dependency maps, the decoder and training settings and the loss history,
+        as ``sdv_llm.state`` JSON) and ``model.safetensors`` (the embedded decoder's weights)
+        or, for a pretrained backbone, ``adapter/`` as peft writes it
+        (``adapter_config.json``, ``adapter_model.safetensors``; the backbone's weights stay
+        in its own directory, which ``model.json`` names). The serializer, the automaton and
+        the dependency tables are rebuilt from the schema when loading.
+
+        Raises:
+            RuntimeError: the model is not fitted.
+            TypeError: a setting or codec holds an object that cannot be written as JSON.
+        """
+        from pathlib import Path
+
+        from safetensors.torch import save_model
+
+        if self.model is None:
+            raise RuntimeError('The model has not been fitted.')
+        directory = Path(directory)
+        registry = _state_registry()
+        config = copy.copy(self.config)
+        if config.lora is not None and not isinstance(config.lora, dict):
+            config.lora = None  # a peft config object: adapter/adapter_config.json holds it
+        state = {
+            'config': config,
+            'columns': list(self.columns),
+            'schema': self.schema,
+            'dependency_mappings': list(getattr(self, 'dependency_mappings', [])),
+            'backbone_config': getattr(self, 'backbone_config', None),
+            'training_config': self.training_config,
+            'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
+            'loss_values': self.loss_values.to_dict(orient='list'),
+        }
+        _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
+        if self.pretrained is not None:
+            self.model.lm.save_pretrained(str(directory / self.ADAPTER_DIR))
+        else:
+            save_model(self.model, str(directory / self.WEIGHTS_FILE))
+
+    @classmethod
+    def load_files(cls, directory):
+        """Read a model written by ``save_files``; no pickle, no code from the files runs.
+
+        Args:
+            directory (str or pathlib.Path): the folder ``save_files`` wrote.
+
+        Returns:
+            TabularLM: fitted, on the device ``enable_gpu`` picks here.
+
+        Raises:
+            FileNotFoundError: a file is missing.
+            sdv_llm.state.UnsafeStateError: the JSON names a class or tag loading does not allow.
+            ValueError: the files do not fit together (weights of another shape).
+        """
+        from pathlib import Path
+
+        from safetensors.torch import load_file, load_model
+
+        directory = Path(directory)
+        registry = _state_registry()
+        with open(directory / cls.STATE_FILE, encoding='utf-8') as handle:
+            state = from_json_value(json.load(handle), registry)
+        config = state['config']
+        if not isinstance(config, TabularLMConfig):
+            raise UnsafeStateError('model.json does not hold a TabularLMConfig.')
+        self = cls(config)
+        self.columns = list(state['columns'])
+        self.schema = state['schema']
+        self.dependency_mappings = [tuple(m) for m in state['dependency_mappings']]
+        self.backbone_config = state['backbone_config']
+        self.training_config = state['training_config']
+        self.sub_tokens = bool(state['sub_tokens'])
+        self.loss_values = pd.DataFrame(state['loss_values'])
+        self.serializer = self._build_serializer()
+        self.device = training_device(config.enable_gpu)
+        if self.pretrained is not None:
+            from peft import PeftConfig, set_peft_model_state_dict
+
+            adapter = directory / cls.ADAPTER_DIR
+            self.pretrained.peft_config = PeftConfig.from_pretrained(str(adapter))
+            self.pretrained.peft_config.inference_mode = False  # as it was trained
+            self.config.lora = self.pretrained.peft_config
+            self.model = self._build_model()
+            set_peft_model_state_dict(self.model.lm,
+                                      load_file(str(adapter / 'adapter_model.safetensors')))
+            if self.pretrained.merge_adapter:
+                self.model.merge()
+        else:
+            self.model = self._build_model()
+            try:
+                load_model(self.model, str(directory / cls.WEIGHTS_FILE), strict=True)
+            except RuntimeError as error:
+                raise ValueError(f'{directory / cls.WEIGHTS_FILE} does not fit the model '
+                                 f'described by {cls.STATE_FILE}: {error}') from error
+        self.model.to(self.device).eval()
+        self._compile_grammar()
+        return self
+
+
+def _state_registry():
+    """The state classes of a model file: the plugins' (codecs, schema) and the settings."""
+    return {**state_registry(), **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig])}
+
+
+def _write_json(path, value):
+    """Write JSON to ``path`` through a temporary file and a rename (atomic on one disk)."""
+    import os
+
+    temporary = f'{path}.tmp'
+    with open(temporary, 'w', encoding='utf-8') as handle:
+        json.dump(value, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

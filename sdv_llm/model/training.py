@@ -138,7 +138,7 @@ def _batches(count, batch_size, generator=None):
 
 
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0, prompt_length=1):
+                   seed=0, prompt_length=1, checkpoint=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -167,6 +167,10 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         seed (int): seeds the split, the shuffling, the column orders and dropout.
         prompt_length (int): tokens every sequence starts with (``<bos>`` and a text prefix);
             they are context, never learned.
+        checkpoint (sdv_llm.model.checkpoint.TrainingCheckpoint or None): written after every
+            epoch (main process only); when it holds a checkpoint of the same run (same
+            rows, settings, seed and model shape) training continues after its epoch, with
+            every random stream restored, so the result equals an uninterrupted run.
 
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
@@ -255,10 +259,28 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
 
     history = []
     best_loss, best_state, stale, step = math.inf, None, 0, 0
-    progress = tqdm(total=total_steps, desc='Training', unit='step',
+    first_epoch, stopped, elapsed = 0, False, 0.0
+    fingerprint = {
+        'num_rows': int(num_rows), 'seed': int(seed), 'processes': int(processes),
+        'training': {k: v for k, v in vars(config).items() if k != 'verbose'},
+        'parameters': [[name, list(p.shape)] for name, p in model.named_parameters()],
+    }
+    if checkpoint is not None:
+        saved = checkpoint.load(fingerprint, model, optimizer, scheduler, scaler, generator,
+                                rng)
+        if saved is not None:
+            history, step = saved['history'], saved['step']
+            best_loss = math.inf if saved['best_loss'] is None else saved['best_loss']
+            best_state, stale, stopped = saved['best_state'], saved['stale'], saved['stopped']
+            first_epoch = saved['epoch'] + 1
+            elapsed = history[-1]['Seconds'] if history else 0.0
+            LOGGER.info('resuming after epoch %d from %s', saved['epoch'], checkpoint.directory)
+    progress = tqdm(total=total_steps, initial=step, desc='Training', unit='step',
                     disable=not config.verbose or not distributed.process_state().is_main_process)
-    started = time.perf_counter()
-    for epoch in range(config.epochs):
+    started = time.perf_counter() - elapsed
+    for epoch in range(first_epoch, config.epochs):
+        if stopped:
+            break
         trained.train()
         losses = []
         epoch_data = prepare(train_idx)
@@ -302,9 +324,16 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
-                if stale >= config.patience:
-                    LOGGER.info('early stopping after epoch %d', epoch)
-                    break
+                stopped = stale >= config.patience
+        if checkpoint is not None and distributed.process_state().is_main_process:
+            checkpoint.save(epoch, model, optimizer, scheduler, scaler, generator, rng, {
+                'history': history, 'step': step, 'stale': stale, 'stopped': stopped,
+                'best_loss': None if math.isinf(best_loss) else best_loss, 'seed': int(seed),
+                'fingerprint': fingerprint,
+            }, best_state)
+        if stopped:
+            LOGGER.info('early stopping after epoch %d', epoch)
+            break
 
     progress.close()
     if best_state is not None:

@@ -69,6 +69,18 @@ def test_save_holds_the_adapter_not_the_backbone(synthesizer, tiny_backbone, tmp
     assert first.astype(str).equals(again.astype(str))
 
 
+def test_save_pretrained_writes_the_adapter_as_peft_does(synthesizer, tmp_path):
+    directory = tmp_path / 'model'
+    synthesizer.save_pretrained(directory)
+    assert (directory / 'adapter' / 'adapter_config.json').is_file()
+    assert (directory / 'adapter' / 'adapter_model.safetensors').is_file()
+    assert not (directory / 'model.safetensors').exists()
+    loaded = LLMSynthesizer.from_pretrained(directory)
+    synthesizer.reset_sampling()
+    first, again = _rows(synthesizer.sample(30)), _rows(loaded.sample(30))
+    assert first.astype(str).equals(again.astype(str))
+
+
 def test_random_orders_sample_valid_rows(synthesizer, table):
     sampled = _rows(synthesizer.sample(120))
     assert len(sampled) == 120
