@@ -21,26 +21,29 @@ LOGGER = logging.getLogger(__name__)
 class TrainingConfig:
     """How the backbone is trained.
 
+    The synthesizer parameters among these have no default here: the front ends resolve them
+    (``sdv_llm.parameters.PARAMETERS``, ``TabularLM``'s automatic epochs and batch size).
+
     Attributes:
         epochs (int): most passes over the training rows.
         batch_size (int): rows per optimisation step.
         learning_rate (float): peak AdamW learning rate, reached after a linear warm-up over the
             first 5 % of steps and followed by cosine decay to 10 % of it.
-        weight_decay (float): AdamW weight decay.
-        max_grad_norm (float): gradient clipping norm.
         validation_fraction (float): share of rows held out for early stopping (0 disables).
         patience (int): epochs without validation improvement before stopping.
         verbose (bool): show a tqdm progress bar.
+        weight_decay (float): AdamW weight decay. Default 0.01.
+        max_grad_norm (float): gradient clipping norm. Default 1.0.
     """
 
-    epochs: int = 20
-    batch_size: int = 256
-    learning_rate: float = 3e-3
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    validation_fraction: float
+    patience: int
+    verbose: bool
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    validation_fraction: float = 0.1
-    patience: int = 3
-    verbose: bool = False
 
 
 def constrained_loss(logits, targets, allowed):
