@@ -22,8 +22,8 @@ class TabularLLM(BaseEstimator):
     """
 
     # The signature is explicit for get_params and IDEs; tests/test_parameters.py checks that
-    # it lists PARAMETERS with their defaults.
-    def __init__(self, enforce_min_max_values=True, enforce_rounding=True,
+    # it lists PARAMETERS with their defaults. Keyword-only, as scikit-learn recommends.
+    def __init__(self, *, enforce_min_max_values=True, enforce_rounding=True,
                  locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,  # noqa: B006 (as SDV)
                  embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
                  validation_fraction=0.1, patience=3, column_order='fd',
@@ -78,4 +78,5 @@ class TabularLLM(BaseEstimator):
         return next(iter(self.synthesizer_.sample(num_rows=n).values()))
 
 
-TabularLLM.__doc__ = TabularLLM.__doc__.replace('{parameters}', docstring_section())
+if TabularLLM.__doc__:  # None under python -OO
+    TabularLLM.__doc__ = TabularLLM.__doc__.replace('{parameters}', docstring_section())
