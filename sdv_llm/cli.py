@@ -34,14 +34,10 @@ def _load_metadata(path, data, table_name):
 
 
 def _synthesizer_parameters(args):
-    params = {'verbose': args.verbose}
-    for name in ('epochs', 'batch_size', 'embedding_dim', 'num_layers', 'random_state'):
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
-    if getattr(args, 'cpu', False):
-        params['enable_gpu'] = False
-    return params
+    """The LLMSynthesizer parameters given as options (``sdv_llm.parameters.PARAMETERS``)."""
+    from sdv_llm.parameters import cli_parameters
+
+    return cli_parameters(args)
 
 
 def _check_output(path):
@@ -251,13 +247,11 @@ def build_parser():
     commands = parser.add_subparsers(dest='command', required=True)
 
     def model_options(sub):
-        sub.add_argument('--epochs', type=int)
-        sub.add_argument('--batch-size', dest='batch_size', type=int)
-        sub.add_argument('--embedding-dim', dest='embedding_dim', type=int)
-        sub.add_argument('--num-layers', dest='num_layers', type=int)
-        sub.add_argument('--random-state', dest='random_state', type=int)
-        sub.add_argument('--cpu', action='store_true', help='do not use a GPU')
-        sub.add_argument('--verbose', action='store_true', help='progress bars')
+        # One option per parameter of sdv_llm.parameters.PARAMETERS that has a flag, its doc
+        # as help (--cpu clears enable_gpu).
+        from sdv_llm.parameters import add_cli_options
+
+        add_cli_options(sub.add_argument_group('LLMSynthesizer parameters'))
 
     demo = commands.add_parser('demo', help='fit on the bundled Adult table beside GaussianCopula')
     demo.add_argument('--rows', type=int, default=8000,

@@ -1,10 +1,8 @@
 """TabularLLM: a scikit-learn style front end over the same core as LLMSynthesizer."""
 
-import inspect
-
 from sklearn.base import BaseEstimator
 
-from sdv_llm.parameters import store_parameters, validate_parameters
+from sdv_llm.parameters import docstring_section, store_parameters, validate_parameters
 
 
 class TabularLLM(BaseEstimator):
@@ -12,19 +10,28 @@ class TabularLLM(BaseEstimator):
 
     ``__init__`` only stores its arguments, so ``get_params``, ``set_params`` and
     ``sklearn.base.clone`` work; ``fit`` validates them, detects SDV metadata when none is given
-    and fits an ``LLMSynthesizer`` with the same parameters (see its documentation).
+    and fits an ``LLMSynthesizer`` with the same parameters (see its documentation). The
+    parameters are those of ``sdv_llm.parameters.PARAMETERS``, in the same order.
+
+    Args:
+{parameters}
 
     Attributes:
         synthesizer_ (LLMSynthesizer): the fitted synthesizer.
         metadata_ (sdv.metadata.Metadata): the metadata used.
     """
 
-    def __init__(self, epochs=None, batch_size=None, learning_rate=3e-3, embedding_dim=None,
-                 num_layers=None, num_heads=None, dropout=None, validation_fraction=0.1,
-                 patience=3, column_order='fd',
-                 conditional_fraction=0.2, max_categories=1000, max_discrete_values=200,
-                 max_significant_digits=None, temperature=1.0, top_p=1.0, sample_batch_size=4096,
-                 enable_gpu=True, verbose=False, random_state=None, enforce_min_max_values=True):
+    # The signature is explicit for get_params and IDEs; tests/test_parameters.py checks that
+    # it lists PARAMETERS with their defaults. Keyword-only, as scikit-learn recommends.
+    def __init__(self, *, enforce_min_max_values=True, enforce_rounding=True,
+                 locales=['en_US'], epochs=None, batch_size=None, learning_rate=3e-3,  # noqa: B006 (as SDV)
+                 embedding_dim=None, num_layers=None, num_heads=None, dropout=None,
+                 validation_fraction=0.1, patience=3, column_order='fd',
+                 conditional_fraction=0.2, max_categories=1000,
+                 max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
+                 sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
+                 backbone='default', serialization=None, lora=None, merge_adapter=False,
+                 gradient_checkpointing=False, text_preamble=False):
         store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table'):
@@ -52,9 +59,7 @@ class TabularLLM(BaseEstimator):
         if metadata is None:
             metadata = Metadata.detect_from_dataframes({table_name: X})
         self.metadata_ = metadata
-        names = inspect.signature(LLMSynthesizer.__init__).parameters
-        self.synthesizer_ = LLMSynthesizer(metadata, **{k: v for k, v in params.items()
-                                                        if k in names})
+        self.synthesizer_ = LLMSynthesizer(metadata, **params)
         self.synthesizer_.fit({metadata._get_single_table_name(): X})
         return self
 
@@ -71,3 +76,7 @@ class TabularLLM(BaseEstimator):
 
         check_is_fitted(self, 'synthesizer_')
         return next(iter(self.synthesizer_.sample(num_rows=n).values()))
+
+
+if TabularLLM.__doc__:  # None under python -OO
+    TabularLLM.__doc__ = TabularLLM.__doc__.replace('{parameters}', docstring_section())

@@ -8,11 +8,10 @@ from copy import deepcopy
 import numpy as np
 import pandas as pd
 from sdv import version
-from sdv.errors import SynthesizerInputError
 from sdv.metadata import Metadata
 from sdv.multi_table.base import BaseMultiTableSynthesizer
 
-from sdv_llm.parameters import build_config
+from sdv_llm.parameters import MULTI_TABLE_PARAMETERS, build_config, validate_parameters
 from sdv_llm.relational.keys import (
     Relationship,
     assign_keys,
@@ -24,12 +23,6 @@ from sdv_llm.relational.keys import (
 )
 
 LOGGER = logging.getLogger(__name__)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SynthesizerInputError(
-            f"Invalid value {value!r} for parameter '{name}'. It must be a positive integer.")
 
 
 class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
@@ -97,18 +90,14 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         from sdv_llm.single_table import LLMSynthesizer
 
         self._synthesizer = LLMSynthesizer
-        _positive_int('max_children', max_children)
-        _positive_int('max_sequence_length', max_sequence_length)
+        # Defaults and constraints: sdv_llm.parameters.MULTI_TABLE_PARAMETERS (tested).
+        validate_parameters(locals(), MULTI_TABLE_PARAMETERS)
         metadata, self._self_references, self._left_out = _supported(metadata)
         self.enable_gpu = enable_gpu
         self.random_state = random_state
         self.conditioning_parents = conditioning_parents
         self.max_children = max_children
         self.max_sequence_length = max_sequence_length
-        if not isinstance(grandparent_context, bool):
-            raise SynthesizerInputError(
-                f"Invalid value {grandparent_context!r} for parameter 'grandparent_context'. "
-                'It must be True or False.')
         self.grandparent_context = grandparent_context
         self.DEFAULT_SYNTHESIZER_KWARGS = {'enable_gpu': enable_gpu, 'verbose': verbose,
                                            'random_state': random_state}

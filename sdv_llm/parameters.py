@@ -1,86 +1,312 @@
-"""Declarative validation of the synthesizer parameters, shared by both front ends."""
+"""The synthesizer parameters: one table, and the validation, docs and CLI options drawn from it.
+
+``PARAMETERS`` is the only definition of ``LLMSynthesizer``'s parameters (name, default,
+constraint, one-line doc). ``TabularLLM`` (scikit-learn) takes the same parameters; the
+``sdv-llm`` model options, the parameter list of ``TabularLLM``'s docstring and README's
+"Parameters" table are generated from it, and tests check that the explicit signatures of both
+front ends, ``LLMSynthesizer``'s docstring and ``TabularLMConfig``'s defaults agree with it.
+
+Constraints are written as scikit-learn's ``_parameter_constraints``: a list of alternatives,
+each ``None``, ``'boolean'``, an ``Interval``, ``Options`` or a ``Check``; a value is valid when
+it satisfies one of them.
+"""
 
 import numbers
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sdv.errors import SynthesizerInputError
 
 from sdv_llm.schema.order import ORDERS
 
 
-def _positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+@dataclass(frozen=True)
+class Interval:
+    """Numbers of one type in an interval, as scikit-learn's ``Interval`` (booleans excluded).
 
+    Attributes:
+        type (type): ``numbers.Integral`` or ``numbers.Real``.
+        left, right (float or None): the bounds; ``None`` leaves a side open.
+        closed (str): ``'left'``, ``'right'``, ``'both'`` or ``'neither'``.
+    """
 
-def _optional(check):
-    return lambda value: value is None or check(value)
+    type: type
+    left: float = None
+    right: float = None
+    closed: str = 'neither'
 
-
-def _fraction(low_open, high_open):
-    def check(value):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+    def is_satisfied_by(self, value):
+        """bool: whether ``value`` is a number of the type inside the interval."""
+        if not isinstance(value, self.type) or isinstance(value, bool):
             return False
-        above = value > 0 if low_open else value >= 0
-        below = value < 1 if high_open else value <= 1
-        return above and below
-    return check
+        closed_left, closed_right = self.closed in ('left', 'both'), self.closed in ('right', 'both')
+        above = self.left is None or (value >= self.left if closed_left else value > self.left)
+        below = self.right is None or (value <= self.right if closed_right else value < self.right)
+        return bool(above and below)
+
+    def __str__(self):
+        noun = 'integer' if self.type is numbers.Integral else 'number'
+        if self.right is None and self.left == 0:
+            return f"a {'non-negative' if self.closed in ('left', 'both') else 'positive'} {noun}"
+        if self.right is None and self.left == 1 and self.type is numbers.Integral \
+                and self.closed in ('left', 'both'):
+            return f'a positive {noun}'
+        low = '[' if self.closed in ('left', 'both') else '('
+        high = ']' if self.closed in ('right', 'both') else ')'
+        return f'a {noun} in {low}{self.left}, {self.right}{high}'
 
 
-def _positive_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+@dataclass(frozen=True)
+class Options:
+    """One of a few values, as scikit-learn's ``StrOptions``.
+
+    Attributes:
+        values (tuple): the allowed values.
+    """
+
+    values: tuple
+
+    def is_satisfied_by(self, value):
+        """bool: whether ``value`` is one of the options."""
+        return isinstance(value, str) and value in self.values
+
+    def __str__(self):
+        return f'one of {self.values}'
 
 
-def _column_order(value):
-    return value in ORDERS if isinstance(value, str) else (
-        isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-    )
+@dataclass(frozen=True)
+class Check:
+    """Any other constraint: a predicate and the phrase that names what it accepts.
+
+    Attributes:
+        check (callable): ``value -> bool``.
+        description (str): ``'a list of column names'``, ...
+    """
+
+    check: object
+    description: str
+
+    def is_satisfied_by(self, value):
+        """bool: ``check(value)``."""
+        return bool(self.check(value))
+
+    def __str__(self):
+        return self.description
 
 
-def _bool(value):
-    return isinstance(value, bool)
+def is_satisfied(constraint, value):
+    """Whether ``value`` satisfies one constraint (``None``, ``'boolean'`` or an object).
+
+    Args:
+        constraint: ``None`` (the value ``None``), ``'boolean'`` (``True`` or ``False``), or an
+            ``Interval``, ``Options`` or ``Check``.
+        value: the value.
+
+    Returns:
+        bool
+    """
+    if constraint is None:
+        return value is None
+    if constraint == 'boolean':
+        return isinstance(value, bool)
+    return constraint.is_satisfied_by(value)
 
 
-def _lora(value):
-    if value is None or isinstance(value, dict):
-        return True
+def describe(constraints):
+    """What a list of alternative constraints accepts, in words.
+
+    Args:
+        constraints (list): alternatives, see ``is_satisfied``.
+
+    Returns:
+        str: for example ``'None or a positive integer'``.
+    """
+    words = ['None' if c is None else 'True or False' if c == 'boolean' else str(c)
+             for c in constraints]
+    return words[0] if len(words) == 1 else ', '.join(words[:-1]) + ' or ' + words[-1]
+
+
+def _column_list(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _backbone_directory(value):
+    return isinstance(value, (str, os.PathLike)) and os.path.isdir(value)
+
+
+def _peft_config(value):
     from peft import PeftConfig
 
     return isinstance(value, PeftConfig)
 
 
-PARAMETER_CONSTRAINTS = {
-    'epochs': (_optional(_positive_int), 'None or a positive integer'),
-    'batch_size': (_optional(_positive_int), 'None or a positive integer'),
-    'learning_rate': (_positive_real, 'a positive number'),
-    'embedding_dim': (_optional(_positive_int), 'None or a positive integer'),
-    'num_layers': (_optional(_positive_int), 'None or a positive integer'),
-    'num_heads': (_optional(_positive_int), 'None or a positive integer'),
-    'dropout': (_optional(_fraction(False, True)), 'None or a number in [0, 1)'),
-    'validation_fraction': (_fraction(False, True), 'a number in [0, 1)'),
-    'patience': (_positive_int, 'a positive integer'),
-    'column_order': (_column_order, f'one of {ORDERS} or a list of column names'),
-    'conditional_fraction': (_fraction(False, True), 'a number in [0, 1)'),
-    'max_categories': (_positive_int, 'a positive integer'),
-    'max_discrete_values': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-                            'a non-negative integer'),
-    'max_significant_digits': (_optional(_positive_int), 'None or a positive integer'),
-    'temperature': (_positive_real, 'a positive number'),
-    'top_p': (_fraction(True, False), 'a number in (0, 1]'),
-    'sample_batch_size': (_positive_int, 'a positive integer'),
-    'enable_gpu': (_bool, 'True or False'),
-    'verbose': (_bool, 'True or False'),
-    'random_state': (_optional(lambda v: isinstance(v, numbers.Integral) and v >= 0),
-                     'None or a non-negative integer'),
-    'backbone': (lambda v: v == 'default' or (isinstance(v, (str, os.PathLike))
-                                              and os.path.isdir(v)),
-                 "'default' or an existing directory of a local Hugging Face causal LM"),
-    'serialization': (_optional(lambda v: isinstance(v, str)),
-                      "None, 'compact', 'text', 'json' or 'csv'"),
-    'lora': (_lora, 'None, a dict of LoraConfig arguments or a peft.PeftConfig'),
-    'merge_adapter': (_bool, 'True or False'),
-    'gradient_checkpointing': (_bool, 'True or False'),
-    'text_preamble': (_bool, 'True or False'),
-}
+def _locales(value):
+    return isinstance(value, str) or (isinstance(value, (list, tuple))
+                                      and all(isinstance(v, str) for v in value))
+
+
+POSITIVE_INT = Interval(numbers.Integral, 1, None, closed='left')
+NON_NEGATIVE_INT = Interval(numbers.Integral, 0, None, closed='left')
+POSITIVE_REAL = Interval(numbers.Real, 0, None, closed='neither')
+FRACTION = Interval(numbers.Real, 0, 1, closed='left')
+"""A number in ``[0, 1)``."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One synthesizer parameter.
+
+    Attributes:
+        name (str): the keyword argument.
+        default: its default value.
+        constraints (list): alternatives (scikit-learn's ``_parameter_constraints`` style, see
+            ``is_satisfied``).
+        doc (str): one line: README's "meaning", the CLI's help, ``TabularLLM``'s docstring.
+        cli (str or None): the ``sdv-llm fit``/``demo`` option, ``None`` when not exposed.
+        sdv (bool): handled by SDV's base synthesizer, not passed to the model.
+    """
+
+    name: str
+    default: object
+    constraints: list
+    doc: str
+    cli: str = None
+    sdv: bool = False
+
+    @property
+    def expected(self):
+        """str: what the constraints accept, in words (the error message's end)."""
+        return describe(self.constraints)
+
+    def validate(self, value):
+        """Raise ``SynthesizerInputError`` naming the parameter unless ``value`` is valid.
+
+        Args:
+            value: the value given.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: ``value`` satisfies none of the constraints.
+        """
+        if not any(is_satisfied(c, value) for c in self.constraints):
+            raise SynthesizerInputError(
+                f"Invalid value {value!r} for parameter '{self.name}'. It must be "
+                f'{self.expected}.'
+            )
+
+
+PARAMETERS = (
+    Parameter('enforce_min_max_values', True, ['boolean'],
+              'sample numbers and datetimes only in `[range_min, range_max]`', sdv=True),
+    Parameter('enforce_rounding', True, ['boolean'],
+              "numbers keep the column's decimal places", sdv=True),
+    Parameter('locales', ['en_US'], [None, Check(_locales, 'a locale or a list of locales')],
+              'locales of the PII fakers', sdv=True),
+    Parameter('epochs', None, [None, POSITIVE_INT],
+              'most epochs; `None` = about 300,000 row presentations, 8 to 200 epochs '
+              '(3 for an adapter)', cli='--epochs'),
+    Parameter('batch_size', None, [None, POSITIVE_INT],
+              'training rows per step; `None` = rows/16 in [16, 512]', cli='--batch-size'),
+    Parameter('learning_rate', 3e-3, [POSITIVE_REAL],
+              'peak AdamW rate (5 % warm-up, cosine decay to 10 %)', cli='--learning-rate'),
+    Parameter('embedding_dim', None, [None, POSITIVE_INT],
+              'decoder width; `None` sizes it from the table', cli='--embedding-dim'),
+    Parameter('num_layers', None, [None, POSITIVE_INT],
+              'decoder layers; `None` sizes them from the table', cli='--num-layers'),
+    Parameter('num_heads', None, [None, POSITIVE_INT],
+              'attention heads; `None` sizes them from the table', cli='--num-heads'),
+    Parameter('dropout', None, [None, FRACTION],
+              'dropout; `None` = 0.2 under 2,000 rows, else 0.1', cli='--dropout'),
+    Parameter('validation_fraction', 0.1, [FRACTION],
+              'share of rows held out for early stopping', cli='--validation-fraction'),
+    Parameter('patience', 3, [POSITIVE_INT],
+              'epochs without validation improvement before stopping', cli='--patience'),
+    Parameter('column_order', 'fd',
+              [Options(ORDERS), Check(_column_list, 'a list of column names')],
+              "`'fixed'` (table order), `'fd'` (functional-dependency order), `'random'` "
+              '(a permutation per row, as GReaT), or a list of the modelled columns',
+              cli='--column-order'),
+    Parameter('conditional_fraction', 0.2, [FRACTION],
+              'share of training rows shown with a random subset of columns first, so '
+              'conditions and imputation stay in distribution', cli='--conditional-fraction'),
+    Parameter('max_categories', 1000, [POSITIVE_INT],
+              'categoricals with more values are spelled by characters',
+              cli='--max-categories'),
+    Parameter('max_discrete_values', 200, [NON_NEGATIVE_INT],
+              'numerical columns with at most this many distinct values get a token per value',
+              cli='--max-discrete-values'),
+    Parameter('max_significant_digits', None, [None, POSITIVE_INT],
+              "most digits kept past a number's integer part; `None` keeps the column's "
+              'decimal places (a warning names any column whose precision is cut)',
+              cli='--max-significant-digits'),
+    Parameter('temperature', 1.0, [POSITIVE_REAL],
+              'sampling temperature; 1.0 samples the learned distribution',
+              cli='--temperature'),
+    Parameter('top_p', 1.0, [Interval(numbers.Real, 0, 1, closed='right')],
+              'nucleus sampling mass; 1.0 samples the full distribution', cli='--top-p'),
+    Parameter('sample_batch_size', 4096, [POSITIVE_INT], 'rows decoded together',
+              cli='--sample-batch-size'),
+    Parameter('enable_gpu', True, ['boolean'], 'CUDA when available, else CPU', cli='--cpu'),
+    Parameter('verbose', False, ['boolean'], 'tqdm progress bars', cli='--verbose'),
+    Parameter('random_state', None, [None, NON_NEGATIVE_INT],
+              'seed of training (init, split, shuffling, dropout)', cli='--random-state'),
+    Parameter('backbone', 'default',
+              [Check(lambda v: isinstance(v, str) and v == 'default', "'default'"),
+               Check(_backbone_directory, 'an existing directory of a local Hugging Face '
+                                          'causal LM')],
+              'the embedded decoder, or the local directory of a Hugging Face causal LM',
+              cli='--backbone'),
+    Parameter('serialization', None,
+              [None, Check(lambda v: isinstance(v, str),
+                           "a serialization name ('compact', 'text', 'json', 'csv' or a "
+                           "plugin's)")],
+              "`'compact'` (embedded), or `'text'`, `'json'`, `'csv'` (pretrained); `None` "
+              'picks by backbone', cli='--serialization'),
+    Parameter('lora', None,
+              [None, Check(lambda v: isinstance(v, dict), 'a dict of LoraConfig arguments'),
+               Check(_peft_config, 'a peft.PeftConfig')],
+              'LoRA settings (`r`, `lora_alpha`, `lora_dropout`, ...) or any `peft.PeftConfig` '
+              '(IA3, AdaLoRA)'),
+    Parameter('merge_adapter', False, ['boolean'],
+              'merge the adapter into the backbone after training (faster sampling)',
+              cli='--merge-adapter'),
+    Parameter('gradient_checkpointing', False, ['boolean'],
+              'recompute activations in the backward pass (less GPU memory)',
+              cli='--gradient-checkpointing'),
+    Parameter('text_preamble', False, ['boolean'],
+              'start text rows with an instruction built from the metadata (not trained on)',
+              cli='--text-preamble'),
+)
+"""Every parameter of ``LLMSynthesizer`` and ``TabularLLM`` (after ``metadata``), in order."""
+
+MULTI_TABLE_PARAMETERS = (
+    Parameter('locales', ['en_US'], [None, Check(_locales, 'a locale or a list of locales')],
+              'locales of the PII fakers'),
+    Parameter('verbose', False, ['boolean'], 'tqdm progress bars'),
+    Parameter('enable_gpu', True, ['boolean'], "default of every table's `enable_gpu`"),
+    Parameter('random_state', None, [None, NON_NEGATIVE_INT],
+              "default of every table's `random_state`"),
+    Parameter('conditioning_parents', None,
+              [None, Check(lambda v: isinstance(v, Mapping),
+                           'a dict of parent table by child table')],
+              'the parent table each named child table is generated from'),
+    Parameter('max_children', 32, [POSITIVE_INT], 'most child rows in one sequence'),
+    Parameter('max_sequence_length', 512, [POSITIVE_INT],
+              "most tokens in one children sequence (lowers `max_children` for long rows)"),
+    Parameter('grandparent_context', False, ['boolean'],
+              "a grandchild's context also holds its grandparent row's short columns"),
+)
+"""The parameters of ``LLMMultiTableSynthesizer`` (after ``metadata``), in order."""
+
+BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+SDV_PARAMETERS = tuple(p.name for p in PARAMETERS if p.sdv)
+"""Parameters SDV's base synthesizer handles (the others configure the model)."""
+
+
+def defaults(parameters=PARAMETERS):
+    """dict: name -> default of every parameter of a table (copies of mutable defaults)."""
+    return {p.name: list(p.default) if isinstance(p.default, list) else p.default
+            for p in parameters}
 
 
 def store_parameters(obj, arguments):
@@ -99,23 +325,99 @@ def store_parameters(obj, arguments):
             setattr(obj, name, value)
 
 
-def validate_parameters(parameters):
-    """Check every known parameter against ``PARAMETER_CONSTRAINTS``.
+def validate_parameters(parameters, table=PARAMETERS):
+    """Check every known parameter against its constraints in ``table``.
 
     Args:
-        parameters (dict): parameter name to value; unknown names are ignored.
+        parameters (dict): parameter name to value; names not in ``table`` are ignored.
+        table (tuple[Parameter]): ``PARAMETERS`` or ``MULTI_TABLE_PARAMETERS``.
 
     Raises:
-        sdv.errors.SynthesizerInputError: naming the first invalid parameter, its value and what
-            it must be.
+        sdv.errors.SynthesizerInputError: naming the first invalid parameter (in the table's
+            order), its value and what it must be.
     """
-    for name, value in parameters.items():
-        if name in PARAMETER_CONSTRAINTS:
-            check, expected = PARAMETER_CONSTRAINTS[name]
-            if not check(value):
-                raise SynthesizerInputError(
-                    f"Invalid value {value!r} for parameter '{name}'. It must be {expected}."
-                )
+    for parameter in table:
+        if parameter.name in parameters:
+            parameter.validate(parameters[parameter.name])
+
+
+def model_parameters(parameters):
+    """The parameters that configure the model (those SDV's base class handles left out).
+
+    Args:
+        parameters (dict): name -> value.
+
+    Returns:
+        dict
+    """
+    return {k: v for k, v in parameters.items() if k not in SDV_PARAMETERS}
+
+
+def docstring_section(parameters=PARAMETERS):
+    """The ``Args`` lines of a docstring, one per parameter: name, accepted values, doc, default.
+
+    Returns:
+        str: lines indented by 8 spaces (a class docstring's ``Args:`` entries).
+    """
+    import textwrap
+
+    lines = []
+    for p in parameters:
+        doc = p.doc.replace('`', '``')
+        lines.append(textwrap.fill(f'{p.name} ({p.expected}): {doc}. Default ``{p.default!r}``.',
+                                   width=99, initial_indent=' ' * 8,
+                                   subsequent_indent=' ' * 12, break_on_hyphens=False))
+    return '\n'.join(lines)
+
+
+def markdown_table(parameters=PARAMETERS):
+    """README's parameter table: one row per parameter with its default and doc.
+
+    Returns:
+        str: a Markdown table, header included, ending with a newline.
+    """
+    rows = ['| parameter | default | meaning |', '|---|---|---|']
+    rows += [f'| `{p.name}` | `{p.default!r}` | {p.doc} |' for p in parameters]
+    return '\n'.join(rows) + '\n'
+
+
+def add_cli_options(parser, parameters=PARAMETERS):
+    """Add an option for every parameter with a ``cli`` flag, with its doc as help.
+
+    Integers and numbers take ``int``/``float``, strings ``str`` (with choices for
+    ``Options``); a boolean whose default is ``False`` is a switch that sets it, one whose
+    default is ``True`` a switch that clears it (``--cpu`` clears ``enable_gpu``). Options not
+    given are absent from the namespace (``argparse.SUPPRESS``), so the synthesizer's defaults
+    apply; ``cli_parameters`` reads them back.
+
+    Args:
+        parser (argparse.ArgumentParser): the (sub)command's parser.
+        parameters (tuple[Parameter]): the table.
+    """
+    import argparse
+
+    for p in parameters:
+        if p.cli is None:
+            continue
+        kwargs = {'dest': p.name, 'default': argparse.SUPPRESS, 'help': p.doc.replace('%', '%%')}
+        if 'boolean' in p.constraints:
+            kwargs['action'] = 'store_false' if p.default else 'store_true'
+        else:
+            types = [c for c in p.constraints if c is not None]
+            if isinstance(types[0], Interval):
+                kwargs['type'] = int if types[0].type is numbers.Integral else float
+            else:
+                kwargs['type'] = str
+                if len(types) == 1 and isinstance(types[0], Options):
+                    kwargs['choices'] = types[0].values
+            kwargs['metavar'] = p.name.upper()
+        parser.add_argument(p.cli, **kwargs)
+
+
+def cli_parameters(args, parameters=PARAMETERS):
+    """dict: the parameters given on the command line (see ``add_cli_options``)."""
+    return {p.name: getattr(args, p.name) for p in parameters
+            if p.cli is not None and hasattr(args, p.name)}
 
 
 def build_config(parameters):

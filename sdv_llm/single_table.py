@@ -9,11 +9,15 @@ from sdv.single_table.base import COND_IDX, FIXED_RNG_SEED, BaseSingleTableSynth
 from sdv.single_table.ctgan import LossValuesMixin
 from sdv.single_table.utils import validate_folder_path_with_table_names
 
-from sdv_llm.parameters import build_config, store_parameters, validate_parameters
+from sdv_llm.parameters import (
+    build_config,
+    model_parameters,
+    store_parameters,
+    validate_parameters,
+)
 from sdv_llm.schema.sdtypes import RAW_SDTYPE_TRANSFORMERS
 
 LOGGER = logging.getLogger(__name__)
-
 
 
 class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
@@ -36,12 +40,14 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             decimal places (see ``max_significant_digits``). Default True.
         locales (list or str): locales of the PII fakers. Default ``['en_US']``.
         epochs (int or None): most training epochs; ``None`` picks about 300,000 row
-            presentations (8 to 200 epochs). Early stopping may end training sooner.
-        batch_size (int or None): training rows per step; ``None`` is about rows/16 in [16, 512].
+            presentations (8 to 200 epochs; 3 for an adapter). Early stopping may end training
+            sooner. Default None.
+        batch_size (int or None): training rows per step; ``None`` is about rows/16 in
+            [16, 512]. Default None.
         learning_rate (float): peak AdamW learning rate. Default 3e-3.
         embedding_dim, num_layers, num_heads (int or None): decoder size; ``None`` sizes it from
-            the table (see ``BackboneConfig.for_table``).
-        dropout (float or None): dropout; ``None`` picks by table size.
+            the table (see ``BackboneConfig.for_table``). Default None.
+        dropout (float or None): dropout; ``None`` picks by table size. Default None.
         validation_fraction (float): rows held out for early stopping. Default 0.1.
         patience (int): epochs without validation improvement before stopping. Default 3.
         column_order (str or list[str]): the order columns are generated in: ``'fixed'``
@@ -76,17 +82,20 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             backbone's table vocabulary), or for a pretrained backbone ``'text'``
             (``age is 39, workclass is State-gov``, GReaT), ``'json'`` or ``'csv'`` (under a
             header line; rows keep the table's column order). ``None`` picks ``'compact'`` or
-            ``'text'`` by backbone.
+            ``'text'`` by backbone. Default None.
         lora (dict or peft.PeftConfig or None): the adapter of a pretrained backbone: LoRA
             settings (default ``{'r': 16, 'lora_alpha': 32, 'lora_dropout': 0.05}``; target
             modules found by peft for common architectures, every linear layer otherwise), or
-            any peft config (IA3, AdaLoRA), passed through.
+            any peft config (IA3, AdaLoRA), passed through. Default None.
         merge_adapter (bool): merge the adapter into the backbone after training, for sampling
             speed. Default False.
         gradient_checkpointing (bool): recompute activations in the backward pass (less GPU
             memory for large backbones). Default False.
         text_preamble (bool): start every text row with an instruction built from the metadata
             (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
+
+    The parameters, their defaults and constraints are defined once, in
+    ``sdv_llm.parameters.PARAMETERS``.
 
     Raises:
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
@@ -103,10 +112,12 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False):
+        # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
+        # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
                          enforce_rounding=enforce_rounding, locales=locales)
         store_parameters(self, locals())
-        validate_parameters(self._model_parameters())
+        validate_parameters(self.get_parameters())
 
     # ------------------------------------------------------------ model files
     def save_pretrained(self, directory):
@@ -203,8 +214,7 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
             self._checkpoint_dir = None
 
     def _model_parameters(self):
-        skip = {'enforce_min_max_values', 'enforce_rounding', 'locales'}
-        return {k: v for k, v in self.get_parameters().items() if k not in skip}
+        return model_parameters(self.get_parameters())
 
     def _validate(self, table_data):
         if len(table_data) == 0:

@@ -19,6 +19,8 @@ def test_fit_detects_metadata_and_samples(iris, tiny):
     data, _ = iris
     estimator = TabularLLM(**tiny).fit(data)
     assert isinstance(estimator.synthesizer_, LLMSynthesizer)
+    # every parameter reaches the synthesizer (backbone, lora, ... included)
+    assert estimator.synthesizer_.get_parameters() == estimator.get_params()
     sampled = estimator.sample(30)
     assert len(sampled) == 30 and list(sampled.columns) == list(data.columns)
 
@@ -27,3 +29,8 @@ def test_invalid_parameter_raises_in_fit(iris):
     data, _ = iris
     with pytest.raises(SynthesizerInputError, match="'temperature'"):
         TabularLLM(temperature=-1).fit(data)
+
+
+def test_parameters_are_keyword_only():
+    with pytest.raises(TypeError):
+        TabularLLM(True)

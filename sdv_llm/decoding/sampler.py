@@ -1,5 +1,6 @@
 """The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +33,45 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
 
 
+@contextmanager
+def attention_implementation(model, name):
+    """Run the ``transformers`` model inside ``model`` with another attention implementation.
+
+    Uses ``PreTrainedModel.set_attn_implementation`` (which checks that the model supports
+    ``name`` and switches its sub-models too) and restores the previous implementation on exit.
+
+    Args:
+        model (torch.nn.Module): a ``transformers.PreTrainedModel`` or a module holding one
+            (``TabularDecoder``, ``PretrainedDecoder`` around a peft model); a model
+            without ``modules()`` is left as it is.
+        name (str): ``'eager'``, ``'sdpa'``, ...
+
+    Yields:
+        None
+    """
+    from transformers import PreTrainedModel
+
+    modules = model.modules() if hasattr(model, 'modules') else ()
+    lm = next((m for m in modules if isinstance(m, PreTrainedModel)), None)
+    if lm is None:
+        yield
+        return
+    previous = lm.config._attn_implementation
+    lm.set_attn_implementation(name)
+    try:
+        yield
+    finally:
+        lm.set_attn_implementation(previous)
+
+
 def _top_p_filter(logits, top_p):
-    """Set to ``-inf`` the logits outside the smallest set whose probability reaches ``top_p``."""
+    """Set to ``-inf`` the logits outside the smallest set whose probability reaches ``top_p``.
+
+    The one top-p of the package (``_choose``: the compact and text paths, children
+    sequences). It keeps the tokens ``transformers.TopPLogitsWarper`` keeps except among
+    equally likely tokens, where the warper keeps the last ones in vocabulary order and this
+    the first (tests/decoding/test_sampler.py); it is kept so that seeds draw the same rows.
+    """
     sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
     cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
     remove = cumulative - torch.softmax(sorted_logits, dim=-1) >= top_p
@@ -285,24 +323,20 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         (``<bos>``).
     """
     max_length = max_length or model.config.n_positions - 1
-    # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
-    attention = model.config._attn_implementation
-    model.config._attn_implementation = 'eager'
     prompt_length = 1 if plan.prompt is None else len(plan.prompt)
     batch_size = cache_batch_size(model, batch_size, max_length + prompt_length,
                                   amp_dtype or torch.float32)
     table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
     head = (FullVocabulary(model, plan.automaton) if table is None
             else TokenWindows(model, plan.automaton, table.to(device), amp_dtype))
-    try:
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            outputs = [
-                _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
-                        generator, temperature, top_p, max_length)
-                for start in range(0, len(plan), batch_size)
-            ]
-    finally:
-        model.config._attn_implementation = attention
+    # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
+    with attention_implementation(model, 'eager'), \
+            torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        outputs = [
+            _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
+                    generator, temperature, top_p, max_length)
+            for start in range(0, len(plan), batch_size)
+        ]
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
 
 

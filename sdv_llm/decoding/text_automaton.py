@@ -21,17 +21,13 @@ from sdv_llm.decoding.transitions import Transitions
 
 @functools.lru_cache(maxsize=1)
 def _byte_decoder():
-    """GPT-2's byte-level alphabet: printable unicode character -> byte."""
-    printable = (list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1))
-                 + list(range(ord('®'), ord('ÿ') + 1)))
-    chars = list(printable)
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars)}
+    """GPT-2's byte-level alphabet: printable unicode character -> byte (the tokenizer's own
+    table, ``bytes_to_unicode``, inverted)."""
+    try:
+        from transformers.convert_slow_tokenizer import bytes_to_unicode
+    except ImportError:  # older transformers keep it with the GPT-2 tokenizer only
+        from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
+    return {char: byte for byte, char in bytes_to_unicode().items()}
 
 
 def token_bytes(tokenizer):

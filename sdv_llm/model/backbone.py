@@ -100,8 +100,8 @@ def build_backbone(config, vocab_size, sequence_length, special_ids):
         # No pad_token_id: padding only follows <eos>, which causal attention never looks
         # past, so no attention mask is needed (and transformers would warn for its absence).
         tie_word_embeddings=True,
+        attn_implementation='sdpa',
     )
-    hf_config._attn_implementation = 'sdpa'
     return GPT2LMHeadModel(hf_config)
 
 

@@ -1,6 +1,7 @@
 """The training loop: AdamW, warm-up and cosine decay, clipping, validation and early stopping."""
 
 import copy
+import functools
 import logging
 import math
 import time
@@ -21,26 +22,29 @@ LOGGER = logging.getLogger(__name__)
 class TrainingConfig:
     """How the backbone is trained.
 
+    The synthesizer parameters among these have no default here: the front ends resolve them
+    (``sdv_llm.parameters.PARAMETERS``, ``TabularLM``'s automatic epochs and batch size).
+
     Attributes:
         epochs (int): most passes over the training rows.
         batch_size (int): rows per optimisation step.
         learning_rate (float): peak AdamW learning rate, reached after a linear warm-up over the
             first 5 % of steps and followed by cosine decay to 10 % of it.
-        weight_decay (float): AdamW weight decay.
-        max_grad_norm (float): gradient clipping norm.
         validation_fraction (float): share of rows held out for early stopping (0 disables).
         patience (int): epochs without validation improvement before stopping.
         verbose (bool): show a tqdm progress bar.
+        weight_decay (float): AdamW weight decay. Default 0.01.
+        max_grad_norm (float): gradient clipping norm. Default 1.0.
     """
 
-    epochs: int = 20
-    batch_size: int = 256
-    learning_rate: float = 3e-3
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    validation_fraction: float
+    patience: int
+    verbose: bool
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    validation_fraction: float = 0.1
-    patience: int = 3
-    verbose: bool = False
 
 
 def constrained_loss(logits, targets, allowed):
@@ -127,6 +131,31 @@ def mixed_precision(device):
     if device.type != 'cuda':
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def warmup_cosine(step, warmup, total):
+    """The learning-rate factor of optimisation step ``step`` (from 0): a linear warm-up to 1
+    over ``warmup`` steps, then a half cosine down to 0.1 at ``total`` steps.
+
+    transformers' schedules are not used because none gives these rates (checked in
+    tests/model/test_training.py): ``get_cosine_with_min_lr_schedule_with_warmup(...,
+    min_lr_rate=0.1)`` has the same decay but warms up from 0 (``step / warmup``: the first
+    step would not train), and ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate`` warms
+    up as here but decays one step ahead (``step - warmup + 1``). Changing either would change
+    every trained model.
+
+    Args:
+        step (int): optimisation steps taken.
+        warmup (int): warm-up steps (at least 1).
+        total (int): all steps.
+
+    Returns:
+        float: the factor of the peak learning rate.
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _batches(count, batch_size, generator=None):
@@ -217,13 +246,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay, betas=(0.9, 0.98))
 
-    def schedule(step):
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, functools.partial(warmup_cosine, warmup=warmup, total=total_steps))
     amp_dtype = mixed_precision(device)
     use_amp = amp_dtype is not None
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)

@@ -65,6 +65,9 @@ class Relationship:
 def topological_order(tables, relationships):
     """Tables ordered so that every parent comes before its children.
 
+    The roots first, then the tables whose parents are all placed, and so on
+    (``networkx.topological_generations``); tables of one generation keep the metadata order.
+
     Args:
         tables (list[str]): table names, in metadata order (kept among equals).
         relationships (list[Relationship]): without self-references.
@@ -75,17 +78,23 @@ def topological_order(tables, relationships):
     Raises:
         SynthesizerInputError: the relationships have a cycle (named).
     """
-    parents = {table: {r.parent for r in relationships if r.child == table} for table in tables}
-    order = []
-    while len(order) < len(tables):
-        ready = [t for t in tables if t not in order and parents[t] <= set(order)]
-        if not ready:
-            raise SynthesizerInputError(
-                f'The relationships between {[t for t in tables if t not in order]} form a '
-                'cycle; remove one of them from the metadata.'
-            )
-        order.extend(ready)
-    return order
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(tables)
+    graph.add_edges_from((r.parent, r.child) for r in relationships)
+    position = {table: index for index, table in enumerate(tables)}
+    try:
+        # Generation by generation (roots, their children, ...), each in metadata order.
+        return [table for generation in nx.topological_generations(graph)
+                for table in sorted(generation, key=position.__getitem__)]
+    except nx.NetworkXUnfeasible:
+        cycle = sorted({table for edge in nx.find_cycle(graph) for table in edge},
+                       key=position.__getitem__)
+        raise SynthesizerInputError(
+            f'The relationships between {cycle} form a cycle; remove one of them from the '
+            'metadata.'
+        ) from None
 
 
 def choose_conditioning(relationships, choice=None, max_children=32):

@@ -110,7 +110,7 @@ def test_preallocated_cache_matches_the_dynamic_cache(iris):
     with torch.no_grad():
         full = model(input_ids=ids, next_columns=columns).logits
         for attention in ('sdpa', 'eager'):  # the sampler switches to eager for cached steps
-            model.config._attn_implementation = attention
+            model.lm.set_attn_implementation(attention)
             cache = preallocated_cache(model, ids.shape[1])
             steps = [model(input_ids=ids[:, t : t + 1], next_columns=columns[:, t : t + 1],
                            past_key_values=cache, use_cache=True).logits
@@ -175,7 +175,7 @@ def test_token_windows_give_the_full_vocabulary_distribution(titanic):
     data, metadata = titanic
     serializer, automaton = _setup(data, metadata, 'titanic')
     model = _decoder(serializer, layers=2)
-    model.config._attn_implementation = 'eager'
+    model.lm.set_attn_implementation('eager')
     windows = TokenWindows(model, automaton, automaton.window_table())
     full = FullVocabulary(model, automaton)
     ids = torch.as_tensor(serializer.encode(data.head(64)))
@@ -205,6 +205,7 @@ def test_windowed_and_full_sampling_agree(titanic):
                                 torch.Generator().manual_seed(3), temperature=2.0)
     without = type('Plain', (), {'__init__': lambda self, m: setattr(self, 'm', m),
                                  '__call__': lambda self, **k: self.m(**k),
+                                 'modules': lambda self: self.m.modules(),
                                  'config': property(lambda self: self.m.config)})(model)
     full = sample_sequences(without, plan, 128, torch.device('cpu'),
                             torch.Generator().manual_seed(3), temperature=2.0)

@@ -93,3 +93,56 @@ def test_assigned_keys_follow_the_sampled_counts_of_each_parent():
     parents = np.array([10, 20, 30])
     keys = assign_keys(parents, np.array([0, 1, 2, 3]), 0.0, 5, rng, draws=np.array([3, 0, 2]))
     assert sorted(keys) == [10, 10, 10, 30, 30]
+
+
+def _levels_order(tables, relationships):
+    """The hand-written order networkx replaced: every table whose parents are placed, level
+    by level, in metadata order."""
+    parents = {table: {r.parent for r in relationships if r.child == table} for table in tables}
+    order = []
+    while len(order) < len(tables):
+        ready = [t for t in tables if t not in order and parents[t] <= set(order)]
+        assert ready
+        order.extend(ready)
+    return order
+
+
+def _dataset_schemas():
+    """(tables, relationships) of the multi-table test datasets and of ../shared/data's."""
+    import json
+    from pathlib import Path
+
+    from tests.multi_table.conftest import one_to_one, three_levels, two_tables
+
+    schemas = []
+    for build in (two_tables, three_levels, one_to_one):
+        metadata = build()[1]
+        schemas.append((list(metadata.tables), metadata.relationships))
+    for name in ('berka', 'chinook'):
+        path = Path(__file__).parents[3] / 'shared' / 'data' / name / 'relationships.json'
+        if path.exists():
+            spec = json.loads(path.read_text())
+            schemas.append((list(spec['primary_keys']), spec['relationships']))
+    return schemas
+
+
+def test_topological_order_is_the_former_level_order():
+    """networkx's generations, each in metadata order, give the order of the former loop on
+    the test datasets and on random DAGs in shuffled metadata order."""
+    cases = []
+    for tables, relations in _dataset_schemas():
+        relationships = [Relationship(r['parent_table_name'], r['parent_primary_key'],
+                                      r['child_table_name'], r['child_foreign_key'])
+                         for r in relations if r['parent_table_name'] != r['child_table_name']]
+        cases.append((tables, relationships))
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        size = int(rng.integers(1, 9))
+        names = [f't{i}' for i in range(size)]
+        edges = [(names[i], names[j]) for i in range(size) for j in range(i + 1, size)
+                 if rng.random() < 0.3]
+        cases.append((list(rng.permutation(names)),
+                      [Relationship(p, 'id', c, f'{p}_id') for p, c in edges]))
+    assert len(cases) > 200
+    for tables, relationships in cases:
+        assert topological_order(tables, relationships) == _levels_order(tables, relationships)

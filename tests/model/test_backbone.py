@@ -1,0 +1,45 @@
+"""The embedded decoder's attention implementation, set through transformers' API."""
+
+import torch
+
+from sdv_llm.decoding.sampler import attention_implementation
+from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
+
+
+def _decoder():
+    torch.manual_seed(0)
+    lm = build_backbone(BackboneConfig(16, 2, 2, 0.0), 40, 12, {'bos': 1, 'eos': 2})
+    return TabularDecoder(lm, 3).eval()
+
+
+def test_backbone_uses_sdpa_with_the_former_weights():
+    """``GPT2Config(attn_implementation='sdpa')`` builds the model that setting the config's
+    private attribute by hand built: same implementation, same initial weights."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    model = _decoder()
+    assert model.config._attn_implementation == 'sdpa'
+    config = model.lm.config.to_dict()
+    config.pop('_attn_implementation_internal', None)
+    config.pop('attn_implementation', None)
+    former = GPT2Config(**config)
+    former._attn_implementation = 'sdpa'
+    torch.manual_seed(0)
+    former_lm = GPT2LMHeadModel(former)
+    ours = model.lm.state_dict()
+    for name, tensor in former_lm.state_dict().items():
+        assert torch.equal(tensor, ours[name]), name
+
+
+def test_attention_implementation_switches_and_restores():
+    model = _decoder()
+    ids = torch.randint(3, 40, (4, 10), generator=torch.Generator().manual_seed(0))
+    columns = torch.zeros_like(ids)
+    with torch.no_grad():
+        fused = model(input_ids=ids, next_columns=columns).logits
+        with attention_implementation(model, 'eager'):
+            assert model.config._attn_implementation == 'eager'
+            assert model.lm.transformer.config._attn_implementation == 'eager'
+            eager = model(input_ids=ids, next_columns=columns).logits
+    assert model.config._attn_implementation == 'sdpa'
+    torch.testing.assert_close(eager, fused, atol=1e-5, rtol=1e-5)
