@@ -4,7 +4,8 @@ Each case fits a tiny model and then either samples exactly the asked rows with 
 Diagnostic at 1.0 and every constraint met, or raises an SDV-style error (``InvalidDataError``,
 ``SynthesizerInputError``, ``InvalidMetadataError``, ``ConstraintNotMetError``); a raw
 traceback from pandas, rdt, torch or transformers fails the case. CI runs a few dozen cases;
-set ``SDV_LLM_FUZZ_EXAMPLES=1000`` for the nightly run.
+set ``SDV_LLM_FUZZ_EXAMPLES=1000`` (and ``SDV_LLM_FUZZ_LOG=outcomes.txt``) for the nightly
+run.
 """
 
 import os
@@ -25,7 +26,10 @@ from sdv.metadata.errors import InvalidMetadataError
 
 from sdv_llm.single_table import LLMSynthesizer
 
-EXAMPLES = int(os.environ.get('SDV_LLM_FUZZ_EXAMPLES', '24'))
+EXAMPLES = int(os.environ.get('SDV_LLM_FUZZ_EXAMPLES', '12'))
+#: A file to append each case's outcome to (``sampled`` or the SDV error's class), for the count
+#: of cases and outcomes of a long run.
+LOG = os.environ.get('SDV_LLM_FUZZ_LOG')
 TINY = {'epochs': 1, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
         'enable_gpu': False, 'random_state': 0}
 SDV_ERRORS = (InvalidDataError, SynthesizerInputError, InvalidMetadataError,
@@ -105,6 +109,7 @@ def test_fit_and_sample_exact_valid_rows_or_an_sdv_error(case, num_rows, use_con
     data, metadata, rng = case
     data = data.copy()
     constraints = _constraints(data, rng) if use_constraints else []
+    outcome = 'sampled'
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -131,3 +136,7 @@ def test_fit_and_sample_exact_valid_rows_or_an_sdv_error(case, num_rows, use_con
     except SDV_ERRORS as error:
         message = str(error)
         assert message and 'Traceback' not in message
+        outcome = type(error).__name__
+    if LOG:
+        with open(LOG, 'a') as log:
+            log.write(f'{outcome}\t{data.shape[0]}x{data.shape[1]}\t{len(constraints)}\n')
