@@ -198,9 +198,13 @@ def command_benchmark(args):
 
 def add_benchmark_arguments(parser):
     """The options of ``sdv-llm benchmark`` (also ``python -m benchmarks``)."""
-    parser.add_argument('--profile', default='quick', choices=['quick', 'full', 'smoke'],
+    from sdv_llm.benchmark.profiles import PROFILES
+
+    parser.add_argument('--profile', default='quick', choices=list(PROFILES),
                         help='quick: adult and titanic, 3,000 rows, short training (minutes '
                              'on 2 CPU cores); full: every dataset, all rows, defaults; '
+                             'small: breast_cancer, wine, diabetes (scikit-learn), iris, '
+                             'titanic, 2,000 rows of magic and california_housing; '
                              'smoke: iris, tiny models (the test suite\'s)')
     parser.add_argument('--datasets', help='comma-separated dataset names (default: the '
                                            "profile's; full: every dataset of --data-dir)")

@@ -37,12 +37,15 @@ class DatasetConfig:
             PII-looking names).
         tables (tuple[str] or None): multi-table only: the tables to keep (with the
             relationships among them); ``None`` keeps all.
+        sklearn (str or None): the ``sklearn.datasets`` loader of a real table that ships inside
+            scikit-learn (used when the data folder has no CSV of that name).
     """
 
     target: str | None = None
     task: str | None = None
     sdtypes: dict = field(default_factory=dict)
     tables: tuple | None = None
+    sklearn: str | None = None
 
 
 _PAY = ['PAY_0', 'PAY_2', 'PAY_3', 'PAY_4', 'PAY_5', 'PAY_6']
@@ -62,6 +65,11 @@ DATASETS = {
         'MedHouseVal', 'regression', {'Latitude': 'numerical', 'Longitude': 'numerical'}),
     'titanic': DatasetConfig('survived', 'binary'),
     'iris': DatasetConfig('species', 'multiclass'),
+    # Small real tables inside scikit-learn (no download): the `small` profile's.
+    'breast_cancer': DatasetConfig('diagnosis', 'binary', sklearn='load_breast_cancer'),
+    'wine': DatasetConfig('cultivar', 'multiclass', sklearn='load_wine'),
+    'diabetes': DatasetConfig('progression', 'regression', {'sex': 'categorical'},
+                              sklearn='load_diabetes'),
     # HMA's community edition accepts at most 5 tables and depth 2: account -> loan, order.
     'berka': DatasetConfig(tables=('account', 'loan', 'order')),
 }
@@ -147,15 +155,39 @@ def load_dataset(name, data_dir=None, max_rows=None, seed=0, split=True, tables=
     path = folder / f'{name}.csv'
     if not path.exists() and (folder.parent / f'{name}.csv').exists():
         path = folder.parent / f'{name}.csv'   # a flat folder of CSVs, like tests/data
-    if not path.exists():
+    if not path.exists() and config.sklearn:
+        data, path = load_sklearn_table(config), f'sklearn.datasets.{config.sklearn}'
+    elif not path.exists():
         raise FileNotFoundError(f'No dataset {name!r}: {path} does not exist.')
-    data = pd.read_csv(path)
+    else:
+        data = pd.read_csv(path)
     if max_rows and len(data) > max_rows:
         data = data.sample(max_rows, random_state=seed).reset_index(drop=True)
     metadata = Metadata.detect_from_dataframes({name: data})
     _fix_metadata(metadata, name, config.sdtypes, data.columns)
     train, holdout = _split(data, seed) if split else (data, None)
     return Dataset(name, metadata, train, holdout, config, str(path))
+
+
+def load_sklearn_table(config):
+    """A real table shipped inside scikit-learn, with its target under ``config.target``.
+
+    Classification targets are written as class names (``'malignant'``, ``'class_0'``);
+    diabetes keeps its original units (``scaled=False``).
+
+    Returns:
+        pandas.DataFrame
+    """
+    from sklearn import datasets
+
+    loader = getattr(datasets, config.sklearn)
+    extra = {'scaled': False} if config.sklearn == 'load_diabetes' else {}
+    bunch = loader(as_frame=True, **extra)
+    data = bunch.frame.rename(columns={'target': config.target})
+    if config.task != 'regression':
+        names = np.asarray(bunch.target_names)
+        data[config.target] = names[data[config.target].to_numpy()]
+    return data
 
 
 def load_bundled_adult(max_rows=None, seed=0, split=True):

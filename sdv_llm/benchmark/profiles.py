@@ -44,6 +44,11 @@ PROFILES = {
         evaluation_rows=1000),
     # The protocol: every dataset, all rows, default parameters (CTGAN/TVAE 300 epochs).
     'full': Profile('full', update_benchmarks=True),
+    # Small tables (issue 18): three real tables inside scikit-learn, iris, titanic, and
+    # 2,000-row slices of magic and california_housing; default parameters.
+    'small': Profile(
+        'small', datasets=('breast_cancer', 'wine', 'diabetes', 'iris', 'titanic', 'magic',
+                           'california_housing'), max_rows=2000),
     # The test suite's: iris only, tiny models; checks the harness, never the scores.
     'smoke': Profile(
         'smoke', datasets=('iris',), max_rows=1000,

@@ -204,3 +204,17 @@ def test_resume_keeps_finished_runs_and_runs_the_rest(tmp_path):
     with pytest.raises(ValueError, match='seed=0, now 1'):
         run(profile='smoke', data_dir=DATA, datasets='iris', output=output, seed=1,
             synthesizers='GaussianCopulaSynthesizer', resume=True, verbose=False)
+
+
+def test_small_tables_inside_scikit_learn_load_with_targets(tmp_path):
+    from sdv_llm.benchmark.datasets import load_dataset
+    from sdv_llm.benchmark.profiles import get_profile
+
+    assert {'breast_cancer', 'wine', 'diabetes'} <= set(get_profile('small').datasets)
+    for name, rows, target in (('breast_cancer', 569, 'diagnosis'), ('wine', 178, 'cultivar'),
+                               ('diabetes', 442, 'progression')):
+        dataset = load_dataset(name, data_dir=tmp_path)  # not in the folder: from scikit-learn
+        assert len(dataset.train) + len(dataset.holdout) == rows
+        assert dataset.config.target in dataset.train.columns
+    assert set(load_dataset('wine', data_dir=tmp_path).train['cultivar']) <= {
+        'class_0', 'class_1', 'class_2'}
