@@ -80,6 +80,8 @@ def tables(draw):
         columns[name] = values
     data = pd.DataFrame(columns)
     metadata = Metadata.detect_from_dataframes({'t': data})
+    if metadata.tables['t'].primary_key:  # a unique column detected as key; sdtypes set below
+        metadata.remove_primary_key('t')
     for name, sdtype in sdtypes.items():
         extra = {'datetime_format': '%Y-%m-%d %H:%M'} if sdtype == 'datetime' else {}
         metadata.update_column(name, 't', sdtype=sdtype, **extra)
@@ -136,7 +138,11 @@ def test_fit_and_sample_exact_valid_rows_or_an_sdv_error(case, num_rows, use_con
     except SDV_ERRORS as error:
         message = str(error)
         assert message and 'Traceback' not in message
-        outcome = type(error).__name__
+        outcome = f'{type(error).__name__}: {message[:120]!r}'
+        if LOG:  # keep the case for a look (data, metadata, constraints)
+            pd.to_pickle((data, metadata.to_dict(),
+                          [c.get_constraint_dict() for c in constraints]),
+                         f'{LOG}.case{abs(hash(message)) % 10**6}.pkl')
     if LOG:
         with open(LOG, 'a') as log:
             log.write(f'{outcome}\t{data.shape[0]}x{data.shape[1]}\t{len(constraints)}\n')
