@@ -18,13 +18,12 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.report_file import machine, write_report
 from sdv_llm.benchmark.datasets import load_dataset
-from sdv_llm.benchmark.runner import environment
 from sdv_llm.evaluation.quality import quality_scores
 
 ROWS = 20_000  # sampled rows per synthesizer
@@ -119,15 +118,8 @@ def main(argv=None):
     report = {'dataset': 'adult', 'training_rows': len(dataset.train), 'runs': runs,
               'llm_parameters': params, 'biting_table': _biting_table(args.seed),
               'fit_ratio_constrained_over_plain': runs[1]['fit_seconds'] / runs[0]['fit_seconds'],
-              'quality_change': runs[1]['quality'] - runs[0]['quality'],
-              **{k: v for k, v in environment().items()
-                 if k in ('cpu', 'cores', 'platform', 'python', 'torch_threads')}}
-    text = json.dumps(report, indent=2, default=float)
-    print(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + '\n')
-    return 0
+              'quality_change': runs[1]['quality'] - runs[0]['quality'], **machine()}
+    return write_report(report, args.output)
 
 
 if __name__ == '__main__':

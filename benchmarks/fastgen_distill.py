@@ -11,13 +11,13 @@ script's code) and scores those. FastGen fitted on the real training split is sc
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.report_file import machine, write_report
 from sdv_llm.benchmark.datasets import load_dataset
-from sdv_llm.benchmark.runner import environment, score_single_table
+from sdv_llm.benchmark.runner import score_single_table
 
 _KEYS = ('quality', 'column_shapes', 'column_pair_trends', 'quality_all_pairs', 'diagnostic',
          'invalid_rows',
@@ -68,14 +68,8 @@ def main(argv=None):
     direct = FastGenSynthesizer(dataset.metadata, random_state=args.seed)
     direct.fit(data)
     report['fastgen_on_real'] = _score(dataset, direct, rows, args.seed)
-    report.update({k: v for k, v in environment().items()
-                   if k in ('cpu', 'cores', 'platform', 'python', 'torch_threads')})
-    text = json.dumps(report, indent=2, default=float)
-    print(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + '\n')
-    return 0
+    report.update(machine())
+    return write_report(report, args.output)
 
 
 if __name__ == '__main__':

@@ -19,8 +19,8 @@ import time
 import venv
 from pathlib import Path
 
+from benchmarks.report_file import machine, write_report
 from sdv_llm.benchmark.datasets import load_dataset
-from sdv_llm.benchmark.runner import environment
 
 _TIMER = '''
 import json, runpy, sys, time
@@ -110,15 +110,9 @@ def main(argv=None):
         'gaussian_copula_sample_seconds': copula_seconds,
         'gaussian_copula_rows_per_second': args.rows / copula_seconds,
         'speedup_vs_gaussian_copula': copula_seconds / script_run['sample_seconds'],
-        **{k: v for k, v in environment().items() if k in ('cpu', 'cores', 'platform',
-                                                            'python')},
+        **machine(),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + '\n')
-    return 0
+    return write_report(report, args.output)
 
 
 if __name__ == '__main__':
