@@ -121,7 +121,100 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         merged = {**self._table_parameters.get(table_name, {}), **table_parameters}
         super().set_table_parameters(table_name, merged)
 
+    # ------------------------------------------------------------ model files
+    def save_pretrained(self, directory):
+        """Save the fitted synthesizer as a directory of JSON and safetensors files.
+
+        Unlike ``save`` (cloudpickle), loading these files runs no code from them. Layout:
+        ``sdv_llm.json`` (format and package versions, metadata, parameters, table order and
+        sizes, relationships and their learned counts) and ``tables/<table>/``, one folder per
+        table in ``LLMSynthesizer.save_pretrained``'s layout. See
+        ``sdv_llm.relational.persistence``.
+
+        Args:
+            directory (str or pathlib.Path): a new or empty folder, or a model folder to
+                overwrite; its parent must exist.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+            sdv_llm.persistence.ModelFileError: ``directory`` cannot receive a model.
+            NotImplementedError: the synthesizer has constraints (use ``save``).
+        """
+        from sdv_llm.relational.persistence import save_pretrained
+
+        save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory):
+        """Load a synthesizer written by ``save_pretrained``; no code from the files runs.
+
+        Args:
+            directory (str or pathlib.Path): the model folder.
+
+        Returns:
+            LLMMultiTableSynthesizer: fitted; it samples as the saved synthesizer after
+            ``reset_sampling()`` (same seed, same tables).
+
+        Raises:
+            sdv_llm.persistence.ModelFileError: a missing folder, not a model, another format
+                or package version (both versions named).
+            sdv_llm.state.UnsafeStateError: the files name a class or tag that loading does
+                not allow.
+        """
+        from sdv_llm.relational.persistence import from_pretrained
+
+        return from_pretrained(cls, directory)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model folder (``save_pretrained``, safe) or a pickle written by ``save``.
+
+        Pickles run code when loaded: load only pickles you trust.
+
+        Raises:
+            sdv_llm.persistence.ModelFileError: a missing path, a file that is not a model, or
+                a file from another sdv_llm version (both versions named).
+        """
+        from sdv_llm.persistence import load
+
+        return load(cls, path)
+
+    def __getstate__(self):
+        """Pickle state, with the sdv_llm version that wrote it (checked when loading)."""
+        from sdv_llm.persistence import VERSION_KEY, package_version
+
+        return {VERSION_KEY: package_version(), **self.__dict__}
+
+    def __setstate__(self, state):
+        from sdv_llm.persistence import VERSION_KEY, check_version
+
+        saved = state.pop(VERSION_KEY, None)
+        if saved is not None:
+            migrate = check_version(saved, 'This LLMMultiTableSynthesizer pickle')
+            if migrate is not None:
+                state = migrate(state)
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ fitting
+    def fit(self, data, checkpoint_dir=None):
+        """Fit every table; SDV's ``fit`` with an optional checkpoint folder.
+
+        Args:
+            data (dict[str, pandas.DataFrame]): the tables by name.
+            checkpoint_dir (str or pathlib.Path or None): each table trains with its own
+                checkpoint folder (``tables/<table>/training/``, written after every epoch);
+                a finished table is written to ``tables/<table>/complete/`` with the random
+                states after it. A fit started again with the same data, parameters and
+                folder loads the finished tables instead of training them and resumes the
+                unfinished one after its last epoch: it ends with the same models as an
+                uninterrupted fit. Default None (no checkpoints).
+        """
+        self._checkpoint_dir = checkpoint_dir
+        try:
+            super().fit(data)
+        finally:
+            self._checkpoint_dir = None
+
     def preprocess(self, data):
         """Leave out the tables it cannot model, learn self-references, then SDV's preprocess.
 
@@ -178,40 +271,67 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         return [r.count_column for r in self._relationships if r.parent == table_name]
 
     def _model_tables(self, augmented_data):
-        """Fit a TabularLM for each root table and a ChildrenLM for each child table."""
+        """Fit a TabularLM for each root table and a ChildrenLM for each child table.
+
+        With a ``checkpoint_dir`` (``fit``), a table finished by an earlier fit is read back
+        (with the random states after it) instead of trained, and the others train with their
+        own checkpoint folder (``sdv_llm.relational.persistence.TableCheckpoints``).
+        """
         from sdv_llm.relational.children import ChildrenLM
+        from sdv_llm.relational.persistence import TableCheckpoints, fingerprint
         from sdv_llm.tabular_lm import TabularLM
 
+        checkpoint_dir = getattr(self, '_checkpoint_dir', None)
+        checkpoints = None if checkpoint_dir is None else TableCheckpoints(
+            checkpoint_dir, list(self.metadata.tables))
         for table_name in self._order:
             synthesizer = self._table_synthesizers[table_name]
             table = self._modelled(augmented_data, table_name)
             relationship = self._conditioning.get(table_name)
             config = build_config(synthesizer._model_parameters())
             config.table_name = table_name
+            parent = parent_columns = position = None
+            if relationship is not None:
+                parent = self._modelled(augmented_data, relationship.parent)
+                parent_columns = self._columns(relationship.parent)
+                grandparent = self._grandparent(relationship)
+                if grandparent is not None:
+                    above = pd.Index(augmented_data[grandparent.parent].index).get_indexer(
+                        augmented_data[relationship.parent][grandparent.foreign_key].to_numpy())
+                    parent, parent_columns = self._with_grandparent(
+                        parent, parent_columns, grandparent.parent,
+                        self._modelled(augmented_data, grandparent.parent), above)
+                position = pd.Index(augmented_data[relationship.parent].index).get_indexer(
+                    augmented_data[table_name][relationship.foreign_key].to_numpy())
+            training = None
+            if checkpoints is not None:
+                digest = fingerprint([table, parent, position], {
+                    'model': synthesizer._model_parameters(),
+                    'relationship': str(relationship), 'columns': self._columns(table_name),
+                    'max_children': self.max_children,
+                    'max_sequence_length': self.max_sequence_length})
+                finished = checkpoints.finished(table_name, digest)
+                if finished is not None:
+                    LOGGER.info('Table %s: finished by an earlier fit, read from %s',
+                                table_name, checkpoint_dir)
+                    _mark_fitted(synthesizer, finished[0])
+                    continue
+                training = checkpoints.training(table_name)
             LOGGER.info('Fitting table %s %s', table_name, table.shape)
             if relationship is None:
                 model = TabularLM(config).fit(table, self._columns(table_name),
-                                              synthesizer.enforce_min_max_values) \
+                                              synthesizer.enforce_min_max_values,
+                                              checkpoint_dir=training) \
                     if len(table.columns) else None  # only keys and PII: nothing to model
-                _mark_fitted(synthesizer, model)
-                continue
-            parent = self._modelled(augmented_data, relationship.parent)
-            parent_columns = self._columns(relationship.parent)
-            grandparent = self._grandparent(relationship)
-            if grandparent is not None:
-                above = pd.Index(augmented_data[grandparent.parent].index).get_indexer(
-                    augmented_data[relationship.parent][grandparent.foreign_key].to_numpy())
-                parent, parent_columns = self._with_grandparent(
-                    parent, parent_columns, grandparent.parent,
-                    self._modelled(augmented_data, grandparent.parent), above)
-            position = pd.Index(augmented_data[relationship.parent].index).get_indexer(
-                augmented_data[table_name][relationship.foreign_key].to_numpy())
-            linked = position >= 0
-            model = ChildrenLM(config, self.max_children, self.max_sequence_length)
-            model.fit(parent, parent_columns, table[linked],
-                      self._columns(table_name), position[linked],
-                      synthesizer.enforce_min_max_values)
+            else:
+                linked = position >= 0
+                model = ChildrenLM(config, self.max_children, self.max_sequence_length)
+                model.fit(parent, parent_columns, table[linked],
+                          self._columns(table_name), position[linked],
+                          synthesizer.enforce_min_max_values, checkpoint_dir=training)
             _mark_fitted(synthesizer, model)
+            if checkpoints is not None:
+                checkpoints.finish(table_name, model, digest)
 
     def _grandparent(self, relationship):
         """The parent's conditioning relationship when ``grandparent_context``, else None."""

@@ -16,6 +16,12 @@ imports); tensors are read by safetensors. SDV's data processor is re-created fr
 and fitted on a stand-in frame of the stored dtypes (no training rows are stored); its learned
 attributes are then set from the file.
 
+``sdv_llm.json`` also names the model class (``model_class``: ``TabularLM``; a multi-table
+synthesizer's child tables hold a ``ChildrenLM``, and a table of only keys and PII none). The
+per-table pieces (``file_header``, ``write_table``, ``new_synthesizer``, ``restore_table``,
+``read_synthesizer_file``, ``check_version``) are shared with the multi-table format
+(``sdv_llm.relational.persistence``), which writes one such folder per table.
+
 Pickle files (``save``) carry the package version too: ``check_version`` compares it on load.
 """
 
@@ -79,6 +85,16 @@ def check_version(saved, what):
 
 
 # --------------------------------------------------------------------- safe directory format
+def file_header(format_name=FORMAT):
+    """The first fields of an ``sdv_llm.json``: format, its version, package versions."""
+    return {
+        'format': format_name,
+        'format_version': FORMAT_VERSION,
+        'sdv_llm_version': package_version(),
+        'sdv_version': _sdv_version(),
+    }
+
+
 def save_pretrained(synthesizer, directory):
     """Write a fitted ``LLMSynthesizer`` to ``directory`` in the safe format (see module).
 
@@ -91,34 +107,48 @@ def save_pretrained(synthesizer, directory):
 
     if not synthesizer._fitted or synthesizer._model is None:
         raise NotFittedError('Fit the synthesizer before save_pretrained.')
+    check_constraints(synthesizer)
+    directory = Path(directory)
+    check_output_directory(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_table(synthesizer, directory)
+
+
+def check_constraints(synthesizer):
+    """Raise NotImplementedError for a synthesizer with constraints (not stored yet)."""
     if synthesizer._chained_constraints or synthesizer._reject_sampling_constraints:
         raise NotImplementedError('save_pretrained does not store constraints yet; use '
                                   'synthesizer.save(path) (pickle) for a synthesizer with '
                                   'constraints.')
-    directory = Path(directory)
-    check_output_directory(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+
+
+def write_table(synthesizer, directory):
+    """Write a fitted ``LLMSynthesizer`` into the existing folder ``directory``.
+
+    ``model.json`` and the weights (``TabularLM.save_files``, absent for a table without
+    modelled columns), then ``sdv_llm.json``, last: its presence marks a whole model.
+    """
     registry = {}
     parameters = dict(synthesizer.get_parameters())
     if parameters.get('lora') is not None and not isinstance(parameters['lora'], dict):
         parameters['lora'] = None  # a peft config object: adapter/adapter_config.json holds it
+    model = synthesizer._model
     state = {
-        'format': FORMAT,
-        'format_version': FORMAT_VERSION,
-        'sdv_llm_version': package_version(),
-        'sdv_version': _sdv_version(),
+        **file_header(),
         'class': type(synthesizer).__name__,
+        'model_class': None if model is None else type(model).__name__,
         'metadata': synthesizer.metadata.to_dict(),
         'parameters': to_json_value(parameters, registry),
         'table_name': synthesizer._table_name,
-        'original_columns': [str(c) for c in synthesizer._original_columns],
+        'original_columns': [str(c) for c in getattr(synthesizer, '_original_columns', [])],
         'creation_date': synthesizer._creation_date,
         'fitted_date': synthesizer._fitted_date,
         'fitted_sdv_version': synthesizer._fitted_sdv_version,
         'data_processor': _data_processor_state(synthesizer._data_processor),
     }
-    synthesizer._model.save_files(directory)
-    _write_json(directory / SYNTHESIZER_FILE, state)  # last: its presence marks a whole model
+    if model is not None:
+        model.save_files(directory)
+    _write_json(directory / SYNTHESIZER_FILE, state)
 
 
 def from_pretrained(cls, directory):
@@ -131,33 +161,74 @@ def from_pretrained(cls, directory):
         ModelFileError: missing, not a model directory, another format or package version.
         sdv_llm.state.UnsafeStateError: a class or tag that loading does not allow.
     """
-    from sdv.metadata import Metadata
-
     directory = Path(directory)
     state = read_synthesizer_file(directory)
     check_version(state.get('sdv_llm_version'), str(directory))
+    check_class(state, cls, directory)
+    synthesizer = new_synthesizer(cls, state)
+    restore_table(synthesizer, directory, state)
+    return synthesizer
+
+
+def check_class(state, cls, directory):
+    """Raise ModelFileError unless the file holds a ``cls``."""
     if state.get('class') != cls.__name__:
         raise ModelFileError(f'{directory} holds a {state.get("class")!r}, not a '
                              f'{cls.__name__}.')
+
+
+def new_synthesizer(cls, state):
+    """An unfitted ``cls`` built from the file's metadata and parameters."""
+    from sdv.metadata import Metadata
+
     metadata = Metadata.load_from_dict(state['metadata'])
-    parameters = from_json_value(state['parameters'], {})
-    synthesizer = cls(metadata, **parameters)
-    model = TabularLM.load_files(directory)
-    if parameters.get('lora') is None and model.pretrained is not None:
-        synthesizer.lora = model.config.lora
+    return cls(metadata, **from_json_value(state['parameters'], {}))
+
+
+def restore_table(synthesizer, directory, state, model_classes=None, prepare=None):
+    """Install the fitted state of ``sdv_llm.json`` and the model files into ``synthesizer``.
+
+    Args:
+        synthesizer (LLMSynthesizer): built by ``new_synthesizer`` (or by a multi-table
+            synthesizer from the same metadata and parameters).
+        directory (pathlib.Path): the folder of the files.
+        state (dict): its parsed ``sdv_llm.json``.
+        model_classes (dict[str, type] or None): the model classes the folder may hold, by
+            name (default: ``TabularLM`` only).
+        prepare (callable or None): called with the stand-in frame before SDV's data processor
+            is fitted on it (a multi-table synthesizer assigns its transformers there).
+
+    Raises:
+        ModelFileError: a model class that is not allowed here.
+    """
+    model_classes = model_classes or {'TabularLM': TabularLM}
+    name = state.get('model_class', 'TabularLM')
+    model = None
+    if name is not None:
+        model_class = model_classes.get(name) if isinstance(name, str) else None
+        if model_class is None:
+            raise ModelFileError(f'{directory} holds a model of class {name!r}; '
+                                 f'{type(synthesizer).__name__} loads {sorted(model_classes)} '
+                                 'here.')
+        model = model_class.load_files(directory)
+        if synthesizer.get_parameters().get('lora') is None and model.pretrained is not None:
+            synthesizer.lora = model.config.lora
     synthesizer._original_columns = pd.Index(state['original_columns'])
-    _restore_data_processor(synthesizer._data_processor, state['data_processor'])
+    _restore_data_processor(synthesizer._data_processor, state['data_processor'], prepare)
     synthesizer._model = model
     synthesizer._fitted = True
     synthesizer._creation_date = state.get('creation_date')
     synthesizer._fitted_date = state.get('fitted_date')
     synthesizer._fitted_sdv_version = state.get('fitted_sdv_version')
     synthesizer._random_state_set = False
-    return synthesizer
 
 
-def read_synthesizer_file(directory):
+def read_synthesizer_file(directory, format_name=FORMAT):
     """The parsed ``sdv_llm.json`` of a model directory.
+
+    Args:
+        directory (str or pathlib.Path): the model folder.
+        format_name (str): the format it must hold (``FORMAT``, or the multi-table one).
 
     Raises:
         ModelFileError: the path is missing, not a directory written by ``save_pretrained``,
@@ -175,8 +246,11 @@ def read_synthesizer_file(directory):
             state = json.load(handle)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelFileError(f'{path} is not valid JSON: {error}') from None
-    if not isinstance(state, dict) or state.get('format') != FORMAT:
-        raise ModelFileError(f'{path} is not an sdv_llm model file.')
+    if not isinstance(state, dict) or state.get('format') != format_name:
+        found = state.get('format') if isinstance(state, dict) else None
+        detail = f' (it holds {found!r}, not {format_name!r})' if isinstance(found, str) \
+            and found.startswith('sdv_llm.') else ''
+        raise ModelFileError(f'{path} is not an sdv_llm model file{detail}.')
     if state.get('format_version') != FORMAT_VERSION:
         raise ModelFileError(f'{path} has format version {state.get("format_version")}; this '
                              f'sdv_llm reads version {FORMAT_VERSION}.')
@@ -245,11 +319,14 @@ def _plain_attributes(instance):
     return {'class': type(instance).__name__, 'attributes': attributes}
 
 
-def _restore_data_processor(processor, state):
+def _restore_data_processor(processor, state, prepare=None):
     """Fit SDV's DataProcessor on a stand-in frame, then set what it learned from the file."""
     dtypes = {column: from_json_value({'__type__': 'dtype', 'name': name}, {})
               for column, name in state['dtypes'].items()}
-    processor.fit(_stand_in(dtypes, processor.metadata.columns))
+    stand_in = _stand_in(dtypes, processor.metadata.columns)
+    if prepare is not None:
+        prepare(stand_in)
+    processor.fit(stand_in)
     processor._dtypes = pd.Series(dtypes, dtype=object)
     transformers = processor._hyper_transformer.field_transformers
     for kind, fitted in (('formatters', processor.formatters), ('transformers', transformers)):
@@ -338,7 +415,7 @@ def load(cls, path):
     if not path.exists():
         raise ModelFileError(f'{path} does not exist.')
     if path.is_dir():
-        return from_pretrained(cls, path)
+        return cls.from_pretrained(path)
     with open(path, 'rb') as handle:
         head = handle.read(2)
     if len(head) < 2 or head[0] != 0x80:
@@ -361,5 +438,7 @@ def load(cls, path):
     return synthesizer
 
 
-__all__ = ['FORMAT', 'ModelFileError', 'UnsafeStateError', 'check_output_directory',
-           'check_version', 'from_pretrained', 'load', 'pickled_version', 'save_pretrained']
+__all__ = ['FORMAT', 'ModelFileError', 'UnsafeStateError', 'check_class', 'check_constraints',
+           'check_output_directory', 'check_version', 'file_header', 'from_pretrained', 'load',
+           'new_synthesizer', 'pickled_version', 'read_synthesizer_file', 'restore_table',
+           'save_pretrained', 'write_table']

@@ -535,6 +535,7 @@ class TabularLM:
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
             'loss_values': self.loss_values.to_dict(orient='list'),
+            **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
         if self.pretrained is not None:
@@ -576,6 +577,7 @@ class TabularLM:
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])
         self.loss_values = pd.DataFrame(state['loss_values'])
+        self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
         if self.pretrained is not None:
@@ -600,6 +602,14 @@ class TabularLM:
         self.model.to(self.device).eval()
         self._compile_grammar()
         return self
+
+
+    def _files_state(self):
+        """dict: what a subclass adds to ``model.json`` (plain values or state classes)."""
+        return {}
+
+    def _restore_files_state(self, state):
+        """Set what ``_files_state`` wrote, before the serializer is rebuilt."""
 
 
 def _state_registry():

@@ -30,6 +30,7 @@ from sdv_llm.serialization.compact import (
     SPECIAL_TOKENS,
     CompactSerializer,
 )
+from sdv_llm.state import UnsafeStateError
 from sdv_llm.tabular_lm import TabularLM
 
 LOGGER = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class ChildrenLM(TabularLM):
         self.max_context_tokens = max_context_tokens
 
     def fit(self, parent, parent_metadata, children, children_metadata, parent_of,
-            enforce_min_max_values=True):
+            enforce_min_max_values=True, checkpoint_dir=None):
         """Fit codecs on both tables and train on one sequence per parent chunk.
 
         Args:
@@ -196,6 +197,9 @@ class ChildrenLM(TabularLM):
             parent_of (numpy.ndarray): int ``(len(children),)``: each child's parent row
                 (position in ``parent``).
             enforce_min_max_values (bool): bound numbers and datetimes to their ranges.
+            checkpoint_dir (str or pathlib.Path or None): write a training checkpoint there
+                after every epoch and resume from the one found there
+                (``sdv_llm.model.checkpoint``).
 
         Returns:
             ChildrenLM: ``self``.
@@ -266,7 +270,34 @@ class ChildrenLM(TabularLM):
         def encode_rows(index, rng):
             return ids[index], context_length[index]
 
-        return self._train(encode_rows, len(ids))
+        return self._train(encode_rows, len(ids), checkpoint_dir)
+
+    def _files_state(self):
+        """The chunking settings and the context columns, for ``model.json``."""
+        return {'children': {
+            'max_children': int(self.max_children),
+            'max_sequence_length': int(self.max_sequence_length),
+            'max_context_tokens': int(self.max_context_tokens),
+            'max_chunks': int(self.max_chunks),
+            'context_columns': list(self.context_columns),
+            'num_context': int(self.serializer.num_context),
+        }}
+
+    def _restore_files_state(self, state):
+        saved = state.get('children')
+        if not isinstance(saved, dict):
+            raise UnsafeStateError('model.json does not hold the settings of a ChildrenLM.')
+        self.max_children = int(saved['max_children'])
+        self.max_sequence_length = int(saved['max_sequence_length'])
+        self.max_context_tokens = int(saved['max_context_tokens'])
+        self.max_chunks = int(saved['max_chunks'])
+        self.context_columns = [str(c) for c in saved['context_columns']]
+        self._num_context = int(saved['num_context'])
+
+    def _build_serializer(self):
+        """The children vocabulary of a loaded model (``fit`` builds its own)."""
+        self.pretrained = None
+        return ChildrenSerializer(self.schema, self._num_context, self.max_children)
 
     def _context_frame(self, context, continued):
         """The context columns of each sequence, with the ``<continued>`` flag when used."""

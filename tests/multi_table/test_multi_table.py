@@ -198,7 +198,7 @@ def _with_unsupported(data, metadata):
     return {**data, 'shop': shop, 'link': link}, Metadata.load_from_dict(spec)
 
 
-def test_self_references_work_and_composite_key_tables_are_left_out_with_warnings():
+def test_self_references_work_and_composite_key_tables_are_left_out_with_warnings(tmp_path):
     data, metadata = _with_unsupported(*two_tables())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -212,3 +212,12 @@ def test_self_references_work_and_composite_key_tables_are_left_out_with_warning
     managers = sampled['shop']['manager_id']
     assert managers.dropna().isin(set(sampled['shop']['shop_id'])).all()
     assert 0 < managers.isna().mean() < 0.5
+
+    # The model files keep the self-reference and the left-out table.
+    synthesizer.save_pretrained(tmp_path / 'model')
+    loaded = LLMMultiTableSynthesizer.from_pretrained(tmp_path / 'model')
+    assert loaded._left_out == ['link']
+    synthesizer.reset_sampling()
+    before = synthesizer.sample_scale(1.0)
+    for table, rows in loaded.sample_scale(1.0).items():
+        pd.testing.assert_frame_equal(rows, before[table])

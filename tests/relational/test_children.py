@@ -26,9 +26,9 @@ def _fit(counts, max_children, epochs=1):
     captured = {}
     original = model._train
 
-    def capture(encode_rows, num_rows):
+    def capture(encode_rows, num_rows, *args):
         captured['ids'], captured['context'] = encode_rows(np.arange(num_rows), None)
-        return original(encode_rows, num_rows)
+        return original(encode_rows, num_rows, *args)
 
     model._train = capture
     model.fit(parent, parent_meta, children, child_meta, owner)
