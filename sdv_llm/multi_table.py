@@ -11,6 +11,7 @@ from sdv import version
 from sdv.metadata import Metadata
 from sdv.multi_table.base import BaseMultiTableSynthesizer
 
+from sdv_llm.model_files import VersionedModelFiles
 from sdv_llm.parameters import MULTI_TABLE_PARAMETERS, build_config, validate_parameters
 from sdv_llm.relational.keys import (
     Relationship,
@@ -25,7 +26,7 @@ from sdv_llm.relational.keys import (
 LOGGER = logging.getLogger(__name__)
 
 
-class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
+class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
     """Synthesize a relational dataset: root tables row by row, child tables parent by parent.
 
     Every table gets an ``LLMSynthesizer`` (its parameters through ``set_table_parameters``).
@@ -164,36 +165,6 @@ class LLMMultiTableSynthesizer(BaseMultiTableSynthesizer):
         from sdv_llm.relational.persistence import from_pretrained
 
         return from_pretrained(cls, directory)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model folder (``save_pretrained``, safe) or a pickle written by ``save``.
-
-        Pickles run code when loaded: load only pickles you trust.
-
-        Raises:
-            sdv_llm.persistence.ModelFileError: a missing path, a file that is not a model, or
-                a file from another sdv_llm version (both versions named).
-        """
-        from sdv_llm.persistence import load
-
-        return load(cls, path)
-
-    def __getstate__(self):
-        """Pickle state, with the sdv_llm version that wrote it (checked when loading)."""
-        from sdv_llm.persistence import VERSION_KEY, package_version
-
-        return {VERSION_KEY: package_version(), **self.__dict__}
-
-    def __setstate__(self, state):
-        from sdv_llm.persistence import VERSION_KEY, check_version
-
-        saved = state.pop(VERSION_KEY, None)
-        if saved is not None:
-            migrate = check_version(saved, 'This LLMMultiTableSynthesizer pickle')
-            if migrate is not None:
-                state = migrate(state)
-        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, checkpoint_dir=None):

@@ -9,6 +9,7 @@ from sdv.single_table.base import COND_IDX, FIXED_RNG_SEED, BaseSingleTableSynth
 from sdv.single_table.ctgan import LossValuesMixin
 from sdv.single_table.utils import validate_folder_path_with_table_names
 
+from sdv_llm.model_files import VersionedModelFiles
 from sdv_llm.parameters import (
     build_config,
     model_parameters,
@@ -20,7 +21,7 @@ from sdv_llm.schema.sdtypes import RAW_SDTYPE_TRANSFORMERS
 LOGGER = logging.getLogger(__name__)
 
 
-class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
+class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthesizer):
     """Model a table with a causal language model over its serialized rows.
 
     Rows are written as tokens by metadata-driven column codecs (one token per category, a sign
@@ -165,36 +166,6 @@ class LLMSynthesizer(LossValuesMixin, BaseSingleTableSynthesizer):
         from sdv_llm.persistence import from_pretrained
 
         return from_pretrained(cls, directory)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model folder (``save_pretrained``, safe) or a pickle written by ``save``.
-
-        Pickles run code when loaded: load only pickles you trust.
-
-        Raises:
-            sdv_llm.persistence.ModelFileError: a missing path, a file that is not a model, or
-                a file from another sdv_llm version (both versions named).
-        """
-        from sdv_llm.persistence import load
-
-        return load(cls, path)
-
-    def __getstate__(self):
-        """Pickle state, with the sdv_llm version that wrote it (checked when loading)."""
-        from sdv_llm.persistence import VERSION_KEY, package_version
-
-        return {VERSION_KEY: package_version(), **self.__dict__}
-
-    def __setstate__(self, state):
-        from sdv_llm.persistence import VERSION_KEY, check_version
-
-        saved = state.pop(VERSION_KEY, None)
-        if saved is not None:
-            migrate = check_version(saved, 'This LLMSynthesizer pickle')
-            if migrate is not None:
-                state = migrate(state)
-        self.__dict__.update(state)
 
     def fit(self, data, checkpoint_dir=None):
         """Fit the synthesizer on the table; SDV's ``fit`` with an optional checkpoint folder.
