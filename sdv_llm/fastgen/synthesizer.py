@@ -7,6 +7,7 @@ from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv_llm.fastgen.fields import FieldOptions, fit_fields
 from sdv_llm.fastgen.model import DEPENDENCIES, FastGenModel, describe
 from sdv_llm.fastgen.script import write_script
+from sdv_llm.parameters import store_parameters
 from sdv_llm.schema.sdtypes import RAW_SDTYPE_TRANSFORMERS
 
 
@@ -69,13 +70,7 @@ class FastGenSynthesizer(BaseSingleTableSynthesizer):
         _check('random_state', random_state,
                isinstance(random_state, int) and not isinstance(random_state, bool),
                'an int')
-        self.dependencies = dependencies
-        self.backbone = backbone
-        self.max_discrete_values = max_discrete_values
-        self.text_min_count = text_min_count
-        self.markov_order = markov_order
-        self.lookups = lookups
-        self.random_state = random_state
+        store_parameters(self, locals())
         self._extra_fields = {}
         self._source = 'a table'
 

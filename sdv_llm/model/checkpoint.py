@@ -182,11 +182,7 @@ class TrainingCheckpoint:
             scaler.load_state_dict(scaler_state)
         torch.set_rng_state(tensors['rng.torch'])
         generator.set_state(tensors['rng.generator'])
-        if torch.cuda.is_available():
-            cuda = [tensors[f'rng.cuda.{i}'] for i in range(torch.cuda.device_count())
-                    if f'rng.cuda.{i}' in tensors]
-            if cuda:
-                torch.cuda.set_rng_state_all(cuda)
+        restore_cuda_rng(tensors, 'rng.cuda.')
         rng.bit_generator.state = state['numpy_rng']
         version, internal, gauss = state['python_rng']
         random.setstate((version, tuple(internal), gauss))
@@ -228,3 +224,19 @@ def _version():
     from sdv_llm import version
 
     return version.__version__
+
+
+def restore_cuda_rng(tensors, prefix):
+    """Set the CUDA random states saved as ``tensors[f'{prefix}{device}']`` (if CUDA is there).
+
+    Args:
+        tensors (dict[str, torch.Tensor]): saved tensors.
+        prefix (str): the key prefix of the per-device states (e.g. ``'rng.cuda.'``).
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        cuda = [tensors[f'{prefix}{i}'] for i in range(torch.cuda.device_count())
+                if f'{prefix}{i}' in tensors]
+        if cuda:
+            torch.cuda.set_rng_state_all(cuda)

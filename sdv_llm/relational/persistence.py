@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sdv_llm.model.checkpoint import restore_cuda_rng
 from sdv_llm.persistence import (
     SYNTHESIZER_FILE,
     ModelFileError,
@@ -362,11 +363,7 @@ def _set_random_states(states, tensors):
     version, internal, gauss = states['python']
     random.setstate((version, tuple(internal), gauss))
     torch.set_rng_state(tensors['torch'])
-    if torch.cuda.is_available():
-        cuda = [tensors[f'cuda.{i}'] for i in range(torch.cuda.device_count())
-                if f'cuda.{i}' in tensors]
-        if cuda:
-            torch.cuda.set_rng_state_all(cuda)
+    restore_cuda_rng(tensors, 'cuda.')
 
 
 def _plain(value):
