@@ -101,7 +101,8 @@ def save_pretrained(synthesizer, directory):
     Raises:
         sdv.errors.NotFittedError: the synthesizer is not fitted.
         ModelFileError: ``directory`` is a file, or a non-empty folder that is not a model.
-        NotImplementedError: the synthesizer has constraints (saved only by ``save``).
+        NotImplementedError: the synthesizer has constraints other than the decoding ones
+            (saved only by ``save``).
     """
     from sdv.errors import NotFittedError
 
@@ -115,11 +116,66 @@ def save_pretrained(synthesizer, directory):
 
 
 def check_constraints(synthesizer):
-    """Raise NotImplementedError for a synthesizer with constraints (not stored yet)."""
-    if synthesizer._chained_constraints or synthesizer._reject_sampling_constraints:
-        raise NotImplementedError('save_pretrained does not store constraints yet; use '
-                                  'synthesizer.save(path) (pickle) for a synthesizer with '
-                                  'constraints.')
+    """Raise NotImplementedError for constraints the safe format cannot hold.
+
+    The constraints enforced while decoding (``Inequality``, ``Range``, ``FixedCombinations``)
+    are stored; those SDV transforms the data for are not yet, and a programmable constraint
+    is code, which a file that runs no code cannot bring back.
+    """
+    from sdv_llm.decoding.constraints import decoded
+
+    if synthesizer._chained_constraints or not all(
+            map(decoded, synthesizer._reject_sampling_constraints)):
+        raise NotImplementedError(
+            'save_pretrained stores the constraints enforced while decoding (Inequality, Range, '
+            'FixedCombinations) only; use synthesizer.save(path) (pickle) for a synthesizer with '
+            'other constraints.')
+
+
+def _constraints_state(synthesizer):
+    """The fitted decoding constraints as JSON: SDV's constraint dict and learned attributes.
+
+    ``FixedCombinations``' seen combinations (a data frame) are written as columns and rows.
+    """
+    states = []
+    for constraint in synthesizer._reject_sampling_constraints:
+        state = {'constraint': constraint.get_constraint_dict(),
+                 'attributes': _plain_attributes(constraint)['attributes']}
+        combinations = getattr(constraint, '_combinations', None)
+        if combinations is not None:
+            state['combinations'] = {
+                'columns': [str(c) for c in combinations.columns],
+                'rows': to_json_value(combinations.astype(object).where(
+                    combinations.notna(), None).values.tolist(), {})}
+        states.append(state)
+    return states
+
+
+def _restore_constraints(synthesizer, states):
+    """Re-create the stored decoding constraints, fitted, without running any stored code.
+
+    Raises:
+        ModelFileError: a constraint class other than the decoding ones.
+    """
+    from sdv.cag import FixedCombinations, Inequality, Range
+
+    allowed = {cls.__name__: cls for cls in (Inequality, Range, FixedCombinations)}
+    for state in states:
+        spec = state['constraint']
+        cls = allowed.get(spec.get('class_name')) if isinstance(spec, dict) else None
+        if cls is None:
+            raise ModelFileError(f'A stored constraint of class {spec!r} cannot be loaded; '
+                                 f'save_pretrained stores {sorted(allowed)}.')
+        constraint = cls(**from_json_value(spec.get('parameters', {}), {}))
+        for name, value in state['attributes'].items():
+            setattr(constraint, name, from_json_value(value, {}))
+        if 'combinations' in state:
+            rows = from_json_value(state['combinations']['rows'], {})
+            constraint._combinations = pd.DataFrame(rows,
+                                                    columns=state['combinations']['columns'])
+        constraint.metadata = synthesizer.metadata
+        synthesizer._reject_sampling_constraints.append(constraint)
+    synthesizer._constraints_fitted = bool(states)
 
 
 def write_table(synthesizer, directory):
@@ -145,6 +201,7 @@ def write_table(synthesizer, directory):
         'fitted_date': synthesizer._fitted_date,
         'fitted_sdv_version': synthesizer._fitted_sdv_version,
         'data_processor': _data_processor_state(synthesizer._data_processor),
+        'constraints': _constraints_state(synthesizer),
     }
     if model is not None:
         model.save_files(directory)
@@ -221,6 +278,7 @@ def restore_table(synthesizer, directory, state, model_classes=None, prepare=Non
     synthesizer._fitted_date = state.get('fitted_date')
     synthesizer._fitted_sdv_version = state.get('fitted_sdv_version')
     synthesizer._random_state_set = False
+    _restore_constraints(synthesizer, state.get('constraints', []))
 
 
 def read_synthesizer_file(directory, format_name=FORMAT):

@@ -614,7 +614,10 @@ class TabularLM:
 
 def _state_registry():
     """The state classes of a model file: the plugins' (codecs, schema) and the settings."""
-    return {**state_registry(), **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig])}
+    from sdv_llm.decoding.constraints import Allowed
+
+    return {**state_registry(),
+            **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed])}
 
 
 def _write_json(path, value):

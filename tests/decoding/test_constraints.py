@@ -169,3 +169,41 @@ def test_strict_range_excludes_equal_values():
     assert ((raw['a'] >= raw['b']) | (raw['b'] >= raw['c'])).mean() < 0.02
     rows = synthesizer.sample(300)['t']
     assert (rows['a'] < rows['b']).all() and (rows['b'] < rows['c']).all()
+
+
+def test_decoding_constraints_survive_save_pretrained(constrained, tmp_path):
+    import json
+
+    from sdv_llm.persistence import ModelFileError
+
+    synthesizer, _ = constrained
+    synthesizer.save_pretrained(tmp_path / 'model')
+    loaded = LLMSynthesizer.from_pretrained(tmp_path / 'model')
+    assert [type(c).__name__ for c in loaded.get_constraints()] == [
+        'Inequality', 'FixedCombinations']
+    synthesizer.reset_sampling()
+    loaded.reset_sampling()
+    rows = loaded.sample(300)['t']
+    pd.testing.assert_frame_equal(rows, synthesizer.sample(300)['t'])
+    loaded.validate_constraints(rows)
+    broken = rows.copy()
+    broken.loc[0, ['kind', 'sub']] = ['x', 'r']  # a pair never seen together
+    from sdv.cag._errors import ConstraintNotMetError
+
+    with pytest.raises(ConstraintNotMetError, match='requirement is not met'):
+        loaded.validate_constraints(broken)
+    path = tmp_path / 'model' / 'sdv_llm.json'
+    state = json.loads(path.read_text())
+    state['constraints'][0]['constraint']['class_name'] = 'os.system'
+    path.write_text(json.dumps(state))
+    with pytest.raises(ModelFileError, match='os.system'):
+        LLMSynthesizer.from_pretrained(tmp_path / 'model')
+
+
+def test_transformed_constraints_are_not_saved_in_the_safe_format(tmp_path):
+    data = _table(200)
+    synthesizer = LLMSynthesizer(_metadata(data), **TINY)
+    synthesizer.add_constraints([FixedIncrements('step', 5)])
+    synthesizer.fit({'t': data})
+    with pytest.raises(NotImplementedError, match='Inequality, Range, FixedCombinations'):
+        synthesizer.save_pretrained(tmp_path / 'model')
