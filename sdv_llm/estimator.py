@@ -34,7 +34,7 @@ class TabularLLM(BaseEstimator):
                  gradient_checkpointing=False, text_preamble=False):
         store_parameters(self, locals())
 
-    def fit(self, X, y=None, metadata=None, table_name='table'):
+    def fit(self, X, y=None, metadata=None, table_name='table', checkpoint_dir=None):
         """Fit on a DataFrame.
 
         Args:
@@ -42,6 +42,8 @@ class TabularLLM(BaseEstimator):
             y: ignored (scikit-learn convention).
             metadata (sdv.metadata.Metadata or None): detected from ``X`` when ``None``.
             table_name (str): table name used when detecting metadata.
+            checkpoint_dir (str or pathlib.Path or None): write a checkpoint there after every
+                epoch and resume from the one found there (``LLMSynthesizer.fit``).
 
         Returns:
             TabularLLM: ``self``.
@@ -60,7 +62,8 @@ class TabularLLM(BaseEstimator):
             metadata = Metadata.detect_from_dataframes({table_name: X})
         self.metadata_ = metadata
         self.synthesizer_ = LLMSynthesizer(metadata, **params)
-        self.synthesizer_.fit({metadata._get_single_table_name(): X})
+        self.synthesizer_.fit({metadata._get_single_table_name(): X},
+                              checkpoint_dir=checkpoint_dir)
         return self
 
     def sample(self, n):

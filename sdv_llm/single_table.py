@@ -417,12 +417,17 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 f'Conditions on {unmodelled} are not supported: sample conditions only on the '
                 f'modelled columns {self._model.columns}.'
             )
-        if self._chained_constraints:
-            raise SynthesizerInputError(
-                'sample(conditions=...) cannot combine conditions with the constraints SDV '
-                'transforms the data for (FixedIncrements, OneHotEncoding, programmable ones); '
-                'use sample_from_conditions.'
-            )
+        if self._chained_constraints:  # SDV transforms the conditions for those constraints
+            from sdv.sampling import Condition
+
+            if any(isinstance(v, (list, tuple, set)) for v in conditions.values()):
+                raise SynthesizerInputError(
+                    'With constraints that SDV transforms the data for (FixedIncrements, '
+                    'OneHotEncoding, programmable ones), conditions must be single values; '
+                    'value sets and ranges are not supported.')
+            return super().sample_from_conditions(
+                [Condition(dict(conditions), num_rows=num_rows)], max_tries_per_batch,
+                batch_size, output_folder_path)
 
         def draw(rows):
             try:

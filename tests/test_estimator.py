@@ -34,3 +34,16 @@ def test_invalid_parameter_raises_in_fit(iris):
 def test_parameters_are_keyword_only():
     with pytest.raises(TypeError):
         TabularLLM(True)
+
+
+def test_fit_with_a_checkpoint_folder(tmp_path):
+    import pandas as pd
+
+    from sdv_llm import TabularLLM
+
+    data = pd.read_csv('tests/data/iris.csv')
+    model = TabularLLM(epochs=2, batch_size=64, embedding_dim=16, num_layers=1, num_heads=2,
+                       enable_gpu=False, random_state=0)
+    model.fit(data, checkpoint_dir=tmp_path / 'ckpt')
+    assert any((tmp_path / 'ckpt').iterdir())
+    assert len(model.sample(10)) == 10

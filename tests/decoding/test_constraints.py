@@ -207,3 +207,14 @@ def test_transformed_constraints_are_not_saved_in_the_safe_format(tmp_path):
     synthesizer.fit({'t': data})
     with pytest.raises(NotImplementedError, match='Inequality, Range, FixedCombinations'):
         synthesizer.save_pretrained(tmp_path / 'model')
+
+
+def test_value_conditions_with_transformed_constraints_go_through_sdv():
+    data = _table(300)
+    synthesizer = LLMSynthesizer(_metadata(data), **TINY)
+    synthesizer.add_constraints([FixedIncrements('step', 5)])
+    synthesizer.fit({'t': data})
+    rows = synthesizer.sample(30, conditions={'kind': 'x'})['t']
+    assert len(rows) == 30 and (rows['kind'] == 'x').all() and (rows['step'] % 5 == 0).all()
+    with pytest.raises(SynthesizerInputError, match='single values'):
+        synthesizer.sample(5, conditions={'kind': ['x', 'y']})
