@@ -308,3 +308,14 @@ def test_numbers_stored_as_text_are_encoded_as_numbers():
 def reachable_texts(codec, fragment):
     paths = walk_all(fragment)
     return set(codec.decode(np.array([p + [-1] * (codec.max_length - len(p)) for p in paths])))
+
+
+def test_decimal_places_from_data_are_exact_for_large_values():
+    import numpy as np
+
+    from sdv_llm.schema.codecs.numerical import _decimal_places
+
+    assert _decimal_places(np.array([-16563454.270422, 1.5])) == 6
+    assert _decimal_places(np.array([-131408.5356])) == 4
+    assert _decimal_places(np.array([0.1 + 0.2, 2.0])) == 1  # float noise is not a decimal
+    assert _decimal_places(np.array([3.0, -4.0])) == 0

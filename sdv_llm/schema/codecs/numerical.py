@@ -13,11 +13,16 @@ from sdv_llm.schema.text_domains import NumberDomain
 
 
 def _decimal_places(values):
-    """Most decimal places among the values (at most 15)."""
+    """Most decimal places among the values (at most 15).
+
+    ``x * 10**places`` must be an integer up to float rounding: within four units in the last
+    place of the scaled value (a relative tolerance would take ``-16563454.270422`` for a
+    number with one decimal).
+    """
     finite = values[np.isfinite(values)]
     for places in range(16):
         scaled = finite * 10**places
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+        if np.all(np.abs(scaled - np.round(scaled)) <= 4 * np.spacing(np.abs(scaled) + 1)):
             return places
     return 15
 
