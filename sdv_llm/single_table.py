@@ -137,7 +137,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         Raises:
             sdv.errors.NotFittedError: before ``fit``.
             sdv_llm.persistence.ModelFileError: ``directory`` cannot receive a model.
-            NotImplementedError: the synthesizer has constraints (use ``save``).
+            NotImplementedError: the synthesizer has a programmable constraint (use ``save``).
         """
         from sdv_llm.persistence import save_pretrained
 
@@ -196,15 +196,16 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
     def add_constraints(self, constraints):
         """Add ``sdv.cag`` constraints; the sampled rows meet them without rejection.
 
-        ``Inequality``, ``Range`` and ``FixedCombinations`` are enforced while decoding
-        (``sdv_llm.decoding.constraints``): the model keeps learning the raw columns and each
-        row's later column is restricted by its earlier one. SDV keeps them in its bookkeeping
-        (``get_constraints``, ``validate_constraints``, save and load) and checks every
-        returned row; a row a rule could not cover (a determinant written with several
-        tokens, three or more fixed columns) is drawn again. Other constraints
-        (``FixedIncrements``, ``OneHotEncoding``, ``ProgrammableConstraint``) take SDV's own
-        path (data transformed for the model, reverse-transformed and checked at sampling),
-        with the raw-value data processing kept.
+        ``Inequality``, ``Range``, ``FixedCombinations``, ``OneHotEncoding`` and
+        ``FixedIncrements`` are enforced while decoding (``sdv_llm.decoding.constraints``): the
+        model keeps learning the raw columns; each row's later column is restricted by its
+        earlier one, and an incremented column keeps to its multiples. SDV keeps them in its
+        bookkeeping (``get_constraints``, ``validate_constraints``, save and load) and checks
+        every returned row; a row a rule could not cover (a determinant written with several
+        tokens, three or more fixed columns, a one-hot group generated all zeros) is drawn
+        again. ``ProgrammableConstraint`` takes SDV's own path (data transformed for the
+        model, reverse-transformed and checked at sampling), with the raw-value data
+        processing kept.
 
         Args:
             constraints (list): ``sdv.cag`` constraint instances.
@@ -230,7 +231,11 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             self._update_default_transformers()  # SDV rebuilt the data processor
 
     def _fit(self, processed_data):
-        from sdv_llm.decoding.constraints import constraint_precedence, constraint_rules
+        from sdv_llm.decoding.constraints import (
+            constraint_precedence,
+            constraint_restrictions,
+            constraint_rules,
+        )
         from sdv_llm.tabular_lm import TabularLM
 
         columns = dict(self.metadata.tables[self._table_name].columns)
@@ -248,7 +253,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             processed_data, columns, self.enforce_min_max_values,
             rules=constraint_rules(constraints, processed_data),
             precedence=constraint_precedence(constraints),
-            checkpoint_dir=getattr(self, '_checkpoint_dir', None))
+            checkpoint_dir=getattr(self, '_checkpoint_dir', None),
+            restrictions=lambda codecs: constraint_restrictions(constraints, processed_data,
+                                                                 codecs))
 
     def _as_processed(self, raw):
         """Model rows in the dtypes of the processed data: a column a user gave an rdt
@@ -422,9 +429,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
             if any(isinstance(v, (list, tuple, set)) for v in conditions.values()):
                 raise SynthesizerInputError(
-                    'With constraints that SDV transforms the data for (FixedIncrements, '
-                    'OneHotEncoding, programmable ones), conditions must be single values; '
-                    'value sets and ranges are not supported.')
+                    'With a programmable constraint (SDV transforms the data for it), conditions '
+                    'must be single values; value sets and ranges are not supported.')
             return super().sample_from_conditions(
                 [Condition(dict(conditions), num_rows=num_rows)], max_tries_per_batch,
                 batch_size, output_folder_path)

@@ -108,7 +108,7 @@ class TabularLM:
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=(),
-            checkpoint_dir=None):
+            checkpoint_dir=None, restrictions=None):
         """Fit codecs, build the vocabulary and automaton, and train the backbone.
 
         Args:
@@ -123,6 +123,9 @@ class TabularLM:
             checkpoint_dir (str or pathlib.Path or None): write a training checkpoint there
                 after every epoch and resume from the one found there
                 (``sdv_llm.model.checkpoint``).
+            restrictions (callable or None): ``codecs -> {column: values}``, the value sets
+                that columns keep on every sampled row
+                (``sdv_llm.decoding.constraints.constraint_restrictions``).
 
         Returns:
             TabularLM: ``self``.
@@ -139,6 +142,7 @@ class TabularLM:
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
         self.serializer = self._build_serializer()
+        self.column_restrictions = dict(restrictions(self.schema.codecs) if restrictions else {})
         blocks = self.serializer.encode_blocks(data)
         if self.pretrained is None:
             # Positions that are padding in every training row (escape paths no row took) cost
@@ -438,7 +442,7 @@ class TabularLM:
         seed = self._draw_seed()
         plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
                           self.schema.order_mode == 'random', known, known_mask, constraints,
-                          allow_null)
+                          allow_null, getattr(self, 'column_restrictions', None))
         plan.automaton.to(self.device)
         plan.dependencies = self.dependency_table
         ids = sample_sequences(
@@ -531,6 +535,7 @@ class TabularLM:
             'columns': list(self.columns),
             'schema': self.schema,
             'dependency_mappings': list(getattr(self, 'dependency_mappings', [])),
+            'column_restrictions': dict(getattr(self, 'column_restrictions', {})),
             'backbone_config': getattr(self, 'backbone_config', None),
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
@@ -573,6 +578,7 @@ class TabularLM:
         self.columns = list(state['columns'])
         self.schema = state['schema']
         self.dependency_mappings = [tuple(m) for m in state['dependency_mappings']]
+        self.column_restrictions = dict(state.get('column_restrictions', {}))
         self.backbone_config = state['backbone_config']
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])
