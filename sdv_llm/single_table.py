@@ -94,6 +94,11 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             memory for large backbones). Default False.
         text_preamble (bool): start every text row with an instruction built from the metadata
             (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
+        mixed_training (dict or None): train first on rows sampled from a baseline synthesizer
+            fitted on the same rows, then on the real rows (``sdv_llm.mixed``): keys
+            ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
+            ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
+            automatic rule). ``None`` trains on the real rows only. Default None.
 
     The parameters, their defaults and constraints are defined once, in
     ``sdv_llm.parameters.PARAMETERS``.
@@ -112,7 +117,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False):
+                 gradient_checkpointing=False, text_preamble=False, mixed_training=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -249,13 +254,20 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
         constraints = self._reject_sampling_constraints
+        pretrain_data = None
+        if self.mixed_training is not None:
+            from sdv_llm.mixed import baseline_rows
+
+            pretrain_data = baseline_rows(processed_data, columns, self.mixed_training,
+                                          self.random_state)
         self._model = TabularLM(config).fit(
             processed_data, columns, self.enforce_min_max_values,
             rules=constraint_rules(constraints, processed_data),
             precedence=constraint_precedence(constraints),
             checkpoint_dir=getattr(self, '_checkpoint_dir', None),
             restrictions=lambda codecs: constraint_restrictions(constraints, processed_data,
-                                                                 codecs))
+                                                                 codecs),
+            pretrain_data=pretrain_data)
 
     def _as_processed(self, raw):
         """Model rows in the dtypes of the processed data: a column a user gave an rdt
