@@ -260,7 +260,8 @@ def command_benchmark(args):
                   update_benchmarks=args.update_benchmarks,
                   benchmarks_file=args.benchmarks_file, plots=not args.no_plots,
                   peer_timeout=args.peer_timeout, verbose=not args.quiet,
-                  resume=args.resume, tables=args.tables)
+                  resume=args.resume, tables=args.tables,
+                  privacy_audits=args.privacy_audits)
     failed = results['error'].notna().sum() if 'error' in results else 0
     print(f'{len(results)} runs ({failed} failed) in {time.perf_counter() - started:.0f} s; '
           f'results in {args.output}/ (results.csv, results.json, results.md, config.json, '
@@ -276,6 +277,8 @@ def add_benchmark_arguments(parser):
                              'on 2 CPU cores); full: every dataset, all rows, defaults; '
                              'small: breast_cancer, wine, diabetes (scikit-learn), iris, '
                              'titanic, 2,000 rows of magic and california_housing; '
+                             'privacy: adult, bank_marketing, default_credit, all rows, '
+                             'with the privacy audits; '
                              'smoke: iris, tiny models (the test suite\'s)')
     parser.add_argument('--datasets', help='comma-separated dataset names (default: the '
                                            "profile's; full: every dataset of --data-dir)")
@@ -311,6 +314,12 @@ def add_benchmark_arguments(parser):
     parser.add_argument('--resume', action='store_true',
                         help='continue the run recorded in --output: keep its finished '
                              '(dataset, synthesizer) results, run the rest')
+    parser.add_argument('--privacy-audits', dest='privacy_audits',
+                        action=argparse.BooleanOptionalAction, default=None,
+                        help='score single tables with the privacy audits too: exact copies, '
+                             'DCRBaselineProtection, membership inference, anonymeter (about '
+                             "half a minute per 5,000 rows; default: the profile's, on for "
+                             'privacy)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     parser.set_defaults(func=command_benchmark)
     return parser
