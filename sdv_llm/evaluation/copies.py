@@ -41,9 +41,12 @@ def _number_form(values, decimals):
 
 
 def _label_form(values):
-    """Labels as text; labels that are numbers (``1``, ``'1'``, ``1.0``) as one text."""
+    """Labels as text; labels that are numbers (``1``, ``'1'``, ``1.0``) as one text, booleans
+    as ``'True'`` and ``'False'`` (like the text a CSV file holds)."""
     labels = as_labels(values)
-    numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors='coerce')
+    objects = values.astype(object)
+    flags = objects.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    numbers = pd.to_numeric(objects.where(values.notna() & ~flags), errors='coerce')
     numeric = numbers.notna().to_numpy()
     if numeric.any():
         labels = labels.copy()

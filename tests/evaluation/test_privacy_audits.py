@@ -112,13 +112,16 @@ def test_exact_copy_rate_compares_a_canonical_form(population):
     assert decimal_places(np.array([12.0, -4.0])) == 0
 
 
-def test_numeric_labels_compare_as_numbers():
-    real = pd.DataFrame({'code': [1, 2, 3], 'n': [1.0, 2.0, 3.0]})
+def test_numeric_and_boolean_labels_compare_like_their_text():
+    real = pd.DataFrame({'code': [1, 2, 3], 'flag': [True, False, True], 'n': [1.0, 2.0, 3.0]})
     metadata = Metadata.detect_from_dataframes({'t': real})
     metadata.update_column('code', sdtype='categorical', table_name='t')
-    synthetic = pd.DataFrame({'code': ['1', '2.0', 'x'], 'n': [1, 2, 3]})
+    synthetic = pd.DataFrame({'code': ['1', '2.0', 'x'], 'flag': ['True', 'False', 'True'],
+                              'n': [1, 2, 3]})
     assert exact_copy_rate(real, synthetic, real.iloc[:1], metadata)['exact_copy_rate'] == \
         pytest.approx(2 / 3)
+    flipped = synthetic.assign(flag=[False, True, True])
+    assert exact_copy_rate(real, flipped, real.iloc[:1], metadata)['exact_copy_rate'] == 0.0
 
 
 def test_membership_auc_of_a_partial_copy_lies_between(population):
