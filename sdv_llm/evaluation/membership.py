@@ -8,6 +8,8 @@ estimated with Gaussian kernel density estimates. A generator that overfits puts
 peaks on its training rows, which the ratio finds.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
@@ -28,7 +30,8 @@ def _encoder(fit, sdtypes, max_categories):
 
     Numbers (datetimes as nanoseconds) are standardized with the mean and standard deviation
     of ``fit``, missing values at 0 beside a missing-value indicator; categories are one-hot
-    encoded, the ``max_categories - 1`` most frequent of ``fit`` and one column for the rest.
+    encoded, the ``max_categories - 1`` most frequent of ``fit`` and one column for the rest
+    (a category absent from ``fit`` is all zeros, or the rest when ``fit`` has a rest).
     """
     steps = []
     for column, sdtype in sdtypes.items():
@@ -54,7 +57,9 @@ def _encoder(fit, sdtypes, max_categories):
                 blocks.append(np.where(missing, 0.0, values)[:, None])
                 blocks.append(missing.astype(float)[:, None])
             else:
-                blocks.append(step.transform(as_labels(frame[column]).to_frame()))
+                with warnings.catch_warnings():   # categories unseen in fit: all zeros
+                    warnings.filterwarnings('ignore', 'Found unknown categories')
+                    blocks.append(step.transform(as_labels(frame[column]).to_frame()))
         return np.hstack(blocks)
 
     return encode

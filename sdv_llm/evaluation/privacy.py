@@ -48,8 +48,8 @@ def _encode(tables, sdtypes):
 def dcr_share(train, synthetic, holdout, metadata, table_name=None, max_rows=2000, seed=0):
     """Fraction of synthetic rows closer to a train row than to any holdout row.
 
-    To make 0.5 the ideal value whatever the split, the train rows are subsampled (seeded) to
-    as many rows as the holdout has; for speed, holdout, train and synthetic rows are further
+    To make 0.5 the ideal value whatever the split, the larger of train and holdout is
+    subsampled (seeded) to as many rows as the other has; for speed, holdout, train and synthetic rows are further
     subsampled to at most ``max_rows`` each. Distances are L1 on a common encoding of the
     modelled columns: numbers scaled by their real range plus a missing-value indicator,
     categories one-hot at weight 1/2, so each column contributes at most about 1 (the
@@ -75,7 +75,7 @@ def dcr_share(train, synthetic, holdout, metadata, table_name=None, max_rows=200
     """
     sdtypes = {c: s for c, s in modelled_columns(metadata, table_name).items()
                if c in synthetic}
-    size = min(len(holdout), max_rows)
+    size = min(len(holdout), len(train), max_rows)
     train = train.sample(size, random_state=seed)
     holdout = holdout.sample(size, random_state=seed)
     synthetic = synthetic.sample(min(len(synthetic), max_rows), random_state=seed)
@@ -92,8 +92,8 @@ def dcr_overfitting_protection(train, synthetic, holdout, metadata, table_name=N
                                max_rows=1000, seed=0):
     """SDMetrics ``DCROverfittingProtection`` on the modelled columns.
 
-    ``num_rows_subsample`` is ``min(max_rows, len(holdout), len(synthetic))`` (its pandas
-    subsampling draws from numpy's global state, which is seeded here with ``seed``).
+    ``num_rows_subsample`` is ``min(max_rows, len(train), len(holdout), len(synthetic))`` (its
+    pandas subsampling draws from numpy's global state, which is seeded here with ``seed``).
 
     Args:
         train (pandas.DataFrame): real rows the synthesizer fitted on.
@@ -112,7 +112,7 @@ def dcr_overfitting_protection(train, synthetic, holdout, metadata, table_name=N
     from sdmetrics.single_table import DCROverfittingProtection
 
     columns = [c for c in modelled_columns(metadata, table_name) if c in synthetic]
-    size = min(max_rows, len(holdout), len(synthetic))
+    size = min(max_rows, len(train), len(holdout), len(synthetic))
     np.random.seed(seed)
     result = DCROverfittingProtection.compute_breakdown(
         real_training_data=train[columns], synthetic_data=synthetic[columns],

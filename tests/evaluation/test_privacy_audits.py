@@ -183,3 +183,11 @@ def test_bad_input_names_the_parameter_or_column(population):
         linkability_risk(train, fresh, holdout, metadata, aux_cols=(['x'], ['nope']))
     with pytest.raises(ValueError, match='reference_share'):
         membership_inference_auc(train, fresh, holdout, metadata, reference_share=1.0)
+
+
+def test_a_holdout_larger_than_train_is_accepted(population):
+    train, holdout, fresh, metadata = population
+    report = privacy_report(train.iloc[:100], holdout, fresh, metadata,
+                            audits=['copies', 'dcr', 'membership'])
+    assert report['value'].notna().all()
+    assert report.set_index('audit').loc['mia_auc', 'detail'] == '100 members, 100 non-members'
