@@ -1,4 +1,4 @@
-"""The ``sdv-llm`` command: demo, fit, sample, fastgen and benchmark."""
+"""The ``sdv-llm`` command: demo, fit, sample, fastgen, evaluate and benchmark."""
 
 import argparse
 import json
@@ -173,6 +173,77 @@ def command_demo(args):
                        for n, f, r, s in rows], handle, indent=2)
 
 
+def _print_report(report, privacy):
+    """Print a quality table (metric, value) or a privacy report (see ``privacy_report``)."""
+    import math
+
+    if not privacy:
+        width = max(len(m) for m in report['metric'])
+        for metric, value in zip(report['metric'], report['value']):
+            print(f'{metric:<{width}}  {value:.4f}')
+        return
+
+    def number(value):
+        return '' if value is None or math.isnan(value) else f'{value:.3f}'
+
+    rows = [('audit', 'value', 'interval', 'ideal', 'source')]
+    for r in report.itertuples():
+        interval = (f'[{number(r.ci_low)}, {number(r.ci_high)}]' if not math.isnan(r.ci_low)
+                    else '')
+        rows.append((r.audit, number(r.value), interval, number(r.ideal), r.source))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print('  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    details = [(r.audit, r.detail) for r in report.itertuples() if r.detail]
+    if details:
+        print('\ndetails:')
+        for audit, detail in details:
+            print(f'- {audit}: {detail[:300]}')
+
+
+def command_evaluate(args):
+    """Score a synthetic CSV against the real one: SDMetrics quality and diagnostic, or
+    (``--privacy``) every privacy audit against a holdout (``sdv_llm.evaluation``)."""
+    import pandas as pd
+
+    from sdv_llm.evaluation import privacy_report, quality_scores
+    from sdv_llm.evaluation.audit import AUDITS
+    from sdv_llm.evaluation.columns import checked_columns
+
+    if args.privacy and not args.holdout:
+        raise SystemExit('--privacy needs --holdout: a CSV of real rows the synthesizer did not '
+                         'see, the control of every audit.')
+    audits = tuple(a.strip() for a in args.audits.split(',') if a.strip()) \
+        if args.audits else None
+    unknown = [a for a in audits or () if a not in AUDITS]
+    if unknown:
+        raise SystemExit(f'--audits: unknown {", ".join(unknown)}; known: {", ".join(AUDITS)}.')
+    real, synthetic = _read_csv(args.real), _read_csv(args.synthetic)
+    holdout = _read_csv(args.holdout) if args.holdout else None
+    metadata = _load_metadata(args.metadata, real, args.table_name)
+    table_name = metadata._get_single_table_name()
+    started = time.perf_counter()
+    try:
+        if args.privacy:
+            report = privacy_report(real, holdout, synthetic, metadata, table_name,
+                                    audits=audits, n_attacks=args.n_attacks,
+                                    per_column=args.per_column, seed=args.seed)
+        else:
+            checked_columns(metadata, table_name, real=real, synthetic=synthetic)
+            scores = quality_scores(real, synthetic, metadata, table_name)
+            report = pd.DataFrame({'metric': list(scores), 'value': list(scores.values())})
+    except (ValueError, ImportError) as error:
+        raise SystemExit(f'Cannot evaluate: {error}') from None
+    what = 'privacy audits' if args.privacy else 'quality and diagnostic'
+    print(f'{what} of {len(synthetic):,} synthetic rows against {len(real):,} real rows'
+          + (f' and {len(holdout):,} holdout rows' if args.privacy else '')
+          + f' ({time.perf_counter() - started:.1f} s)')
+    _print_report(report, args.privacy)
+    if args.output:
+        report.to_csv(args.output, index=False)
+        print(f'wrote {args.output}')
+
+
 def command_benchmark(args):
     """Run the benchmark harness (``sdv_llm.benchmark.run``) and print where results went."""
     from sdv_llm.benchmark import run
@@ -189,7 +260,8 @@ def command_benchmark(args):
                   update_benchmarks=args.update_benchmarks,
                   benchmarks_file=args.benchmarks_file, plots=not args.no_plots,
                   peer_timeout=args.peer_timeout, verbose=not args.quiet,
-                  resume=args.resume, tables=args.tables)
+                  resume=args.resume, tables=args.tables,
+                  privacy_audits=args.privacy_audits)
     failed = results['error'].notna().sum() if 'error' in results else 0
     print(f'{len(results)} runs ({failed} failed) in {time.perf_counter() - started:.0f} s; '
           f'results in {args.output}/ (results.csv, results.json, results.md, config.json, '
@@ -205,6 +277,8 @@ def add_benchmark_arguments(parser):
                              'on 2 CPU cores); full: every dataset, all rows, defaults; '
                              'small: breast_cancer, wine, diabetes (scikit-learn), iris, '
                              'titanic, 2,000 rows of magic and california_housing; '
+                             'privacy: adult, bank_marketing, default_credit, all rows, '
+                             'with the privacy audits; '
                              'smoke: iris, tiny models (the test suite\'s)')
     parser.add_argument('--datasets', help='comma-separated dataset names (default: the '
                                            "profile's; full: every dataset of --data-dir)")
@@ -240,6 +314,12 @@ def add_benchmark_arguments(parser):
     parser.add_argument('--resume', action='store_true',
                         help='continue the run recorded in --output: keep its finished '
                              '(dataset, synthesizer) results, run the rest')
+    parser.add_argument('--privacy-audits', dest='privacy_audits',
+                        action=argparse.BooleanOptionalAction, default=None,
+                        help='score single tables with the privacy audits too: exact copies, '
+                             'DCRBaselineProtection, membership inference, anonymeter (about '
+                             "half a minute per 5,000 rows; default: the profile's, on for "
+                             'privacy)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     parser.set_defaults(func=command_benchmark)
     return parser
@@ -294,6 +374,28 @@ def build_parser():
                                             'distributions (default: from the data)')
     fastgen.add_argument('-o', '--output', required=True, help='the .py script to write')
     fastgen.set_defaults(func=command_fastgen)
+
+    evaluate = commands.add_parser(
+        'evaluate', help='score a synthetic CSV against the real one (quality, or --privacy)')
+    evaluate.add_argument('real', help='CSV of the real rows (the training rows with --privacy)')
+    evaluate.add_argument('synthetic', help='CSV of the synthetic rows')
+    evaluate.add_argument('--metadata', help='SDV metadata JSON (detected from the real rows '
+                                             'when omitted)')
+    evaluate.add_argument('--table-name', dest='table_name', default='table')
+    evaluate.add_argument('--holdout', help='CSV of real rows the synthesizer did not see '
+                                            '(needed by --privacy)')
+    evaluate.add_argument('--privacy', action='store_true',
+                          help='the privacy audits instead of quality: exact copies, DCR, '
+                               'membership inference, anonymeter risks')
+    evaluate.add_argument('--audits', help='with --privacy: comma-separated subset of copies,'
+                                           'dcr,membership,singling_out,linkability,inference')
+    evaluate.add_argument('--per-column', dest='per_column', action='store_true',
+                          help='with --privacy: the inference risk of every column')
+    evaluate.add_argument('--n-attacks', dest='n_attacks', type=int, default=500,
+                          help="anonymeter's attacks of each kind (default 500)")
+    evaluate.add_argument('--seed', type=int, default=0)
+    evaluate.add_argument('-o', '--output', help='write the table to this CSV file')
+    evaluate.set_defaults(func=command_evaluate)
 
     add_benchmark_arguments(commands.add_parser(
         'benchmark', help='LLMSynthesizer beside SDV baselines and peers, scored and reported'))

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from sdv_llm.cli import main
 
@@ -30,3 +31,59 @@ def test_demo_prints_both_synthesizers(tmp_path, capsys):
     rows = json.loads(scores.read_text())
     assert [r['synthesizer'] for r in rows] == ['LLMSynthesizer', 'GaussianCopulaSynthesizer']
     assert all(0 < r['quality'] <= 1 and r['diagnostic'] == 1.0 for r in rows)
+
+
+def _evaluation_files(tmp_path, iris):
+    data, metadata = iris
+    data = data.sample(frac=1, random_state=0).reset_index(drop=True)
+    paths = {n: tmp_path / f'{n}.csv' for n in ('train', 'holdout', 'synthetic', 'narrow')}
+    data.iloc[:100].to_csv(paths['train'], index=False)
+    data.iloc[100:].to_csv(paths['holdout'], index=False)
+    data.iloc[:60].to_csv(paths['synthetic'], index=False)     # copies of training rows
+    data.iloc[:60].drop(columns='species').to_csv(paths['narrow'], index=False)
+    metadata.save_to_json(tmp_path / 'm.json')
+    return {n: str(p) for n, p in paths.items()}, str(tmp_path / 'm.json')
+
+
+def test_evaluate_prints_quality_and_diagnostic(tmp_path, iris, capsys):
+    files, _ = _evaluation_files(tmp_path, iris)
+    out = tmp_path / 'quality.csv'
+    assert main(['evaluate', files['train'], files['synthetic'], '-o', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'quality and diagnostic of 60 synthetic rows' in printed and 'diagnostic' in printed
+    table = pd.read_csv(out).set_index('metric')['value']
+    assert {'quality', 'column_shapes', 'column_pair_trends', 'diagnostic'} <= set(table.index)
+    assert table['diagnostic'] == 1.0 and 0.5 < table['quality'] <= 1
+
+
+def test_evaluate_privacy_needs_a_holdout_and_writes_the_report(tmp_path, iris, capsys):
+    files, meta = _evaluation_files(tmp_path, iris)
+    with pytest.raises(SystemExit, match='--privacy needs --holdout'):
+        main(['evaluate', files['train'], files['synthetic'], '--privacy'])
+    out = tmp_path / 'privacy.csv'
+    main(['evaluate', files['train'], files['synthetic'], '--metadata', meta, '--holdout',
+          files['holdout'], '--privacy', '--audits', 'copies,dcr,membership', '-o', str(out)])
+    printed = capsys.readouterr().out
+    assert 'privacy audits of 60 synthetic rows against 100 real rows and 50 holdout' in printed
+    assert 'mia_auc' in printed and 'details:' in printed
+    report = pd.read_csv(out).set_index('audit')
+    assert list(report.index) == ['exact_copy_rate', 'holdout_copy_rate', 'dcr_share',
+                                  'dcr_overfitting_protection', 'dcr_baseline_protection',
+                                  'mia_auc']
+    assert report.loc['exact_copy_rate', 'value'] == 1.0
+    assert report.loc['dcr_baseline_protection', 'value'] == 0.0
+    assert report.loc['mia_auc', 'ci_low'] <= report.loc['mia_auc', 'value']
+
+
+def test_evaluate_names_what_is_wrong(tmp_path, iris):
+    files, meta = _evaluation_files(tmp_path, iris)
+    with pytest.raises(SystemExit, match="synthetic lacks the column.*'species'"):
+        main(['evaluate', files['train'], files['narrow'], '--metadata', meta])
+    with pytest.raises(SystemExit, match="synthetic lacks the column.*'species'"):
+        main(['evaluate', files['train'], files['narrow'], '--holdout', files['holdout'],
+              '--privacy', '--audits', 'copies'])
+    with pytest.raises(SystemExit, match='--audits: unknown copy'):
+        main(['evaluate', files['train'], files['synthetic'], '--holdout', files['holdout'],
+              '--privacy', '--audits', 'copy'])
+    with pytest.raises(SystemExit, match='no such data file'):
+        main(['evaluate', files['train'], str(tmp_path / 'missing.csv')])

@@ -18,6 +18,11 @@ class Profile:
         evaluation_rows (int): most rows used by the detection and DCR metrics (subsampled,
             seeded) for speed.
         update_benchmarks (bool): rewrite the generated section of ``BENCHMARKS.md`` by default.
+        privacy_audits (bool): score single tables with the privacy audits too (exact copies,
+            DCRBaselineProtection, membership inference, anonymeter's risks; see
+            ``runner.score_privacy_audits``); off by default for their cost (about half a
+            minute per 5,000-row table).
+        privacy_attacks (int): anonymeter's attacks of each kind in the privacy audits.
     """
 
     name: str
@@ -29,6 +34,8 @@ class Profile:
     params: dict = field(default_factory=dict)
     evaluation_rows: int = 2000
     update_benchmarks: bool = False
+    privacy_audits: bool = False
+    privacy_attacks: int = 500
 
 
 PROFILES = {
@@ -49,6 +56,14 @@ PROFILES = {
     'small': Profile(
         'small', datasets=('breast_cancer', 'wine', 'diabetes', 'iris', 'titanic', 'magic',
                            'california_housing'), max_rows=2000),
+    # Privacy (issue 17): three census and bank tables, all rows, default parameters, every
+    # privacy audit. The differentially private variants (epsilon 1, 3 and 10) of
+    # LLMSynthesizer and TabularARGN join `synthesizers` as registered names once their
+    # parameters exist (see benchmark.synthesizers.register); none is defined here.
+    'privacy': Profile(
+        'privacy', datasets=('adult', 'bank_marketing', 'default_credit'),
+        synthesizers=('LLMSynthesizer', 'TabularARGN'), multi_table_synthesizers=(),
+        privacy_audits=True),
     # The test suite's: iris only, tiny models; checks the harness, never the scores.
     'smoke': Profile(
         'smoke', datasets=('iris',), max_rows=1000,
@@ -58,7 +73,7 @@ PROFILES = {
                 'LLMMultiTableSynthesizer': {'epochs': 1, 'batch_size': 64, 'embedding_dim': 16,
                                              'num_layers': 1, 'num_heads': 2},
                 'CTGANSynthesizer': {'epochs': 2}, 'TVAESynthesizer': {'epochs': 2}},
-        evaluation_rows=200),
+        evaluation_rows=200, privacy_attacks=50),
 }
 
 

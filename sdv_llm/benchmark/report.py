@@ -37,17 +37,52 @@ MULTI_COLUMNS = (
     ('fit_seconds', 'fit s', '{:,.1f}'), ('rows_per_second', 'sampling rows/s', '{:,.0f}'),
     ('model_bytes', 'model MiB', 'MiB'),
 )
+# The privacy audits (``--privacy-audits``, the ``privacy`` profile); 'ci' appends the interval
+# ``[KEY_ci_low, KEY_ci_high]``.
+PRIVACY_COLUMNS = (
+    ('exact_copy_rate', 'copy rate', '{:.4f}'),
+    ('holdout_copy_rate', 'holdout copy rate', '{:.4f}'),
+    ('dcr_share', 'DCR share', '{:.3f}'),
+    ('dcr_baseline_protection', 'DCR baseline protection', '{:.3f}'),
+    ('mia_auc', 'MIA AUC', 'ci'),
+    ('singling_out_univariate_risk', 'singling out (univariate)', 'ci'),
+    ('singling_out_multivariate_risk', 'singling out (multivariate)', 'ci'),
+    ('linkability_risk', 'linkability', 'ci'),
+    ('inference_risk_max', 'inference (largest)', 'ci'),
+    ('inference_risk_mean', 'inference (mean)', '{:.3f}'),
+)
+PRIVACY_NOTE = ('Privacy audits (ideal: copy rate at most the holdout\'s, DCR share 0.5, DCR '
+                'baseline protection 1, MIA AUC 0.5, anonymeter risks 0; 95 % intervals in '
+                'brackets): exact copies of training rows; DOMIAS-style density-ratio '
+                'membership inference; anonymeter 1.1 singling out, linkability and attribute '
+                'inference with the holdout as control (sdv_llm.evaluation.privacy_report).')
 SUMMARY_COLUMNS = ('quality', 'quality_all_pairs', 'tstr', 'detection', 'dcr_share',
                    'fit_seconds', 'rows_per_second')
 
 
+def _missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _cell(row, key, fmt):
     value = row.get(key)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return ''
     if fmt == 'MiB':
         return f'{value / 2 ** 20:,.1f}'
+    if fmt == 'ci':
+        low, high = row.get(f'{key}_ci_low'), row.get(f'{key}_ci_high')
+        interval = '' if _missing(low) or _missing(high) else f' [{low:.3f}, {high:.3f}]'
+        return f'{value:.3f}{interval}'
     return fmt.format(value)
+
+
+def _privacy_lines(rows):
+    """The privacy-audit table of one dataset's rows; none when no row has the audits."""
+    if not any(_ok(r) and not _missing(r.get(k)) for r in rows for k, _, _ in PRIVACY_COLUMNS
+               if k != 'dcr_share'):
+        return []
+    return ['', PRIVACY_NOTE, '', *_table(rows, PRIVACY_COLUMNS)]
 
 
 def _is_ours(name):
@@ -162,6 +197,7 @@ def render_markdown(results, config=None, env=None):
         if metric:
             lines += [f'ML efficacy metric: {metric}.', '']
         lines += _table(group, MULTI_COLUMNS if multi else SINGLE_COLUMNS)
+        lines += _privacy_lines(group)
         lines += _ratio_lines(group)
         failures = [r for r in group if not _ok(r)]
         errors = [(r, json.loads(r['metric_errors'])) for r in group
@@ -200,6 +236,7 @@ def render_summary(results, config, env):
         multi = bool(group[0].get('multi_table'))
         lines += [f'### {dataset}', '']
         lines += _table(group, MULTI_COLUMNS[:10] if multi else keys)
+        lines += _privacy_lines(group)
         lines += _ratio_lines(group)
         lines += [f"- {r['synthesizer']} failed: {str(r['error'])[:300]}" for r in group
                   if not _ok(r)]

@@ -26,10 +26,13 @@ from sdv_llm.benchmark.peers import align_dtypes, run_peer
 from sdv_llm.benchmark.profiles import get_profile
 from sdv_llm.benchmark.synthesizers import SYNTHESIZERS, get_spec
 from sdv_llm.evaluation import (
+    anonymity,
+    copies,
     detection,
     efficacy,
     fidelity,
     integrity,
+    membership,
     privacy,
     quality,
     validity,
@@ -91,7 +94,52 @@ def _record(row, errors, name, function, *args, **kwargs):
         row[name] = value
 
 
-def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
+def score_privacy_audits(row, errors, dataset, synthetic, evaluation_rows=2000, seed=0,
+                         n_attacks=anonymity.N_ATTACKS):
+    """The privacy audits of ``sdv_llm.evaluation`` (those of ``privacy_report``) into ``row``.
+
+    Columns: ``exact_copy_rate`` and ``holdout_copy_rate``; ``dcr_baseline_protection``
+    (with ``dcr_median_synthetic``, ``dcr_median_random``); ``mia_auc`` (with
+    ``mia_auc_ci_low``, ``mia_auc_ci_high``, ``mia_targets``); anonymeter's
+    ``singling_out_univariate_risk``, ``singling_out_multivariate_risk``, ``linkability_risk``
+    and ``inference_risk_max`` (each with ``_ci_low`` and ``_ci_high``),
+    ``inference_risk_max_column`` and ``inference_risk_mean``; ``privacy_audit_details`` (JSON:
+    success rates and anonymeter's warnings by audit). A failing audit is recorded in
+    ``errors``; the others go on.
+
+    Args:
+        row (dict): the results row, updated.
+        errors (dict): error by metric, updated.
+        dataset (Dataset): the real data; needs a holdout.
+        synthetic (pandas.DataFrame): the sampled rows.
+        evaluation_rows (int): most rows of the distance audits (at most 1,000: SDMetrics'
+            distances are slow) and most membership targets of each class.
+        seed (int): seed of subsamples and attacks.
+        n_attacks (int): anonymeter's attacks of each kind.
+    """
+    train, holdout, meta, name = dataset.train, dataset.holdout, dataset.metadata, dataset.name
+    rows = min(evaluation_rows, 1000)
+    _record(row, errors, 'exact_copy_rate', copies.exact_copy_rate, train, synthetic, holdout,
+            meta, name)
+    _record(row, errors, 'dcr_baseline_protection', privacy.dcr_baseline_protection, train,
+            synthetic, meta, name, max_rows=rows, seed=seed)
+    _record(row, errors, 'mia_auc', membership.membership_inference_auc, train, synthetic,
+            holdout, meta, name, max_rows=rows, seed=seed)
+    for mode in ('univariate', 'multivariate'):
+        _record(row, errors, f'singling_out_{mode}_risk', anonymity.singling_out_risk, train,
+                synthetic, holdout, meta, name, mode=mode, n_attacks=n_attacks, seed=seed)
+    _record(row, errors, 'linkability_risk', anonymity.linkability_risk, train, synthetic,
+            holdout, meta, name, n_attacks=n_attacks, seed=seed)
+    _record(row, errors, 'inference_risk', anonymity.inference_risk, train, synthetic, holdout,
+            meta, name, n_attacks=n_attacks, seed=seed)
+    details = {key[:-len('_detail')]: row.pop(key) for key in list(row)
+               if key.endswith('_detail')}
+    if details:
+        row['privacy_audit_details'] = json.dumps(details)
+
+
+def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0, privacy_audits=False,
+                       privacy_attacks=anonymity.N_ATTACKS):
     """Every single-table metric of one synthetic table; a failing metric is recorded.
 
     Args:
@@ -99,6 +147,9 @@ def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
         synthetic (pandas.DataFrame): the sampled rows.
         evaluation_rows (int): most rows of the detection and DCR metrics.
         seed (int): seed of subsamples and models.
+        privacy_audits (bool): also the privacy audits (:func:`score_privacy_audits`; about
+            half a minute for 5,000 rows, more for wide tables); needs a holdout.
+        privacy_attacks (int): anonymeter's attacks of each kind in the audits.
 
     Returns:
         dict: metric values, and ``metric_errors`` (JSON: error by metric) when any failed.
@@ -126,6 +177,9 @@ def score_single_table(dataset, synthetic, evaluation_rows=2000, seed=0):
         _record(row, errors, 'dcr_overfitting_protection', privacy.dcr_overfitting_protection,
                 train, synthetic, holdout, meta, name, max_rows=min(evaluation_rows, 1000),
                 seed=seed)
+        if privacy_audits:
+            score_privacy_audits(row, errors, dataset, synthetic, evaluation_rows, seed,
+                                 privacy_attacks)
     if errors:
         row['metric_errors'] = json.dumps(errors)
     return row
@@ -185,7 +239,8 @@ def _llm_details(synthesizer):
 
 
 def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
-            evaluation_rows=2000, timeout=None):
+            evaluation_rows=2000, timeout=None, privacy_audits=False,
+            privacy_attacks=anonymity.N_ATTACKS):
     """Fit one synthesizer on one dataset, sample as many rows as train has, and score them.
 
     Args:
@@ -197,6 +252,8 @@ def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
         peers_python (str or None): interpreter of the peers' environment.
         evaluation_rows (int): most rows of the detection and DCR metrics.
         timeout (float or None): seconds a peer may run.
+        privacy_audits (bool): score the privacy audits too (single tables with a holdout).
+        privacy_attacks (int): anonymeter's attacks of each kind in the audits.
 
     Returns:
         tuple: ``(row, synthetic)``: the flat results dict (``error`` holds the exception when
@@ -269,7 +326,8 @@ def run_one(dataset, name, params=None, device='cpu', seed=0, peers_python=None,
     if dataset.multi_table:
         row.update(score_multi_table(dataset, synthetic))
     else:
-        row.update(score_single_table(dataset, synthetic, evaluation_rows, seed))
+        row.update(score_single_table(dataset, synthetic, evaluation_rows, seed,
+                                      privacy_audits, privacy_attacks))
     return row, synthetic
 
 
@@ -299,7 +357,7 @@ def _plan(datasets, profile, data_dir, max_rows, seed, split, notes, tables=None
 def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output=None,
         device='cpu', seed=0, max_rows=None, llm_params=None, peers_python=None, split=True,
         update_benchmarks=None, benchmarks_file='BENCHMARKS.md', plots=True,
-        peer_timeout=None, verbose=True, resume=False, tables=None):
+        peer_timeout=None, verbose=True, resume=False, tables=None, privacy_audits=None):
     """Run the benchmark and write its results.
 
     Every synthesizer fits on the same seeded 80 % train split of each single table (the whole
@@ -338,6 +396,9 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
         tables (str, list[str] or None): multi-table datasets keep only these tables (and
             the relationships among them); ``'all'`` keeps every table; ``None`` the
             dataset's configured tables (see ``benchmark.datasets.DATASETS``).
+        privacy_audits (bool or None): score the privacy audits of single tables too
+            (:func:`score_privacy_audits`: exact copies, DCRBaselineProtection, membership
+            inference, anonymeter); the profile's setting when ``None`` (on in ``privacy``).
 
     Returns:
         pandas.DataFrame: one row per (dataset, synthesizer), every metric and the
@@ -349,11 +410,13 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
     """
     profile = get_profile(profile)
     max_rows = profile.max_rows if max_rows is None else (max_rows or None)
+    privacy_audits = profile.privacy_audits if privacy_audits is None else bool(privacy_audits)
     config = {'profile': profile.name, 'datasets': _names(datasets),
               'synthesizers': _names(synthesizers), 'data_dir': str(data_dir or DEFAULT_DATA_DIR),
               'device': device, 'seed': seed, 'max_rows': max_rows, 'llm_params': llm_params,
               'split': split, 'tables': tables, 'evaluation_rows': profile.evaluation_rows,
-              'profile_params': profile.params, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+              'profile_params': profile.params, 'privacy_audits': privacy_audits,
+              'started': time.strftime('%Y-%m-%d %H:%M:%S')}
     notes = []
     output = Path(output) if output else None
     done = _finished_runs(output, config) if resume else {}
@@ -392,7 +455,8 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
                 if SYNTHESIZERS[name].ours:
                     params.update(llm_params or {})
                 row, synthetic = run_one(dataset, name, params, device, seed, peers_python,
-                                         profile.evaluation_rows, peer_timeout)
+                                         profile.evaluation_rows, peer_timeout, privacy_audits,
+                                         profile.privacy_attacks)
             if not resumed:
                 row.update({'profile': profile.name, 'data_source': dataset.source, **env})
             rows.append(row)
@@ -427,7 +491,9 @@ def run(datasets=None, synthesizers=None, profile='quick', data_dir=None, output
 
 #: Settings that must match for a run to be resumed: the same run, continued.
 _RESUME_KEYS = ('profile', 'data_dir', 'device', 'seed', 'max_rows', 'llm_params', 'split',
-                'tables', 'evaluation_rows', 'profile_params')
+                'tables', 'evaluation_rows', 'profile_params', 'privacy_audits')
+#: The value of a setting in a run recorded before the setting existed.
+_RESUME_DEFAULTS = {'privacy_audits': False}
 
 
 def _finished_runs(output, config):
@@ -446,7 +512,8 @@ def _finished_runs(output, config):
         return {}
     recorded = json.loads((output / 'config.json').read_text())
     current = json.loads(json.dumps(config, default=str))
-    differ = [k for k in _RESUME_KEYS if recorded.get(k) != current.get(k)]
+    recorded = {k: recorded.get(k, _RESUME_DEFAULTS.get(k)) for k in _RESUME_KEYS}
+    differ = [k for k in _RESUME_KEYS if recorded[k] != current.get(k)]
     if differ:
         raise ValueError(
             f'Cannot resume the run in {output}: it was made with other settings '

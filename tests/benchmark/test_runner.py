@@ -9,7 +9,9 @@ import pytest
 from sdv_llm.benchmark import run
 from sdv_llm.benchmark.datasets import dataset_names, load_dataset
 from sdv_llm.benchmark.peers import PeerError, align_dtypes, run_peer
+from sdv_llm.benchmark.profiles import PROFILES
 from sdv_llm.benchmark.report import BEGIN, END, update_benchmarks_file
+from sdv_llm.benchmark.runner import _finished_runs
 from sdv_llm.cli import main
 from tests.conftest import DATA
 
@@ -218,3 +220,36 @@ def test_small_tables_inside_scikit_learn_load_with_targets(tmp_path):
         assert dataset.config.target in dataset.train.columns
     assert set(load_dataset('wine', data_dir=tmp_path).train['cultivar']) <= {
         'class_0', 'class_1', 'class_2'}
+
+
+def test_privacy_audits_are_columns_behind_a_flag(tmp_path):
+    # Existing profiles keep their cost; the privacy profile turns the audits on.
+    assert [n for n, p in PROFILES.items() if p.privacy_audits] == ['privacy']
+    assert PROFILES['privacy'].datasets == ('adult', 'bank_marketing', 'default_credit')
+    main(['benchmark', '--profile', 'smoke', '--data-dir', str(DATA), '--datasets', 'iris',
+          '--synthesizers', 'GaussianCopulaSynthesizer', '--privacy-audits', '--no-plots',
+          '--output', str(tmp_path / 'out'), '--quiet'])
+    row = pd.read_csv(tmp_path / 'out' / 'results.csv').iloc[0]
+    assert 'metric_errors' not in row
+    for column in ('exact_copy_rate', 'holdout_copy_rate', 'dcr_baseline_protection', 'mia_auc',
+                   'mia_auc_ci_low', 'singling_out_univariate_risk',
+                   'singling_out_multivariate_risk', 'linkability_risk',
+                   'linkability_risk_ci_high', 'inference_risk_max', 'inference_risk_mean'):
+        assert 0 <= row[column] <= 1, column
+    assert row['mia_auc_ci_low'] <= row['mia_auc'] <= row['mia_auc_ci_high']
+    assert 'attack' in json.loads(row['privacy_audit_details'])['linkability_risk']
+    markdown = (tmp_path / 'out' / 'results.md').read_text()
+    assert '| synthesizer | copy rate | holdout copy rate |' in markdown
+    assert json.loads((tmp_path / 'out' / 'config.json').read_text())['privacy_audits']
+
+
+def test_runs_recorded_before_privacy_audits_existed_can_be_resumed(tmp_path):
+    config = {'profile': 'smoke', 'data_dir': 'd', 'device': 'cpu', 'seed': 0, 'max_rows': 10,
+              'llm_params': None, 'split': True, 'tables': None, 'evaluation_rows': 200,
+              'profile_params': {}}
+    (tmp_path / 'config.json').write_text(json.dumps(config))
+    (tmp_path / 'results.json').write_text(json.dumps([{'dataset': 'iris',
+                                                        'synthesizer': 'X', 'error': None}]))
+    assert list(_finished_runs(tmp_path, {**config, 'privacy_audits': False})) == [('iris', 'X')]
+    with pytest.raises(ValueError, match='privacy_audits=False, now True'):
+        _finished_runs(tmp_path, {**config, 'privacy_audits': True})
