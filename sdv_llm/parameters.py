@@ -324,6 +324,10 @@ MULTI_TABLE_PARAMETERS = (
               "most tokens in one children sequence (lowers `max_children` for long rows)"),
     Parameter('grandparent_context', False, ['boolean'],
               "a grandchild's context also holds its grandparent row's short columns"),
+    Parameter('differential_privacy', None,
+              [None, Check(_differential_privacy, 'a dict of DP settings')],
+              'the DP budget of the whole dataset, split evenly over the modelled tables '
+              '(basic composition)'),
 )
 """The parameters of ``LLMMultiTableSynthesizer`` (after ``metadata``), in order."""
 

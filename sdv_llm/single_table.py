@@ -237,6 +237,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
         table = self.metadata.tables[self._table_name]
         keys = {table.primary_key, *getattr(table, 'alternate_keys', [])} - {None}
+        keys |= set(getattr(self, '_generated_columns', ()))  # foreign keys (multi-table)
         problems = []
         for column, column_metadata in table.columns.items():
             sdtype = column_metadata.get('sdtype')

@@ -52,7 +52,8 @@ class ColumnCodec:
         decimal places, the bins and whether ``<null>`` exists then come from the metadata
         (``range_values``, ``range_min``, ``range_max``, ``decimal_places``,
         ``datetime_format``, ``range_is_nullable``), not from the rows. The column is nullable
-        unless its metadata says ``range_is_nullable: False``.
+        unless its metadata says ``range_is_nullable: False`` or its dtype cannot hold a
+        missing value (numpy integers and booleans: SDV casts sampled values back to it).
 
         Args:
             dtype (numpy.dtype or None): the training column's dtype (a schema fact: it says
@@ -67,7 +68,8 @@ class ColumnCodec:
                 cannot be fitted without data.
         """
         self.dtype = dtype
-        self.nullable = bool(self.metadata.get('range_is_nullable', True))
+        self.nullable = bool(self.metadata.get('range_is_nullable', True)) and not (
+            dtype is not None and getattr(dtype, 'kind', 'O') in 'iub')
         self.only_null = False
         self._fit_metadata()
         self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
