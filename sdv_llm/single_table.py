@@ -98,7 +98,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             opacus so that the fitted synthesizer is (epsilon, delta)-differentially private
             with respect to one training row: ``{'epsilon': 3.0}`` and optionally ``'delta'``
             (default 1e-5, must be below 1/rows), ``'max_grad_norm'`` (per-row clipping norm,
-            default 1.0) and ``'accountant'`` (``'rdp'``, ``'prv'`` or ``'gdp'``). Nothing else
+            default 1.0) and ``'accountant'`` (``'rdp'`` or ``'prv'``). Nothing else
             is learned from the rows: value sets, ranges, decimal places, bins and
             nullability come from the metadata (``range_values``, ``range_min``,
             ``range_max``, ``decimal_places``, ``datetime_format``, ``range_is_nullable``;

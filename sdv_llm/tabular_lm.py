@@ -195,6 +195,9 @@ class TabularLM:
         if self.pretrained is None:
             # Positions that are padding in every training row (escape paths no row took) cost
             # training time and teach nothing; a row's length does not depend on its order.
+            # (Under differential privacy too: a padding position's loss is ignored and causal
+            # attention keeps it from every learned position, so cutting it changes no
+            # per-row gradient.)
             length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
 
             def encode_rows(index, rng):

@@ -213,6 +213,7 @@ def test_loss_history_records_the_epsilon_spent(private):
     assert spent[-1] == pytest.approx(
         synthesizer.get_privacy_info()['differential_privacy']['epsilon'])
     assert losses['Validation Loss'].isna().all()  # no held-out rows under DP
+    assert losses['Loss'].isna().all()  # the rows' loss is not private: not stored
 
 
 def test_no_order_or_dependency_is_learned_from_the_rows(private):

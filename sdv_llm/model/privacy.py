@@ -10,7 +10,7 @@ picks the noise multiplier that spends the target epsilon over the planned steps
 ``GradSampleModule`` computes per-example gradients (hooks for ``nn.Linear``,
 ``nn.Embedding``, ``nn.LayerNorm``; torch.func for other layers with parameters, such as
 transformers' ``Conv1D`` inside GPT-2 blocks), ``DPOptimizer`` clips and adds the noise, the
-``DPDataLoader`` draws the Poisson batches and the accountant (RDP by default, or PRV or GDP)
+``DPDataLoader`` draws the Poisson batches and the accountant (RDP by default, or PRV)
 reports the epsilon spent. No accounting is written here.
 
 The privacy unit is one training sequence: one row of a table (a parent row with its
@@ -32,12 +32,12 @@ DEFAULTS = {'epsilon': None, 'delta': 1e-5, 'max_grad_norm': 1.0, 'accountant': 
 * ``delta`` (float in (0, 1)): the probability with which the epsilon bound may fail; it must
   also be below ``1 / rows`` (checked at fit, when the number of rows is known).
 * ``max_grad_norm`` (float > 0): the L2 norm each example's gradient is clipped to.
-* ``accountant`` (str): opacus's accountant: ``'rdp'`` (Renyi DP, Mironov 2017), ``'prv'``
-  (privacy random variables, Gopi et al. 2021; tighter) or ``'gdp'`` (Gaussian DP, Dong et al.
-  2019; an approximation, not an upper bound).
+* ``accountant`` (str): opacus's accountant: ``'rdp'`` (Renyi DP, Mironov 2017) or ``'prv'``
+  (privacy random variables, Gopi et al. 2021; tighter, so less noise for the same budget).
+  opacus's ``'gdp'`` is left out: it is a central-limit approximation, not an upper bound.
 """
 
-ACCOUNTANTS = ('rdp', 'prv', 'gdp')
+ACCOUNTANTS = ('rdp', 'prv')
 
 
 def settings(value):

@@ -251,7 +251,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
         and ``Validation Loss`` (NaN without a validation split), ``Seconds``; under
-        differential privacy also ``Epsilon``, the epsilon spent after the epoch.
+        differential privacy ``Loss`` is NaN (the mean loss of the rows is not private: it is
+        logged, not returned) and ``Epsilon`` is the epsilon spent after the epoch.
 
     Raises:
         ValueError: differential privacy with several processes, a checkpoint or merged
@@ -434,6 +435,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
                         'Validation Loss': validation_loss,
                         'Seconds': time.perf_counter() - started})
         if private is not None:
+            # The loss is a statistic of the rows outside the DP guarantee: shown (progress
+            # bar, log) to whoever runs the fit, never stored in the fitted model.
+            history[-1]['Loss'] = math.nan
             history[-1]['Epsilon'] = private.epsilon()
         progress.set_postfix(loss=f'{train_loss:.4f}', val=f'{validation_loss:.4f}')
         LOGGER.info('epoch %d loss %.4f validation %.4f', epoch, train_loss, validation_loss)
