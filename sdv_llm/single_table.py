@@ -391,11 +391,16 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
         constraints = self._reject_sampling_constraints
-        self._model = TabularLM(config).fit(
-            processed_data, columns, self.enforce_min_max_values,
-            rules=constraint_rules(constraints, processed_data),
-            precedence=constraint_precedence(constraints),
-            checkpoint_dir=getattr(self, '_checkpoint_dir', None))
+        from sdv_llm.model.privacy import PrivacyBudgetError
+
+        try:
+            self._model = TabularLM(config).fit(
+                processed_data, columns, self.enforce_min_max_values,
+                rules=constraint_rules(constraints, processed_data),
+                precedence=constraint_precedence(constraints),
+                checkpoint_dir=getattr(self, '_checkpoint_dir', None))
+        except PrivacyBudgetError as error:
+            raise SynthesizerInputError(str(error)) from None
 
     def _as_processed(self, raw):
         """Model rows in the dtypes of the processed data: a column a user gave an rdt

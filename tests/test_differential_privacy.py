@@ -18,7 +18,7 @@ CITIES = ['Lyon', 'Oslo', 'Rome', 'Kyiv']  # 'Kyiv' is declared and never in the
 DP = {'epsilon': 3.0, 'delta': 1e-4, 'max_grad_norm': 1.0}
 
 
-def table(num_rows=160, seed=0):
+def table(num_rows=120, seed=0):
     """A small table whose every value lies inside ``METADATA``'s declared sets and ranges."""
     rng = np.random.default_rng(seed)
     return pd.DataFrame({
@@ -168,8 +168,8 @@ def test_data_processor_keeps_nothing_from_the_rows():
 # -------------------------------------------------------------------- the private fit
 def test_private_fit_samples_exactly_n_valid_rows(private):
     _, synthesizer = private
-    sampled = synthesizer.sample(100)['people']
-    assert len(sampled) == 100
+    sampled = synthesizer.sample(60)['people']
+    assert len(sampled) == 60
     assert set(sampled['city'].dropna()) <= set(CITIES)
     assert set(sampled['grade'].dropna()) <= {'A', 'B', 'C'}
     assert sampled['age'].between(0, 120).all()
@@ -302,3 +302,9 @@ def test_an_empty_poisson_batch_is_a_noise_step():
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     run.close()
     assert not hasattr(next(model.parameters()), 'grad_sample')
+
+
+def test_a_budget_opacus_cannot_meet_is_a_clear_error():
+    synthesizer = LLMSynthesizer(metadata(), differential_privacy={'epsilon': 0.01}, **TINY)
+    with pytest.raises(SynthesizerInputError, match='opacus cannot reach epsilon=0.01'):
+        synthesizer.fit({'people': table(60)})

@@ -40,6 +40,10 @@ DEFAULTS = {'epsilon': None, 'delta': 1e-5, 'max_grad_norm': 1.0, 'accountant': 
 ACCOUNTANTS = ('rdp', 'prv')
 
 
+class PrivacyBudgetError(ValueError):
+    """opacus finds no noise multiplier that keeps the run within the budget."""
+
+
 def settings(value):
     """The DP settings of a ``differential_privacy`` value, defaults filled in.
 
@@ -174,7 +178,8 @@ class PrivateTraining:
         steps_per_epoch (int)
 
     Raises:
-        ValueError: the budget cannot be met (opacus: "The privacy budget is too low").
+        PrivacyBudgetError: the budget cannot be met (opacus: "The privacy budget is too
+            low"); the message names the settings and what to change.
     """
 
     def __init__(self, model, optimizer, num_rows, batch_size, epochs, dp, device):
@@ -186,11 +191,20 @@ class PrivateTraining:
         self.dp = dp
         self.engine = PrivacyEngine(accountant=dp['accountant'])
         rows = DataLoader(TensorDataset(torch.arange(num_rows)), batch_size=batch_size)
-        self.module, self.optimizer, self.loader = self.engine.make_private_with_epsilon(
-            module=model, optimizer=optimizer, data_loader=rows,
-            target_epsilon=dp['epsilon'], target_delta=dp['delta'], epochs=epochs,
-            max_grad_norm=dp['max_grad_norm'], poisson_sampling=True, loss_reduction='mean',
-            noise_generator=unpredictable_generator(device))
+        try:
+            self.module, self.optimizer, self.loader = self.engine.make_private_with_epsilon(
+                module=model, optimizer=optimizer, data_loader=rows,
+                target_epsilon=dp['epsilon'], target_delta=dp['delta'], epochs=epochs,
+                max_grad_norm=dp['max_grad_norm'], poisson_sampling=True,
+                loss_reduction='mean', noise_generator=unpredictable_generator(device))
+        except ValueError as error:
+            if 'budget' not in str(error):
+                raise
+            raise PrivacyBudgetError(
+                f"differential_privacy: opacus cannot reach epsilon={dp['epsilon']:g} at "
+                f"delta={dp['delta']:g} over {epochs * len(rows)} steps at sample rate "
+                f'{1 / len(rows):.3g} ({error}); give a larger epsilon or delta, fewer epochs '
+                'or a smaller batch_size.') from error
         # opacus seeds the Poisson sampler only in its secure mode: never from torch's global
         # generator (which random_state seeds).
         self.loader.batch_sampler.generator = unpredictable_generator(torch.device('cpu'))

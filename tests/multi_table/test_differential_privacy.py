@@ -67,3 +67,11 @@ def test_samples_linked_tables(private):
     per_shop = sampled['sale']['shop_id'].value_counts()
     assert per_shop.max() <= 8 and sampled['sale']['shop_id'].notna().all()
     assert set(sampled['sale']['paid'].dropna()) <= {'cash', 'card'}
+
+
+def test_saved_model_keeps_every_tables_record(private, tmp_path):
+    _, _, synthesizer = private
+    synthesizer.save_pretrained(tmp_path / 'model')
+    loaded = LLMMultiTableSynthesizer.from_pretrained(tmp_path / 'model')
+    assert loaded.get_privacy_info() == synthesizer.get_privacy_info()
+    assert list(loaded._relationships[0].counts) == [0, 8]

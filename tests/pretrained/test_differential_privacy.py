@@ -13,8 +13,9 @@ DP = {'epsilon': 4.0, 'delta': 1e-3}
 
 @pytest.fixture(scope='module')
 def private(tiny_backbone):
-    data = tricky_table(64, seed=5)[['name', 'count', 'flag']]
-    names = sorted(set(data['name'])) + ['never seen']
+    data = tricky_table(64, seed=5)[['count', 'flag']]
+    data['name'] = np.random.default_rng(5).choice(['plain', 'ünï'], len(data))
+    names = ['plain', 'ünï', 'never seen']
     metadata = Metadata.load_from_dict({'tables': {'tricky': {'columns': {
         'name': {'sdtype': 'categorical', 'range_values': names},
         'count': {'sdtype': 'numerical', 'range_min': 0, 'range_max': 50, 'decimal_places': 0},
@@ -53,7 +54,7 @@ def test_epsilon_is_the_accountants(private):
 
 def test_samples_n_rows_of_declared_values(private):
     _, names, synthesizer = private
-    sampled = synthesizer.sample(12)['tricky']
-    assert len(sampled) == 12
+    sampled = synthesizer.sample(8)['tricky']
+    assert len(sampled) == 8
     assert set(sampled['name'].dropna()) <= set(names)
     assert pd.to_numeric(sampled['count']).between(0, 50).all()
