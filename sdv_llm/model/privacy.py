@@ -221,13 +221,7 @@ class PrivateTraining:
             torch.Tensor: int64 row indices, possibly none (then call ``empty_step``).
         """
         for (index,) in self.loader:
-            yield index.reshape(-1).to(dtype=self._long())
-
-    @staticmethod
-    def _long():
-        import torch
-
-        return torch.int64
+            yield index.reshape(-1).long()
 
     def empty_step(self):
         """A step of an empty Poisson batch: noise only, counted by the accountant.
