@@ -168,6 +168,12 @@ def _locales(value):
                                       and all(isinstance(v, str) for v in value))
 
 
+def _mixed_training(value):
+    from sdv_llm.mixed import is_valid
+
+    return is_valid(value)
+
+
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed='left')
 NON_NEGATIVE_INT = Interval(numbers.Integral, 0, None, closed='left')
 POSITIVE_REAL = Interval(numbers.Real, 0, None, closed='neither')
@@ -298,6 +304,12 @@ PARAMETERS = (
     Parameter('text_preamble', False, ['boolean'],
               'start text rows with an instruction built from the metadata (not trained on)',
               cli='--text-preamble'),
+    Parameter('mixed_training', None,
+              [None, Check(_mixed_training, "a dict with keys among 'baseline' "
+                                            "('GaussianCopulaSynthesizer' or "
+                                            "'FastGenSynthesizer'), 'rows', 'epochs'")],
+              "train first on rows sampled from a baseline synthesizer fitted on the same "
+              "rows, then on the real rows (`sdv_llm.mixed`); `None` = off"),
     Parameter('differential_privacy', None,
               [None, Check(_differential_privacy,
                            "a dict of DP settings ({'epsilon': 3.0, 'delta': 1e-05, "

@@ -118,9 +118,9 @@ def save_pretrained(synthesizer, directory):
 def check_constraints(synthesizer):
     """Raise NotImplementedError for constraints the safe format cannot hold.
 
-    The constraints enforced while decoding (``Inequality``, ``Range``, ``FixedCombinations``)
-    are stored; those SDV transforms the data for are not yet, and a programmable constraint
-    is code, which a file that runs no code cannot bring back.
+    The constraints enforced while decoding (``Inequality``, ``Range``, ``FixedCombinations``,
+    ``OneHotEncoding``, ``FixedIncrements``) are stored; a programmable constraint is code,
+    which a file that runs no code cannot bring back.
     """
     from sdv_llm.decoding.constraints import decoded
 
@@ -128,8 +128,8 @@ def check_constraints(synthesizer):
             map(decoded, synthesizer._reject_sampling_constraints)):
         raise NotImplementedError(
             'save_pretrained stores the constraints enforced while decoding (Inequality, Range, '
-            'FixedCombinations) only; use synthesizer.save(path) (pickle) for a synthesizer with '
-            'other constraints.')
+            'FixedCombinations, OneHotEncoding, FixedIncrements) only; a programmable constraint '
+            'is code: use synthesizer.save(path) (pickle) for a synthesizer with one.')
 
 
 def _constraints_state(synthesizer):
@@ -157,9 +157,16 @@ def _restore_constraints(synthesizer, states):
     Raises:
         ModelFileError: a constraint class other than the decoding ones.
     """
-    from sdv.cag import FixedCombinations, Inequality, Range
+    from sdv.cag import (
+        FixedCombinations,
+        FixedIncrements,
+        Inequality,
+        OneHotEncoding,
+        Range,
+    )
 
-    allowed = {cls.__name__: cls for cls in (Inequality, Range, FixedCombinations)}
+    allowed = {cls.__name__: cls for cls in (Inequality, Range, FixedCombinations,
+                                             OneHotEncoding, FixedIncrements)}
     for state in states:
         spec = state['constraint']
         cls = allowed.get(spec.get('class_name')) if isinstance(spec, dict) else None

@@ -94,6 +94,11 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             memory for large backbones). Default False.
         text_preamble (bool): start every text row with an instruction built from the metadata
             (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
+        mixed_training (dict or None): train first on rows sampled from a baseline synthesizer
+            fitted on the same rows, then on the real rows (``sdv_llm.mixed``): keys
+            ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
+            ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
+            automatic rule). ``None`` trains on the real rows only. Default None.
         differential_privacy (dict or None): train with DP-SGD (Abadi et al. 2016) through
             opacus so that the fitted synthesizer is (epsilon, delta)-differentially private
             with respect to one training row: ``{'epsilon': 3.0}`` and optionally ``'delta'``
@@ -127,7 +132,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False, differential_privacy=None):
+                 gradient_checkpointing=False, text_preamble=False, mixed_training=None,
+                 differential_privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -152,7 +158,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         Raises:
             sdv.errors.NotFittedError: before ``fit``.
             sdv_llm.persistence.ModelFileError: ``directory`` cannot receive a model.
-            NotImplementedError: the synthesizer has constraints (use ``save``).
+            NotImplementedError: the synthesizer has a programmable constraint (use ``save``).
         """
         from sdv_llm.persistence import save_pretrained
 
@@ -225,7 +231,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         Raises:
             sdv.errors.SynthesizerInputError: every column whose metadata lacks a key its codec
                 needs (column, sdtype and keys named), an ``unknown``, non-key ``id`` or
-                ``pii=False`` column, a constraint, or a delta not below 1/rows.
+                ``pii=False`` column, a constraint, ``mixed_training``, or a delta not below
+                1/rows.
         """
         from sdv_llm.model.privacy import check_delta, settings
         from sdv_llm.schema.metadata_only import (
@@ -254,6 +261,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         if self._reject_sampling_constraints or self._chained_constraints:
             problems.append('Constraints learn from the training rows (value combinations, '
                             'bounds); they are not supported with differential_privacy.')
+        if getattr(self, 'mixed_training', None) is not None:
+            problems.append('mixed_training pre-trains on rows of a baseline fitted on the '
+                            'training rows outside the DP guarantee; it is not supported with '
+                            'differential_privacy.')
         try:
             check_delta(settings(self.differential_privacy)['delta'], len(table_data))
         except ValueError as error:
@@ -331,15 +342,16 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
     def add_constraints(self, constraints):
         """Add ``sdv.cag`` constraints; the sampled rows meet them without rejection.
 
-        ``Inequality``, ``Range`` and ``FixedCombinations`` are enforced while decoding
-        (``sdv_llm.decoding.constraints``): the model keeps learning the raw columns and each
-        row's later column is restricted by its earlier one. SDV keeps them in its bookkeeping
-        (``get_constraints``, ``validate_constraints``, save and load) and checks every
-        returned row; a row a rule could not cover (a determinant written with several
-        tokens, three or more fixed columns) is drawn again. Other constraints
-        (``FixedIncrements``, ``OneHotEncoding``, ``ProgrammableConstraint``) take SDV's own
-        path (data transformed for the model, reverse-transformed and checked at sampling),
-        with the raw-value data processing kept.
+        ``Inequality``, ``Range``, ``FixedCombinations``, ``OneHotEncoding`` and
+        ``FixedIncrements`` are enforced while decoding (``sdv_llm.decoding.constraints``): the
+        model keeps learning the raw columns; each row's later column is restricted by its
+        earlier one, and an incremented column keeps to its multiples. SDV keeps them in its
+        bookkeeping (``get_constraints``, ``validate_constraints``, save and load) and checks
+        every returned row; a row a rule could not cover (a determinant written with several
+        tokens, three or more fixed columns, a one-hot group generated all zeros) is drawn
+        again. ``ProgrammableConstraint`` takes SDV's own path (data transformed for the
+        model, reverse-transformed and checked at sampling), with the raw-value data
+        processing kept.
 
         Args:
             constraints (list): ``sdv.cag`` constraint instances.
@@ -369,7 +381,11 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             self._update_default_transformers()  # SDV rebuilt the data processor
 
     def _fit(self, processed_data):
-        from sdv_llm.decoding.constraints import constraint_precedence, constraint_rules
+        from sdv_llm.decoding.constraints import (
+            constraint_precedence,
+            constraint_restrictions,
+            constraint_rules,
+        )
         from sdv_llm.tabular_lm import TabularLM
 
         columns = dict(self.metadata.tables[self._table_name].columns)
@@ -391,6 +407,12 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
         constraints = self._reject_sampling_constraints
+        pretrain_data = None
+        if self.mixed_training is not None:
+            from sdv_llm.mixed import baseline_rows
+
+            pretrain_data = baseline_rows(processed_data, columns, self.mixed_training,
+                                          self.random_state)
         from sdv_llm.model.privacy import PrivacyBudgetError
 
         try:
@@ -398,7 +420,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 processed_data, columns, self.enforce_min_max_values,
                 rules=constraint_rules(constraints, processed_data),
                 precedence=constraint_precedence(constraints),
-                checkpoint_dir=getattr(self, '_checkpoint_dir', None))
+                checkpoint_dir=getattr(self, '_checkpoint_dir', None),
+                restrictions=lambda codecs: constraint_restrictions(constraints, processed_data,
+                                                                     codecs),
+                pretrain_data=pretrain_data)
         except PrivacyBudgetError as error:
             raise SynthesizerInputError(str(error)) from None
 
@@ -574,9 +599,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
             if any(isinstance(v, (list, tuple, set)) for v in conditions.values()):
                 raise SynthesizerInputError(
-                    'With constraints that SDV transforms the data for (FixedIncrements, '
-                    'OneHotEncoding, programmable ones), conditions must be single values; '
-                    'value sets and ranges are not supported.')
+                    'With a programmable constraint (SDV transforms the data for it), conditions '
+                    'must be single values; value sets and ranges are not supported.')
             return super().sample_from_conditions(
                 [Condition(dict(conditions), num_rows=num_rows)], max_tries_per_batch,
                 batch_size, output_folder_path)

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,7 @@ class TabularLMConfig:
     top_p: float = 1.0
     sample_batch_size: int = 4096
     merge_sub_tokens: bool = False
+    mixed_training: dict = None
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
@@ -154,7 +155,7 @@ class TabularLM:
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=(),
-            checkpoint_dir=None):
+            checkpoint_dir=None, restrictions=None, pretrain_data=None):
         """Fit codecs, build the vocabulary and automaton, and train the backbone.
 
         Args:
@@ -169,6 +170,13 @@ class TabularLM:
             checkpoint_dir (str or pathlib.Path or None): write a training checkpoint there
                 after every epoch and resume from the one found there
                 (``sdv_llm.model.checkpoint``).
+            restrictions (callable or None): ``codecs -> {column: values}``, the value sets
+                that columns keep on every sampled row
+                (``sdv_llm.decoding.constraints.constraint_restrictions``).
+            pretrain_data (pandas.DataFrame or None): rows of a baseline synthesizer, same
+                columns, to train on before ``data`` (mixed training, ``sdv_llm.mixed``). The
+                codecs, vocabulary and validation split come from ``data`` alone; baseline
+                rows a codec cannot write exactly are dropped.
 
         Returns:
             TabularLM: ``self``.
@@ -177,7 +185,8 @@ class TabularLM:
             sdv.errors.InvalidDataError: a column cannot be modelled (named in the message);
                 under differential privacy, a column whose metadata lacks what its codec
                 needs (the keys named).
-            ValueError: invalid settings; decoding rules under differential privacy.
+            ValueError: invalid settings; decoding rules or ``pretrain_data`` under
+                differential privacy.
         """
         config = self.config
         self.columns = list(data.columns)
@@ -185,13 +194,35 @@ class TabularLM:
         if config.differential_privacy is not None and rules:
             raise ValueError('Constraints are enforced with values read from the training '
                              'rows; they are not supported with differential privacy.')
+        if config.differential_privacy is not None and pretrain_data is not None:
+            raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
+                             'training rows outside the DP guarantee; it is not supported '
+                             'with differential privacy.')
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
                                       self._codec_options(), config.column_order, codec_hook())
         if precedence and self.schema.order_mode in ('fd', 'fixed'):
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
         self.serializer = self._build_serializer()
-        blocks = self.serializer.encode_blocks(data)
+        self.column_restrictions = dict(restrictions(self.schema.codecs) if restrictions else {})
+        encode_rows = self._row_encoder(self.serializer.encode_blocks(data))
+        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
+                                    if self.schema.order_mode == 'fd' else []) + list(rules)
+        self._pretraining = None
+        if pretrain_data is not None:
+            rows = pretrain_data[self.columns]
+            keep = np.ones(len(rows), dtype=bool)
+            for column in self.schema.order:
+                keep &= self.schema.codecs[column].exact_mask(rows[column])
+            if keep.any():
+                rows = rows[keep].reset_index(drop=True)
+                self._pretraining = (self._row_encoder(self.serializer.encode_blocks(rows)),
+                                     len(rows))
+        return self._train(encode_rows, len(data), checkpoint_dir)
+
+    def _row_encoder(self, blocks):
+        """``encode_rows(index, rng)`` over the encoded blocks of a table (see
+        ``train_backbone``), each row in the order ``training_orders`` draws."""
         if self.pretrained is None:
             # Positions that are padding in every training row (escape paths no row took) cost
             # training time and teach nothing; a row's length does not depend on its order.
@@ -205,19 +236,17 @@ class TabularLM:
                 return self.serializer.assemble([block[index] for block in blocks],
                                                 orders)[:, :length]
 
-        else:
-            length = (len(self.serializer.prompt) + 1
-                      + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
+            return encode_rows
+        length = (len(self.serializer.prompt) + 1
+                  + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
 
-            def encode_rows(index, rng):
-                orders = self.training_orders(len(index), rng)
-                ids, columns = self.serializer.assemble(
-                    [(m[index], last[index]) for m, last in blocks], orders)
-                return ids[:, :length], None, columns[:, :length - 1]
+        def encode_rows(index, rng):
+            orders = self.training_orders(len(index), rng)
+            ids, columns = self.serializer.assemble(
+                [(m[index], last[index]) for m, last in blocks], orders)
+            return ids[:, :length], None, columns[:, :length - 1]
 
-        self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
-                                    if self.schema.order_mode == 'fd' else []) + list(rules)
-        return self._train(encode_rows, len(data), checkpoint_dir)
+        return encode_rows
 
     def _build_serializer(self):
         """The serializer the configuration asks for, with the backbone's tokenizer if any.
@@ -332,6 +361,21 @@ class TabularLM:
         LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
                     '%d parameters', self.serializer.vocab_size, self.serializer.max_length,
                     self.automaton.num_states, sum(p.numel() for p in self.model.parameters()))
+        pretraining = getattr(self, '_pretraining', None)
+        if pretraining is not None and not (checkpoint is not None and checkpoint.saved_seed()
+                                            is not None):
+            # Mixed training: the baseline's rows first, without a validation split (early
+            # stopping and the saved loss history belong to the real rows); a resumed fit has
+            # its weights in the checkpoint already.
+            pre_rows = pretraining[1]
+            pre_config = replace(
+                self.training_config, validation_fraction=0.0,
+                epochs=(config.mixed_training or {}).get('epochs') or auto_epochs(pre_rows),
+                batch_size=config.batch_size or auto_batch_size(pre_rows))
+            self.pretrain_loss_values = train_backbone(
+                self.model, pretraining[0], pre_rows, self.automaton,
+                getattr(self.serializer, 'next_columns', None), pre_config, self.device,
+                seed + 1, prompt_length=len(self.serializer.prompt))
         report = {} if dp is not None else None
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
                                           getattr(self.serializer, 'next_columns', None),
@@ -507,7 +551,7 @@ class TabularLM:
         seed = self._draw_seed()
         plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
                           self.schema.order_mode == 'random', known, known_mask, constraints,
-                          allow_null)
+                          allow_null, getattr(self, 'column_restrictions', None))
         plan.automaton.to(self.device)
         plan.dependencies = self.dependency_table
         ids = sample_sequences(
@@ -600,6 +644,7 @@ class TabularLM:
             'columns': list(self.columns),
             'schema': self.schema,
             'dependency_mappings': list(getattr(self, 'dependency_mappings', [])),
+            'column_restrictions': dict(getattr(self, 'column_restrictions', {})),
             'backbone_config': getattr(self, 'backbone_config', None),
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
@@ -643,6 +688,7 @@ class TabularLM:
         self.columns = list(state['columns'])
         self.schema = state['schema']
         self.dependency_mappings = [tuple(m) for m in state['dependency_mappings']]
+        self.column_restrictions = dict(state.get('column_restrictions', {}))
         self.backbone_config = state['backbone_config']
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])

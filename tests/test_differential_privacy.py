@@ -117,6 +117,13 @@ def test_constraints_are_refused():
         synthesizer.add_constraints([Inequality('age', 'income')])
 
 
+def test_mixed_training_is_refused():
+    synthesizer = LLMSynthesizer(metadata(), differential_privacy=DP,
+                                 mixed_training={'baseline': 'GaussianCopulaSynthesizer'})
+    with pytest.raises(SynthesizerInputError, match='mixed_training pre-trains on rows'):
+        synthesizer.fit({'people': table(40)})
+
+
 def test_scikit_learn_front_end_needs_declared_metadata():
     with pytest.raises(SynthesizerInputError, match='needs the metadata given to fit'):
         TabularLLM(differential_privacy=DP).fit(table(40))

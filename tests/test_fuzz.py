@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sdv.cag import FixedCombinations, Inequality
+from sdv.cag import FixedCombinations, FixedIncrements, Inequality
 from sdv.cag._errors import ConstraintNotMetError
 from sdv.errors import InvalidDataError, SynthesizerInputError
 from sdv.evaluation import run_diagnostic
@@ -89,7 +89,8 @@ def tables(draw):
 
 
 def _constraints(data, rng):
-    """Constraints that hold on the data: an inequality of two numbers, a fixed pair."""
+    """Constraints that hold on the data: an inequality of two numbers, a fixed pair, an
+    increment of a third integer column."""
     found = []
     numbers = [c for c in data if c.endswith(('_int', '_float'))]
     if len(numbers) >= 2 and data[numbers[:2]].notna().all().all():
@@ -99,6 +100,11 @@ def _constraints(data, rng):
     categories = [c for c in data if c.endswith('_category')]
     if len(categories) >= 2:
         found.append(FixedCombinations(categories[:2]))
+    integers = [c for c in data if c.endswith('_int') and c not in numbers[:2]]
+    if integers:
+        increment = int(rng.integers(2, 12))
+        data[integers[0]] = (data[integers[0]] // increment) * increment
+        found.append(FixedIncrements(integers[0], increment))
     return found
 
 
@@ -145,4 +151,5 @@ def test_fit_and_sample_exact_valid_rows_or_an_sdv_error(case, num_rows, use_con
                          f'{LOG}.case{abs(hash(message)) % 10**6}.pkl')
     if LOG:
         with open(LOG, 'a') as log:
-            log.write(f'{outcome}\t{data.shape[0]}x{data.shape[1]}\t{len(constraints)}\n')
+            names = ','.join(type(c).__name__ for c in constraints)
+            log.write(f'{outcome}\t{data.shape[0]}x{data.shape[1]}\t{len(constraints)}\t{names}\n')

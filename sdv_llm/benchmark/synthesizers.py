@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 LLM_CONFIGURATIONS = {
     'LLMSynthesizer': {},
     'LLMSynthesizer-small': {'embedding_dim': 64, 'num_layers': 2},
+    # Issue 18's strategies, one at a time (sdv_llm.mixed).
+    'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
+    'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},
 }
 
 

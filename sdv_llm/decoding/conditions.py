@@ -40,7 +40,7 @@ def normalize_constraint(column, constraint):
 
 
 def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=None,
-               known_mask=None, constraints=None, allow_null=True):
+               known_mask=None, constraints=None, allow_null=True, standing=None):
     """Column order, forced tokens and grammar of each row to sample.
 
     Args:
@@ -58,6 +58,10 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             applied to every row (see ``normalize_constraint``).
         allow_null (bool): whether generated cells may be missing; ``False`` fills every
             generated cell with a value (imputation).
+        standing (dict or None): ``{column: values}`` that a column may take on every row
+            (``FixedIncrements``, see ``sdv_llm.decoding.constraints.constraint_restrictions``).
+            Unlike a condition, the column keeps its place in the order; a condition on the same
+            column is narrowed to these values.
 
     Returns:
         SamplingPlan
@@ -101,13 +105,24 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             "'text' or 'json' serialization."
         )
 
+    standing = {column: values for column, values in (standing or {}).items()
+                if column in position}
     restrictions = []
     for column, (kind, *spec) in constraints.items():
+        if column in standing:
+            kind, spec = 'values', (_narrowed(column, kind, spec, standing[column]),)
         restrictions.append((column, serializer.restriction(column, kind, spec)))
-    if not allow_null:
-        for column in order:
+    for column in order:
+        if column in constraints:
+            continue
+        if column in standing:
+            values = list(standing[column])
+            if allow_null and schema.codecs[column].nullable:
+                values.append(np.nan)
+            restrictions.append((column, serializer.restriction(column, 'values', (values,))))
+        elif not allow_null:
             restriction = serializer.restriction(column, 'present', ())
-            if restriction is not None and column not in constraints:
+            if restriction is not None:
                 restrictions.append((column, restriction))
     column_start = automaton.column_start.cpu().numpy()
     entry_of_column = np.broadcast_to(column_start[:num_columns], fixed.shape).copy()
@@ -127,7 +142,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             last_of_column[free, k] = last
             restricted[free, k] = column in constraints
 
-    # Fixed columns first, then constrained ones, both in the base order; then the rest.
+    # Fixed columns first, then conditioned ones, both in the base order; then the rest.
     rank = np.broadcast_to(np.arange(num_columns) / num_columns, fixed.shape)
     if random_order:
         rank = np.where(fixed | restricted, rank, rng.random(fixed.shape))
@@ -147,3 +162,21 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
     first_free = (fixed | restricted).sum(axis=1).astype(np.int64)
     return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton,
                         first_free, prompt=serializer.prompt)
+
+
+def _narrowed(column, kind, spec, allowed):
+    """A condition on a column with a standing value set, as the values it leaves.
+
+    Raises:
+        ValueError: no allowed value meets the condition (the column is named).
+    """
+    if kind == 'range':
+        low, high = spec
+        values = [v for v in allowed if (low is None or v >= low) and (high is None or v <= high)]
+    else:
+        asked = list(spec[0])
+        values = [v for v in asked if pd.isna(v) or v in set(allowed)]
+    if not values:
+        raise ValueError(f"The condition on column '{column}' leaves no value that its "
+                         'constraint (FixedIncrements) allows.')
+    return values

@@ -13,10 +13,19 @@ inside the allowed values and no row is rejected.
   of the other column seen with it in the training rows. With two columns this is exact;
   with more, rows can still combine seen pairs into an unseen triple, and those are drawn
   again (see ``LLMSynthesizer``).
+- ``OneHotEncoding(columns)``: a column at 1 allows only 0 in every other column of the group
+  (the pairwise form of "exactly one 1"); each column keeps to 0 and 1 on every row
+  (``constraint_restrictions``). A row whose group is generated all zeros cannot be
+  caught by a pairwise rule and is drawn again.
 
 A determinant value written with several tokens (a binned number) is not indexed, so the
-dependent is free there and the row is checked afterwards. Other constraints
-(``FixedIncrements``, ``OneHotEncoding``, ``ProgrammableConstraint``) take SDV's own path.
+dependent is free there and the row is checked afterwards.
+
+``FixedIncrements(column, increment)`` restricts one column on every row, without a
+determinant: ``constraint_restrictions`` gives its value set (the multiples of the increment in
+the training range), which the sampling plan uses as the column's automaton, as a condition's
+value set, but without moving the column first (``sdv_llm.decoding.conditions.build_plan``).
+``ProgrammableConstraint`` takes SDV's own path.
 """
 
 from dataclasses import dataclass
@@ -25,7 +34,11 @@ import numpy as np
 import pandas as pd
 
 #: Constraint classes enforced while decoding (by ``sdv.cag`` class name).
-DECODED = ('Inequality', 'Range', 'FixedCombinations')
+DECODED = ('Inequality', 'Range', 'FixedCombinations', 'OneHotEncoding', 'FixedIncrements')
+
+MAX_MULTIPLES = 2000
+"""Most multiples of a ``FixedIncrements`` increment listed as the column's value set; a wider
+range keeps the multiples seen in training (the column then draws no unseen multiple)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,74 @@ def _combination_rules(data, columns):
     return rules
 
 
+def _one_hot_rules(data, columns):
+    """Every ordered pair of ``columns``: a 1 allows only 0 in the other column."""
+    rules = []
+    for first in columns:
+        ones = [value for value in data[first].dropna().unique() if value == 1]
+        for second in columns:
+            zeros = [value for value in data[second].dropna().unique() if value == 0]
+            if first != second and ones and zeros:
+                rules.append((first, second, {one: Allowed('values', (tuple(zeros),))
+                                              for one in ones}))
+    return rules
+
+
+def _multiples(codec, values, increment):
+    """The multiples of ``increment`` the column may take: every one in the training range
+    that the codec writes exactly (at most ``MAX_MULTIPLES``), else those seen in training;
+    ``None`` when the codec keeps a set of seen values anyway (categorical)."""
+    try:
+        codec.range_fragment(None, None)
+    except ValueError:
+        return None  # not numerical or datetime: only training values come out
+    present = pd.to_numeric(values, errors='coerce').dropna()
+    if present.empty:
+        return None
+    low, high = np.ceil(present.min() / increment), np.floor(present.max() / increment)
+    if high - low + 1 <= MAX_MULTIPLES:
+        candidates = pd.Series(np.arange(low, high + 1) * increment).astype(present.dtype)
+        try:
+            exact = np.asarray(codec._round_trips(candidates), dtype=bool)
+        except ValueError:
+            exact = np.zeros(len(candidates), dtype=bool)
+        if exact.any():
+            return candidates[exact].tolist()
+    return sorted(present.unique().tolist())
+
+
+def constraint_restrictions(constraints, data, codecs):
+    """The value set of each column a constraint restricts on every row.
+
+    ``FixedIncrements``: the multiples of the increment. ``OneHotEncoding``: 0 and 1 (written as
+    one token each, so that the pairwise rules of ``constraint_rules`` see every value; a
+    numerical codec could otherwise spell them with digits).
+
+    Args:
+        constraints (list): ``sdv.cag`` constraints; others are skipped.
+        data (pandas.DataFrame): the training rows (raw values).
+        codecs (dict[str, ColumnCodec]): the fitted codecs by column.
+
+    Returns:
+        dict[str, list]: ``{column: values}`` (missing values excluded; a nullable column may
+        still be missing).
+    """
+    restrictions = {}
+    for constraint in constraints:
+        name = type(constraint).__name__
+        if name == 'FixedIncrements' and constraint.column_name in codecs:
+            column = constraint.column_name
+            values = _multiples(codecs[column], data[column], constraint.increment_value)
+            if values is not None:
+                restrictions[column] = values
+        elif name == 'OneHotEncoding':
+            for column in constraint._column_names:
+                if column in codecs:
+                    restrictions[column] = [value for value in data[column].dropna().unique()
+                                            .tolist() if value in (0, 1)]
+    return restrictions
+
+
 def constraint_precedence(constraints):
     """``(before, after)`` column pairs that put each constraint's determining column first.
 
@@ -144,4 +225,8 @@ def constraint_rules(constraints, data):
             columns = [c for c in constraint.column_names if c in data]
             if len(columns) == len(constraint.column_names):
                 rules += _combination_rules(data, columns)
+        elif name == 'OneHotEncoding':
+            columns = [c for c in constraint._column_names if c in data]
+            if len(columns) == len(constraint._column_names):
+                rules += _one_hot_rules(data, columns)
     return rules

@@ -1,7 +1,7 @@
 """SDV constraints with LLMSynthesizer: enforced while decoding, kept with conditions.
 
-Inequality, Range and FixedCombinations are decoding rules; FixedIncrements, OneHotEncoding
-and ProgrammableConstraint take SDV's transform path with the raw-value data processing kept.
+Inequality, Range, FixedCombinations, OneHotEncoding and FixedIncrements are decoding rules;
+ProgrammableConstraint takes SDV's transform path with the raw-value data processing kept.
 """
 
 import numpy as np
@@ -111,6 +111,49 @@ def test_known_values_that_break_a_constraint_are_named(constrained):
                                              max_tries_per_batch=5)
 
 
+@pytest.fixture(scope='module')
+def incremented():
+    data = _table(400)
+    synthesizer = LLMSynthesizer(_metadata(data), **TINY)
+    synthesizer.add_constraints([FixedIncrements('step', 5), OneHotEncoding(['h0', 'h1', 'h2'])])
+    synthesizer.fit({'t': data})
+    return synthesizer, data
+
+
+def test_one_hot_and_increments_hold_while_decoding(incremented):
+    synthesizer, _ = incremented
+    assert synthesizer._chained_constraints == []  # no SDV transform: the model sees raw columns
+    assert synthesizer._model.column_restrictions['step'] == list(range(5, 100, 5))
+    raw = synthesizer._model.sample(2000)  # the model's rows, before SDV's check
+    assert (raw['step'] % 5 == 0).all()
+    assert (raw[['h0', 'h1', 'h2']].sum(axis=1) <= 1).all()  # a 1 forbids the other 1s
+    rows = synthesizer.sample(500)['t']
+    assert len(rows) == 500
+    synthesizer.validate_constraints(rows)
+    assert (rows[['h0', 'h1', 'h2']].sum(axis=1) == 1).all()
+
+
+def test_range_conditions_on_an_incremented_column_keep_its_multiples(incremented):
+    synthesizer, _ = incremented
+    rows = synthesizer.sample(100, conditions={'step': (12, 31)})['t']
+    assert len(rows) == 100 and set(rows['step']) <= {15, 20, 25, 30}
+    with pytest.raises(SynthesizerInputError, match="'step'"):
+        synthesizer.sample(10, conditions={'step': (11, 14)})
+
+
+def test_one_hot_and_increments_survive_save_pretrained(incremented, tmp_path):
+    synthesizer, _ = incremented
+    synthesizer.save_pretrained(tmp_path / 'model')
+    loaded = LLMSynthesizer.from_pretrained(tmp_path / 'model')
+    assert [type(c).__name__ for c in loaded.get_constraints()] == [
+        'FixedIncrements', 'OneHotEncoding']
+    synthesizer.reset_sampling()
+    loaded.reset_sampling()
+    rows = loaded.sample(200)['t']
+    pd.testing.assert_frame_equal(rows, synthesizer.sample(200)['t'])
+    loaded.validate_constraints(rows)
+
+
 class _EvenTotal(SingleTableProgrammableConstraint):
     """Rows whose low + high is even (no transform: SDV checks the sampled rows)."""
 
@@ -200,21 +243,22 @@ def test_decoding_constraints_survive_save_pretrained(constrained, tmp_path):
         LLMSynthesizer.from_pretrained(tmp_path / 'model')
 
 
-def test_transformed_constraints_are_not_saved_in_the_safe_format(tmp_path):
+def test_programmable_constraints_are_not_saved_in_the_safe_format(tmp_path):
     data = _table(200)
     synthesizer = LLMSynthesizer(_metadata(data), **TINY)
-    synthesizer.add_constraints([FixedIncrements('step', 5)])
+    synthesizer.add_constraints([_EvenTotal()])
     synthesizer.fit({'t': data})
-    with pytest.raises(NotImplementedError, match='Inequality, Range, FixedCombinations'):
+    with pytest.raises(NotImplementedError, match='programmable constraint is code'):
         synthesizer.save_pretrained(tmp_path / 'model')
 
 
-def test_value_conditions_with_transformed_constraints_go_through_sdv():
+def test_value_conditions_with_programmable_constraints_go_through_sdv():
     data = _table(300)
     synthesizer = LLMSynthesizer(_metadata(data), **TINY)
-    synthesizer.add_constraints([FixedIncrements('step', 5)])
+    synthesizer.add_constraints([_EvenTotal()])
     synthesizer.fit({'t': data})
     rows = synthesizer.sample(30, conditions={'kind': 'x'})['t']
-    assert len(rows) == 30 and (rows['kind'] == 'x').all() and (rows['step'] % 5 == 0).all()
+    assert len(rows) == 30 and (rows['kind'] == 'x').all()
+    assert ((rows['low'] + rows['high']) % 2 == 0).all()
     with pytest.raises(SynthesizerInputError, match='single values'):
         synthesizer.sample(5, conditions={'kind': ['x', 'y']})

@@ -215,6 +215,34 @@ class ColumnCodec:
                 'range or the precision the column was fitted with.'
             )
 
+    def exact_mask(self, values):
+        """Which values ``check_values`` admits, one by one.
+
+        Args:
+            values (pandas.Series): raw values, missing values as NaN.
+
+        Returns:
+            numpy.ndarray: bool ``(len(values),)``.
+        """
+        values = pd.Series(values).reset_index(drop=True)
+        null = values.isna().to_numpy()
+        mask = np.full(len(values), self.nullable, dtype=bool)
+        present = values[~null].reset_index(drop=True)
+        if len(present):
+            try:
+                exact = np.asarray(self._round_trips(present), dtype=bool)
+            except (ValueError, TypeError):
+                exact = np.array([self._admits(value) for value in present], dtype=bool)
+            mask[~null] = exact
+        return mask
+
+    def _admits(self, value):
+        try:
+            self.check_values(pd.Series([value]))
+        except (ValueError, TypeError):
+            return False
+        return True
+
     def values_fragment(self, values):
         """The automaton of exactly the given values (a condition's value set).
 
