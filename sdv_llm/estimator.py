@@ -31,7 +31,8 @@ class TabularLLM(BaseEstimator):
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False, mixed_training=None):
+                 gradient_checkpointing=False, text_preamble=False, mixed_training=None,
+                 differential_privacy=None):
         store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table', checkpoint_dir=None):
@@ -40,7 +41,9 @@ class TabularLLM(BaseEstimator):
         Args:
             X (pandas.DataFrame): the training table.
             y: ignored (scikit-learn convention).
-            metadata (sdv.metadata.Metadata or None): detected from ``X`` when ``None``.
+            metadata (sdv.metadata.Metadata or None): detected from ``X`` when ``None``
+                (not with ``differential_privacy``: detected ranges and value sets are the
+                data's own).
             table_name (str): table name used when detecting metadata.
             checkpoint_dir (str or pathlib.Path or None): write a checkpoint there after every
                 epoch and resume from the one found there (``LLMSynthesizer.fit``).
@@ -49,7 +52,8 @@ class TabularLLM(BaseEstimator):
             TabularLLM: ``self``.
 
         Raises:
-            sdv.errors.SynthesizerInputError: an invalid parameter.
+            sdv.errors.SynthesizerInputError: an invalid parameter; ``differential_privacy``
+                without ``metadata``.
             sdv.errors.InvalidDataError: data that does not fit the metadata.
         """
         from sdv.metadata import Metadata
@@ -58,6 +62,13 @@ class TabularLLM(BaseEstimator):
 
         params = self.get_params()
         validate_parameters(params)
+        if metadata is None and params.get('differential_privacy') is not None:
+            from sdv.errors import SynthesizerInputError
+
+            raise SynthesizerInputError(
+                'differential_privacy needs the metadata given to fit(X, metadata=...): '
+                'metadata detected from X would carry its ranges and category values, '
+                'learned from the rows outside the privacy guarantee.')
         if metadata is None:
             metadata = Metadata.detect_from_dataframes({table_name: X})
         self.metadata_ = metadata

@@ -61,6 +61,23 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
       warning (SDV Community does not support composite keys); ``fit`` ignores their data and
       ``sample`` does not return them. Relationships to them are dropped with them.
     * Constraints are not applied across tables.
+    * Differential privacy (``differential_privacy={'epsilon': 3.0, ...}``): the budget of the
+      whole dataset. Each of the ``k`` modelled tables (tables with modelled columns or
+      children) is fitted with ``epsilon / k`` and ``delta / k`` (``LLMSynthesizer``'s
+      ``differential_privacy``; ``set_table_parameters`` can give a table another share), so
+      by basic composition (Dwork and Roth 2014, Theorem 3.16) the dataset's epsilon and
+      delta are at most the sums that ``get_privacy_info`` reports. Each table's guarantee is
+      for one training sequence of its model: a row of a root table, a parent row with its
+      children (at most ``max_children``, the rest left out; no chunking) for a child table;
+      the sum covers an individual with one such sequence per table, and one with several
+      sequences in a table (a grandparent whose children have children) by group privacy.
+      Nothing about the relationships is learned from the rows outside the models: the
+      conditioning parent is ``conditioning_parents``' choice or the first in metadata order;
+      each parent's number of children is its model's sampled count (clipped to
+      ``[0, max_children]``; the counts are not moved to the real total, so a child table's
+      size is the sum of the sampled counts); other foreign keys are drawn the same way;
+      no foreign key is left missing; self-references are a random permutation of the keys.
+      Root table sizes follow the real ones (the row count is public, as in opacus).
 
     Args:
         metadata (sdv.metadata.Metadata): tables and relationships.
@@ -78,6 +95,9 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
             (the conditioning parent's own conditioning parent), as columns
             ``<grandparent table>.<column>``; like the parent's, columns longer than 16
             tokens are left out, so it is a summary of short values. Default False.
+        differential_privacy (dict or None): the DP budget of the whole dataset
+            (``{'epsilon': 3.0, 'delta': 1e-5, ...}``, see ``LLMSynthesizer``), split evenly
+            over the modelled tables; see above. Default None.
 
     Raises:
         sdv.errors.SynthesizerInputError: an invalid parameter, named in the message.
@@ -85,7 +105,7 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
 
     def __init__(self, metadata, locales=['en_US'], verbose=False, enable_gpu=True,  # noqa: B006
                  random_state=None, conditioning_parents=None, max_children=32,
-                 max_sequence_length=512, grandparent_context=False):
+                 max_sequence_length=512, grandparent_context=False, differential_privacy=None):
         # Imported here, not at module level: sdv loads this module through its entry point
         # while sdv_llm.single_table may itself be importing sdv (a circular import).
         from sdv_llm.single_table import LLMSynthesizer
@@ -100,8 +120,12 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
         self.max_children = max_children
         self.max_sequence_length = max_sequence_length
         self.grandparent_context = grandparent_context
+        self.differential_privacy = differential_privacy
         self.DEFAULT_SYNTHESIZER_KWARGS = {'enable_gpu': enable_gpu, 'verbose': verbose,
                                            'random_state': random_state}
+        if differential_privacy is not None:
+            self.DEFAULT_SYNTHESIZER_KWARGS['differential_privacy'] = _table_share(
+                differential_privacy, len(_modelled_tables(metadata)))
         super().__init__(metadata, locales=locales)
         self.verbose = verbose
         self._table_sizes = {}
@@ -180,11 +204,55 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
                 unfinished one after its last epoch: it ends with the same models as an
                 uninterrupted fit. Default None (no checkpoints).
         """
+        if checkpoint_dir is not None and self._private():
+            from sdv.errors import SynthesizerInputError
+
+            raise SynthesizerInputError('checkpoint_dir is not supported with '
+                                        'differential_privacy.')
         self._checkpoint_dir = checkpoint_dir
         try:
             super().fit(data)
         finally:
             self._checkpoint_dir = None
+
+    def _private(self):
+        """bool: whether a table is fitted with differential privacy (then nothing about the
+        relationships is learned from the rows; see the class documentation)."""
+        return any(getattr(synthesizer, 'differential_privacy', None) is not None
+                   for synthesizer in self._table_synthesizers.values())
+
+    def get_privacy_info(self):
+        """What the fit promises about privacy, one entry per mechanism.
+
+        Returns:
+            dict: ``'differential_privacy'``: None when no table has it, else ``tables``
+            (each table's ``LLMSynthesizer.get_privacy_info()['differential_privacy']``,
+            None for a table without a model or without DP), ``epsilon`` and ``delta`` (the
+            sums over the modelled tables, basic composition; None when a modelled table has
+            no DP) and ``composition``.
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        from sdv.errors import NotFittedError
+
+        if not self._fitted:
+            raise NotFittedError('The privacy information is known after fitting. Please '
+                                 'call fit first.')
+        if not self._private():
+            return {'differential_privacy': None}
+        tables = {name: synthesizer._differential_privacy_info()
+                  for name, synthesizer in self._table_synthesizers.items()}
+        modelled = [name for name, synthesizer in self._table_synthesizers.items()
+                    if synthesizer._model is not None]
+        complete = all(tables[name] is not None for name in modelled)
+        return {'differential_privacy': {
+            'tables': tables,
+            'epsilon': sum(tables[n]['epsilon'] for n in modelled) if complete else None,
+            'delta': sum(tables[n]['delta'] for n in modelled) if complete else None,
+            'composition': 'basic: the sums over the modelled tables (Dwork and Roth 2014, '
+                           'Theorem 3.16)',
+        }}
 
     def preprocess(self, data):
         """Leave out the tables it cannot model, learn self-references, then SDV's preprocess.
@@ -196,10 +264,17 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
             dict[str, pandas.DataFrame]: the processed tables (the left-out ones excluded).
         """
         data = {name: table for name, table in data.items() if name not in self._left_out}
+        private = self._private()
         for relationship in self._self_references:
             table = data.get(relationship.child)
             if table is not None:
                 relationship.fit(table[relationship.parent_key], table[relationship.foreign_key])
+                if private:  # a random permutation of the keys, nothing from the rows
+                    relationship.counts = np.array([0, 1], dtype=np.int64)
+                    relationship.null_fraction = 0.0
+        for name, synthesizer in self._table_synthesizers.items():
+            synthesizer._generated_columns = set(self.metadata._get_all_foreign_keys(name)) | {
+                r.foreign_key for r in self._self_references if r.child == name}
         return super().preprocess(data)
 
     def _augment_tables(self, processed_data):
@@ -219,10 +294,19 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
             parent = processed_data[relationship.parent]
             child = processed_data[relationship.child]
             self._relationships.append(relationship.fit(parent.index, child[relationship.foreign_key]))
+        private = self._private()
         for relationship in self._relationships:
-            processed_data[relationship.parent][relationship.count_column] = relationship.counts
+            counts = relationship.counts
+            if private:  # the count column's metadata range; the rest is left out of training
+                counts = np.minimum(counts, self.max_children)
+            processed_data[relationship.parent][relationship.count_column] = counts
         self._conditioning = choose_conditioning(self._relationships, self.conditioning_parents,
-                                                 self.max_children)
+                                                 self.max_children, data_free=private)
+        if private:
+            # Sampling reads only the bounds of the count columns, never the real counts.
+            for relationship in self._relationships:
+                relationship.counts = np.array([0, self.max_children], dtype=np.int64)
+                relationship.null_fraction = 0.0
         self._order = topological_order(list(self.metadata.tables), self._relationships)
         return processed_data
 
@@ -234,8 +318,11 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
 
     def _columns(self, table_name):
         """SDV column metadata of a table, with its children count columns (Int64)."""
-        counts = {column: {'sdtype': 'numerical', 'computer_representation': 'Int64'}
-                  for column in self._count_columns(table_name)}
+        count = {'sdtype': 'numerical', 'computer_representation': 'Int64'}
+        if self._private():  # declared, not learned: a codec from the metadata only
+            count.update(range_min=0, range_max=self.max_children, decimal_places=0,
+                         range_is_nullable=False)
+        counts = {column: dict(count) for column in self._count_columns(table_name)}
         return {**self.metadata.tables[table_name].columns, **counts}
 
     def _count_columns(self, table_name):
@@ -396,9 +483,14 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
         """
         parent_raw = raw[relationship.parent].copy()
         parent_keys = sampled[relationship.parent][relationship.parent_key].to_numpy()
-        counts = children_counts(
-            parent_raw[relationship.count_column], relationship.counts,
-            expected_children(relationship.counts, len(parent_raw)), rng)
+        if self._private():  # the sampled counts as they are, in the declared range
+            draws = pd.to_numeric(parent_raw[relationship.count_column], errors='coerce')
+            counts = np.clip(np.rint(draws.fillna(0).to_numpy(dtype=float)), 0,
+                             self.max_children).astype(np.int64)
+        else:
+            counts = children_counts(
+                parent_raw[relationship.count_column], relationship.counts,
+                expected_children(relationship.counts, len(parent_raw)), rng)
         parent_raw[relationship.count_column] = counts
         grandparent = self._grandparent(relationship)
         if grandparent is not None:
@@ -436,6 +528,47 @@ def _mark_fitted(synthesizer, model):
     synthesizer._fitted_date = datetime.datetime.today().strftime('%Y-%m-%d')  # noqa: DTZ002 (as SDV)
     synthesizer._fitted_sdv_version = getattr(version, 'community', None)
     synthesizer._fitted_sdv_enterprise_version = getattr(version, 'enterprise', None)
+
+
+def _modelled_tables(metadata):
+    """The tables that get a model: a column other than keys and PII, or a child.
+
+    Args:
+        metadata (sdv.metadata.Metadata)
+
+    Returns:
+        list[str]: in metadata order (at least one name, so a budget can be split).
+    """
+    from sdv_llm.schema.metadata_only import REQUIRED
+
+    spec = metadata.to_dict()
+    parents = {r['parent_table_name'] for r in spec.get('relationships', [])}
+    modelled = [name for name, table in spec['tables'].items()
+                if name in parents or any(
+                    column.get('sdtype') in REQUIRED or column.get('pii') is False
+                    or column.get('sdtype') == 'unknown'
+                    for column_name, column in table.get('columns', {}).items()
+                    if column_name != table.get('primary_key'))]
+    return modelled or list(spec['tables'])[:1]
+
+
+def _table_share(differential_privacy, num_tables):
+    """One table's DP settings: ``epsilon`` and ``delta`` divided by ``num_tables``.
+
+    Args:
+        differential_privacy (dict): the dataset's settings (validated).
+        num_tables (int): modelled tables.
+
+    Returns:
+        dict: the same keys, epsilon and delta split (basic composition).
+    """
+    from sdv_llm.model.privacy import settings
+
+    resolved = settings(differential_privacy)
+    share = {**differential_privacy}
+    share['epsilon'] = resolved['epsilon'] / num_tables
+    share['delta'] = resolved['delta'] / num_tables
+    return share
 
 
 def _supported(metadata):

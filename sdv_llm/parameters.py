@@ -141,6 +141,28 @@ def _peft_config(value):
     return isinstance(value, PeftConfig)
 
 
+def _differential_privacy(value):
+    """Whether ``value`` is a dict of DP settings; a dict with a bad key or value raises.
+
+    A generic "it must be a dict" would not say which setting is wrong, so a dict is checked
+    here by ``sdv_llm.model.privacy.settings`` and its message kept.
+
+    Raises:
+        sdv.errors.SynthesizerInputError: a dict with an unknown key, no ``epsilon``, or a
+            value out of range (the key named).
+    """
+    if not isinstance(value, dict):
+        return False
+    from sdv_llm.model.privacy import settings
+
+    try:
+        settings(value)
+    except (TypeError, ValueError) as error:
+        raise SynthesizerInputError(
+            f"Invalid value {value!r} for parameter 'differential_privacy': {error}") from None
+    return True
+
+
 def _locales(value):
     return isinstance(value, str) or (isinstance(value, (list, tuple))
                                       and all(isinstance(v, str) for v in value))
@@ -288,6 +310,13 @@ PARAMETERS = (
                                             "'FastGenSynthesizer'), 'rows', 'epochs'")],
               "train first on rows sampled from a baseline synthesizer fitted on the same "
               "rows, then on the real rows (`sdv_llm.mixed`); `None` = off"),
+    Parameter('differential_privacy', None,
+              [None, Check(_differential_privacy,
+                           "a dict of DP settings ({'epsilon': 3.0, 'delta': 1e-05, "
+                           "'max_grad_norm': 1.0, 'accountant': 'rdp'})")],
+              "DP-SGD through opacus with this budget, e.g. `{'epsilon': 3.0, 'delta': 1e-5}` "
+              '(`max_grad_norm`, `accountant` too); value sets and ranges then come from the '
+              'metadata only; `None` = off'),
 )
 """Every parameter of ``LLMSynthesizer`` and ``TabularLLM`` (after ``metadata``), in order."""
 
@@ -307,6 +336,10 @@ MULTI_TABLE_PARAMETERS = (
               "most tokens in one children sequence (lowers `max_children` for long rows)"),
     Parameter('grandparent_context', False, ['boolean'],
               "a grandchild's context also holds its grandparent row's short columns"),
+    Parameter('differential_privacy', None,
+              [None, Check(_differential_privacy, 'a dict of DP settings')],
+              'the DP budget of the whole dataset, split evenly over the modelled tables '
+              '(basic composition)'),
 )
 """The parameters of ``LLMMultiTableSynthesizer`` (after ``metadata``), in order."""
 

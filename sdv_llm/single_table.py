@@ -99,6 +99,21 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
             ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
             automatic rule). ``None`` trains on the real rows only. Default None.
+        differential_privacy (dict or None): train with DP-SGD (Abadi et al. 2016) through
+            opacus so that the fitted synthesizer is (epsilon, delta)-differentially private
+            with respect to one training row: ``{'epsilon': 3.0}`` and optionally ``'delta'``
+            (default 1e-5, must be below 1/rows), ``'max_grad_norm'`` (per-row clipping norm,
+            default 1.0) and ``'accountant'`` (``'rdp'`` or ``'prv'``). Nothing else
+            is learned from the rows: value sets, ranges, decimal places, bins and
+            nullability come from the metadata (``range_values``, ``range_min``,
+            ``range_max``, ``decimal_places``, ``datetime_format``, ``range_is_nullable``;
+            missing keys raise an error naming the column), ``'fd'`` becomes ``'fixed'``,
+            there is no validation split nor early stopping (a fixed number of epochs:
+            ``None`` = at most 50, batches 4 times larger), PII columns are faked from the
+            locales alone (no missing values), ``unknown`` and non-key ``id`` columns and
+            constraints are refused, and SDV's formatters clip to the metadata ranges.
+            ``get_privacy_info()`` reports the epsilon spent. See README, "Differential
+            privacy". Default None.
 
     The parameters, their defaults and constraints are defined once, in
     ``sdv_llm.parameters.PARAMETERS``.
@@ -117,7 +132,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False, mixed_training=None):
+                 gradient_checkpointing=False, text_preamble=False, mixed_training=None,
+                 differential_privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -183,6 +199,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 parameters and folder continues after the last finished epoch and ends with
                 the same model as an uninterrupted fit. Default None (no checkpoints).
         """
+        if checkpoint_dir is not None and self.differential_privacy is not None:
+            raise SynthesizerInputError('checkpoint_dir is not supported with '
+                                        'differential_privacy.')
         self._checkpoint_dir = checkpoint_dir
         try:
             super().fit(data)
@@ -191,6 +210,128 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
     def _model_parameters(self):
         return model_parameters(self.get_parameters())
+
+    def _preprocess(self, table_data):
+        """SDV's preprocessing; under differential privacy, checked and made data-free.
+
+        Before: every column's metadata must declare what its codec needs and no constraint
+        may be set (``_check_differential_privacy``). After: what SDV's data processor learned
+        from the rows is replaced by what the metadata says (``_data_free_processor``).
+        """
+        if self.differential_privacy is not None:
+            self._check_differential_privacy(table_data)
+        processed = super()._preprocess(table_data)
+        if self.differential_privacy is not None:
+            self._data_free_processor()
+        return processed
+
+    def _check_differential_privacy(self, table_data):
+        """Raise unless the table can be fitted with differential privacy.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: every column whose metadata lacks a key its codec
+                needs (column, sdtype and keys named), an ``unknown``, non-key ``id`` or
+                ``pii=False`` column, a constraint, ``mixed_training``, or a delta not below
+                1/rows.
+        """
+        from sdv_llm.model.privacy import check_delta, settings
+        from sdv_llm.schema.metadata_only import (
+            REQUIRED,
+            missing_keys,
+            missing_message,
+            unsupported_message,
+        )
+
+        table = self.metadata.tables[self._table_name]
+        keys = {table.primary_key, *getattr(table, 'alternate_keys', [])} - {None}
+        keys |= set(getattr(self, '_generated_columns', ()))  # foreign keys (multi-table)
+        problems = []
+        for column, column_metadata in table.columns.items():
+            sdtype = column_metadata.get('sdtype')
+            if column in keys:
+                continue
+            if sdtype in REQUIRED:
+                dtype = table_data[column].dtype if column in table_data else None
+                missing = missing_keys(column_metadata, dtype)
+                if missing:
+                    problems.append(missing_message(column, column_metadata, missing))
+            elif sdtype == 'unknown' or (sdtype == 'id' and not column_metadata.get(
+                    'regex_format')) or column_metadata.get('pii') is False:
+                problems.append(unsupported_message(column, column_metadata))
+        if self._reject_sampling_constraints or self._chained_constraints:
+            problems.append('Constraints learn from the training rows (value combinations, '
+                            'bounds); they are not supported with differential_privacy.')
+        if getattr(self, 'mixed_training', None) is not None:
+            problems.append('mixed_training pre-trains on rows of a baseline fitted on the '
+                            'training rows outside the DP guarantee; it is not supported with '
+                            'differential_privacy.')
+        try:
+            check_delta(settings(self.differential_privacy)['delta'], len(table_data))
+        except ValueError as error:
+            problems.append(f'differential_privacy: {error}')
+        if problems:
+            raise SynthesizerInputError('\n'.join(problems))
+
+    def _data_free_processor(self):
+        """Replace what SDV's data processor learned from the rows by data-free values.
+
+        * Numerical formatters clip to the metadata's ``[range_min, range_max]`` (SDV clips
+          sampled values to the training minimum and maximum) and round to its
+          ``decimal_places``; datetime formatters keep the metadata's ``datetime_format``.
+        * PII fakers are seeded from the column name alone (rdt hashes the first five
+          values into the seed) and generate no missing values (rdt learns their share).
+        * Generators told to match the training cardinality (``cardinality_rule`` ``'match'``
+          or ``'scale'``) forget it and generate freely.
+
+        The dtypes of the training columns stay: they are the table's schema.
+        """
+        columns = self.metadata.tables[self._table_name].columns
+        processor = self._data_processor
+        for column, formatter in processor.formatters.items():
+            metadata = columns.get(column, {})
+            if hasattr(formatter, '_min_value'):
+                if getattr(formatter, 'enforce_min_max_values', False):
+                    formatter._min_value = metadata.get('range_min')
+                    formatter._max_value = metadata.get('range_max')
+                formatter._rounding_digits = metadata.get('decimal_places')
+            elif hasattr(formatter, 'datetime_format'):
+                formatter.datetime_format = metadata.get('datetime_format')
+        for transformer in processor._hyper_transformer.field_transformers.values():
+            if transformer is None:
+                continue
+            if getattr(transformer, 'cardinality_rule', None) in ('match', 'scale'):
+                transformer.cardinality_rule = None
+                transformer._data_cardinality = None
+                transformer._data_cardinality_scale = None
+            if hasattr(transformer, '_nan_frequency'):
+                transformer._nan_frequency = 0.0
+            if hasattr(transformer, '_set_faker_seed'):
+                transformer._set_faker_seed(pd.Series([], dtype=object))
+
+    def get_privacy_info(self):
+        """What the fit promises about privacy, one entry per mechanism.
+
+        Returns:
+            dict: ``'differential_privacy'``: None without it, else a dict of what DP-SGD
+            spent (from opacus's accountant): ``epsilon`` (spent), ``target_epsilon``,
+            ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
+            ``expected_batch_size``, ``steps``, ``epochs``, ``accountant``, ``mechanism``,
+            ``unit`` and ``metadata_only`` (value sets and ranges from the metadata).
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        if not self._fitted:
+            raise NotFittedError('The privacy information is known after fitting. Please '
+                                 'call fit first.')
+        return {'differential_privacy': self._differential_privacy_info()}
+
+    def _differential_privacy_info(self):
+        """The ``'differential_privacy'`` entry of ``get_privacy_info`` (None without DP)."""
+        spent = getattr(self._model, 'privacy', None)
+        if self.differential_privacy is None or spent is None:
+            return None
+        return {**spent, 'metadata_only': True}
 
     def _validate(self, table_data):
         if len(table_data) == 0:
@@ -224,6 +365,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
         from sdv_llm.decoding.constraints import decoded
 
+        if self.differential_privacy is not None:
+            raise SynthesizerInputError('Constraints learn from the training rows (value '
+                                        'combinations, bounds); they are not supported with '
+                                        'differential_privacy.')
         constraints = _validate_constraints_single_table(constraints, self._fitted)
         metadata = getattr(self, '_composite_keys_metadata', None) or self.metadata
         for constraint in filter(decoded, constraints):
@@ -251,6 +396,14 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             if transformer is not None and column in columns:
                 columns[column] = {key: value for key, value in columns[column].items()
                                    if not key.startswith('range_')}
+        if self.differential_privacy is not None:
+            transformed = sorted(column for column, transformer
+                                 in self.get_transformers().items()
+                                 if transformer is not None and column in processed_data)
+            if transformed:
+                raise SynthesizerInputError(
+                    f'Columns {transformed} were given rdt transformers, which learn from '
+                    'the training rows; remove them to fit with differential_privacy.')
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
         constraints = self._reject_sampling_constraints
@@ -260,14 +413,19 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
             pretrain_data = baseline_rows(processed_data, columns, self.mixed_training,
                                           self.random_state)
-        self._model = TabularLM(config).fit(
-            processed_data, columns, self.enforce_min_max_values,
-            rules=constraint_rules(constraints, processed_data),
-            precedence=constraint_precedence(constraints),
-            checkpoint_dir=getattr(self, '_checkpoint_dir', None),
-            restrictions=lambda codecs: constraint_restrictions(constraints, processed_data,
-                                                                 codecs),
-            pretrain_data=pretrain_data)
+        from sdv_llm.model.privacy import PrivacyBudgetError
+
+        try:
+            self._model = TabularLM(config).fit(
+                processed_data, columns, self.enforce_min_max_values,
+                rules=constraint_rules(constraints, processed_data),
+                precedence=constraint_precedence(constraints),
+                checkpoint_dir=getattr(self, '_checkpoint_dir', None),
+                restrictions=lambda codecs: constraint_restrictions(constraints, processed_data,
+                                                                     codecs),
+                pretrain_data=pretrain_data)
+        except PrivacyBudgetError as error:
+            raise SynthesizerInputError(str(error)) from None
 
     def _as_processed(self, raw):
         """Model rows in the dtypes of the processed data: a column a user gave an rdt

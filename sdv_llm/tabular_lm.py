@@ -6,6 +6,7 @@ their column metadata, and samples DataFrames of the same columns. ``LLMSynthesi
 """
 
 import copy
+import dataclasses
 import json
 import logging
 import math
@@ -44,6 +45,9 @@ class TabularLMConfig:
     position (``TabularDecoder.sub_tokens``): one decoder step per number instead of two, but
     measured lower quality on shoppers (0.953 against 0.974 with two positions, BENCHMARKS.md
     2026-12-01), so it is off by default.
+
+    ``differential_privacy`` (a dict, see ``sdv_llm.model.privacy.DEFAULTS``) trains with
+    DP-SGD and fits every codec from the metadata alone (``CodecOptions.metadata_only``).
     """
 
     epochs: int = None
@@ -73,10 +77,18 @@ class TabularLMConfig:
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
+    differential_privacy: dict = None
 
 
 DEFAULT_ADAPTER_EPOCHS = 3
 """Epochs of adapter training on a pretrained backbone when ``epochs`` is None."""
+
+DP_MAX_AUTO_EPOCHS = 50
+"""Most epochs ``epochs=None`` picks under differential privacy (every step spends budget)."""
+
+DP_BATCH_FACTOR = 4
+"""Under differential privacy ``batch_size=None`` picks this many times the usual size (at
+most 1,024): larger Poisson batches need less noise per row for the same epsilon. Not tuned."""
 
 
 def auto_epochs(num_rows):
@@ -92,13 +104,25 @@ def auto_batch_size(num_rows):
 class TabularLM:
     """A causal language model of the rows of one table, with constrained sampling.
 
+    With ``config.differential_privacy`` the fit is (epsilon, delta)-differentially private
+    with respect to one training row (add or remove one row; the number of rows is treated
+    as public, as opacus's sample rate does): codecs from the metadata only, a data-free
+    column order (``'fd'`` becomes ``'fixed'``; no dependency tables), no decoding rules of
+    constraints (they are read from the rows), and DP-SGD with one row per example
+    (``sdv_llm.model.training.train_backbone``). Sampling is post-processing and spends
+    nothing.
+
     Args:
         config (TabularLMConfig): settings.
 
     Attributes (after ``fit``):
         schema (TableSchema), serializer (CompactSerializer), backbone_config (BackboneConfig),
         training_config (TrainingConfig), model (transformers.GPT2LMHeadModel),
-        loss_values (pandas.DataFrame): ``Epoch, Step, Loss, Validation Loss, Seconds``.
+        loss_values (pandas.DataFrame): ``Epoch, Step, Loss, Validation Loss, Seconds``
+        (and ``Epsilon`` under differential privacy),
+        privacy (dict or None): what differential privacy spent (``PrivateTraining.report``:
+        ``epsilon``, ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
+        ``steps``, ...), None without it.
     """
 
     def __init__(self, config=None):
@@ -106,6 +130,28 @@ class TabularLM:
         self.model = None
         self.pretrained = None
         self._generator = None
+        self.privacy = None
+
+    def _dp_settings(self, num_rows):
+        """The resolved DP settings (``sdv_llm.model.privacy.settings``), or None.
+
+        Raises:
+            ValueError: invalid settings, or a delta not below ``1 / num_rows``.
+        """
+        if self.config.differential_privacy is None:
+            return None
+        from sdv_llm.model.privacy import check_delta, settings
+
+        dp = settings(self.config.differential_privacy)
+        check_delta(dp['delta'], num_rows)
+        return dp
+
+    def _codec_options(self):
+        """The codec options; metadata-only under differential privacy."""
+        options = self.config.codec_options
+        if self.config.differential_privacy is not None:
+            options = dataclasses.replace(options, metadata_only=True)
+        return options
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, columns_metadata, enforce_min_max_values=True, rules=(), precedence=(),
@@ -136,13 +182,24 @@ class TabularLM:
             TabularLM: ``self``.
 
         Raises:
-            sdv.errors.InvalidDataError: a column cannot be modelled (named in the message).
-            ValueError: invalid settings.
+            sdv.errors.InvalidDataError: a column cannot be modelled (named in the message);
+                under differential privacy, a column whose metadata lacks what its codec
+                needs (the keys named).
+            ValueError: invalid settings; decoding rules or ``pretrain_data`` under
+                differential privacy.
         """
         config = self.config
         self.columns = list(data.columns)
+        self._dp_settings(len(data))
+        if config.differential_privacy is not None and rules:
+            raise ValueError('Constraints are enforced with values read from the training '
+                             'rows; they are not supported with differential privacy.')
+        if config.differential_privacy is not None and pretrain_data is not None:
+            raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
+                             'training rows outside the DP guarantee; it is not supported '
+                             'with differential privacy.')
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
-                                      config.codec_options, config.column_order, codec_hook())
+                                      self._codec_options(), config.column_order, codec_hook())
         if precedence and self.schema.order_mode in ('fd', 'fixed'):
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
@@ -169,6 +226,9 @@ class TabularLM:
         if self.pretrained is None:
             # Positions that are padding in every training row (escape paths no row took) cost
             # training time and teach nothing; a row's length does not depend on its order.
+            # (Under differential privacy too: a padding position's loss is ignored and causal
+            # attention keeps it from every learned position, so cutting it changes no
+            # per-row gradient.)
             length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
 
             def encode_rows(index, rng):
@@ -251,11 +311,12 @@ class TabularLM:
             TabularLM: ``self``.
         """
         config = self.config
+        dp = self._dp_settings(num_rows)
         self.device = training_device(config.enable_gpu)
         self._compile_grammar()  # a text automaton also bounds the sequence length
         merged = getattr(self.automaton, 'merged', None)
         self.sub_tokens = (config.merge_sub_tokens and merged is not None
-                           and bool(merged.any()))
+                           and bool(merged.any()) and dp is None)
         if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
                 num_rows, self.serializer.vocab_size, self.serializer.max_length,
@@ -269,14 +330,20 @@ class TabularLM:
                 raise ValueError(
                     f'A row takes up to {self.serializer.max_length} tokens, more than the '
                     f'{limit} positions of backbone={config.backbone!r}.')
+        epochs = config.epochs or (DEFAULT_ADAPTER_EPOCHS if self.pretrained
+                                   else auto_epochs(num_rows))
+        batch_size = config.batch_size or auto_batch_size(num_rows)
+        if dp is not None:
+            epochs = config.epochs or min(epochs, DP_MAX_AUTO_EPOCHS)
+            batch_size = config.batch_size or min(1024, DP_BATCH_FACTOR * batch_size)
         self.training_config = TrainingConfig(
-            epochs=config.epochs or (DEFAULT_ADAPTER_EPOCHS if self.pretrained
-                                     else auto_epochs(num_rows)),
-            batch_size=config.batch_size or auto_batch_size(num_rows),
+            epochs=epochs,
+            batch_size=batch_size,
             learning_rate=config.learning_rate,
-            validation_fraction=config.validation_fraction,
+            validation_fraction=0.0 if dp is not None else config.validation_fraction,
             patience=config.patience,
             verbose=config.verbose,
+            differential_privacy=dp,
         )
         checkpoint = None
         if checkpoint_dir is not None:
@@ -309,11 +376,18 @@ class TabularLM:
                 self.model, pretraining[0], pre_rows, self.automaton,
                 getattr(self.serializer, 'next_columns', None), pre_config, self.device,
                 seed + 1, prompt_length=len(self.serializer.prompt))
+        report = {} if dp is not None else None
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
                                           getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
                                           prompt_length=len(self.serializer.prompt),
-                                          checkpoint=checkpoint)
+                                          checkpoint=checkpoint, privacy_report=report)
+        self.privacy = report
+        if report is not None:
+            LOGGER.info('differential privacy: epsilon %.4g spent of %.4g (delta %g, noise '
+                        'multiplier %.4g, %d steps)', report['epsilon'],
+                        report['target_epsilon'], report['delta'],
+                        report['noise_multiplier'], report['steps'])
         if self.pretrained is not None and self.pretrained.merge_adapter:
             self.model.merge()
         self.set_random_state(seed)
@@ -543,8 +617,8 @@ class TabularLM:
         """Write the fitted model as JSON and safetensors into ``directory`` (which exists).
 
         Files: ``model.json`` (the settings, the column names, the fitted schema with its
-        codecs, the dependency maps, the decoder and training settings and the loss history,
-        as ``sdv_llm.state`` JSON) and ``model.safetensors`` (the embedded decoder's weights)
+        codecs, the dependency maps, the decoder and training settings, the loss history and
+        what differential privacy spent, as ``sdv_llm.state`` JSON) and ``model.safetensors`` (the embedded decoder's weights)
         or, for a pretrained backbone, ``adapter/`` as peft writes it
         (``adapter_config.json``, ``adapter_model.safetensors``; the backbone's weights stay
         in its own directory, which ``model.json`` names). The serializer, the automaton and
@@ -575,6 +649,7 @@ class TabularLM:
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
             'loss_values': self.loss_values.to_dict(orient='list'),
+            'privacy': getattr(self, 'privacy', None),
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
@@ -618,6 +693,7 @@ class TabularLM:
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])
         self.loss_values = pd.DataFrame(state['loss_values'])
+        self.privacy = state.get('privacy')
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)

@@ -1,4 +1,10 @@
-"""The training loop: AdamW, warm-up and cosine decay, clipping, validation and early stopping."""
+"""The training loop: AdamW, warm-up and cosine decay, clipping, validation and early stopping.
+
+With ``TrainingConfig.differential_privacy`` the same loop runs DP-SGD through opacus
+(``sdv_llm.model.privacy``): one row per example, Poisson batches, a fixed number of epochs
+and no validation split (early stopping on held-out rows would make the number of steps
+depend on the data).
+"""
 
 import copy
 import functools
@@ -34,7 +40,11 @@ class TrainingConfig:
         patience (int): epochs without validation improvement before stopping.
         verbose (bool): show a tqdm progress bar.
         weight_decay (float): AdamW weight decay. Default 0.01.
-        max_grad_norm (float): gradient clipping norm. Default 1.0.
+        max_grad_norm (float): gradient clipping norm. Default 1.0 (under differential
+            privacy the per-example norm ``differential_privacy['max_grad_norm']`` is used).
+        differential_privacy (dict or None): DP-SGD settings (``sdv_llm.model.privacy.settings``:
+            ``epsilon``, ``delta``, ``max_grad_norm``, ``accountant``), or None for ordinary
+            training. Default None.
     """
 
     epochs: int
@@ -45,6 +55,7 @@ class TrainingConfig:
     verbose: bool
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    differential_privacy: dict = None
 
 
 def constrained_loss(logits, targets, allowed):
@@ -65,6 +76,31 @@ def constrained_loss(logits, targets, allowed):
     return torch.nn.functional.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
     )
+
+
+def row_mean_loss(logits, targets, allowed):
+    """The constrained cross entropy averaged within each row, then over rows.
+
+    The loss of differentially private training: each row's loss depends on that row alone
+    (its own learned tokens), so the per-example gradients opacus clips are those of single
+    rows. (``constrained_loss`` averages over all tokens of the batch, which mixes the rows.)
+
+    Args:
+        logits (torch.Tensor): float ``(batch, length, vocab)``.
+        targets (torch.Tensor): int64 ``(batch, length)``; ``-100`` is ignored.
+        allowed (torch.Tensor): bool ``(batch, length, vocab)``.
+
+    Returns:
+        torch.Tensor: a scalar: the mean over rows of each row's mean loss over its learned
+        targets (a row without any contributes 0).
+    """
+    logits = logits.float().masked_fill(~allowed, float('-inf'))
+    losses = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,
+        reduction='none').reshape(targets.shape)
+    learned = (targets != -100).to(losses.dtype)
+    per_row = (losses * learned).sum(dim=1) / learned.sum(dim=1).clamp_min(1.0)
+    return per_row.mean()
 
 
 def merge_positions(inputs, targets, columns, states, labels, merged, pad):
@@ -167,7 +203,7 @@ def _batches(count, batch_size, generator=None):
 
 
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0, prompt_length=1, checkpoint=None):
+                   seed=0, prompt_length=1, checkpoint=None, privacy_report=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -200,10 +236,27 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             epoch (main process only); when it holds a checkpoint of the same run (same
             rows, settings, seed and model shape) training continues after its epoch, with
             every random stream restored, so the result equals an uninterrupted run.
+        privacy_report (dict or None): with ``config.differential_privacy``, filled with
+            what the run spent (``PrivateTraining.report``: epsilon from opacus's accountant,
+            delta, noise multiplier, clipping norm, sample rate, steps).
+
+    Under ``config.differential_privacy`` (DP-SGD, Abadi et al. 2016, through opacus): every
+    row is one example, batches are Poisson samples of rows (an empty one is a noise-only
+    step), the loss is ``row_mean_loss`` over the full vocabulary's logits (the token windows
+    use the output layer outside any module, where opacus computes no per-example
+    gradient), there is no validation split nor early stopping, and training runs in float32
+    on one process without checkpoints. The noise and the batches are drawn from fresh
+    entropy, not from ``seed``.
 
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
-        and ``Validation Loss`` (NaN without a validation split), ``Seconds``.
+        and ``Validation Loss`` (NaN without a validation split), ``Seconds``; under
+        differential privacy ``Loss`` is NaN (the mean loss of the rows is not private: it is
+        logged, not returned) and ``Epsilon`` is the epsilon spent after the epoch.
+
+    Raises:
+        ValueError: differential privacy with several processes, a checkpoint or merged
+            sub-tokens; a budget opacus cannot meet.
     """
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -235,8 +288,11 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
                                    automaton.merged.cpu()[states], automaton.pad)
         return inputs, columns, states, labels
 
+    dp = config.differential_privacy
+    if dp and merging:
+        raise ValueError('Differential privacy does not support merged sub-tokens.')
     count = num_rows
-    n_valid = round(count * config.validation_fraction) if count >= 20 else 0
+    n_valid = round(count * config.validation_fraction) if count >= 20 and not dp else 0
     permutation = torch.randperm(count, generator=generator)
     valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
@@ -248,19 +304,43 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, functools.partial(warmup_cosine, warmup=warmup, total=total_steps))
-    amp_dtype = mixed_precision(device)
+    amp_dtype = None if dp else mixed_precision(device)
     use_amp = amp_dtype is not None
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     validation = prepare(valid_idx) if n_valid else None
 
-    # Under ``accelerate launch``: DDP, and each process takes its share of every batch.
-    trained = distributed.wrap(model, device)
     processes = distributed.process_state().num_processes
+    private = None
+    if dp:
+        if processes > 1:
+            raise ValueError('Differential privacy trains on one process; run without '
+                             'accelerate launch.')
+        if checkpoint is not None:
+            raise ValueError('Differential privacy does not support checkpoint_dir (the '
+                             "accountant's state is not checkpointed).")
+        from sdv_llm.model.privacy import PrivateTraining
+
+        private = PrivateTraining(model, optimizer, len(train_idx), config.batch_size,
+                                  config.epochs, dp, device)
+        optimizer, trained = private.optimizer, private.module
+    else:
+        # Under ``accelerate launch``: DDP, and each process takes its share of every batch.
+        trained = distributed.wrap(model, device)
 
     # The compact decoder's logits are computed over each position's token window only.
-    table = automaton.window_table() if hasattr(model, 'output_weight') else None
+    table = automaton.window_table() if hasattr(model, 'output_weight') and not dp else None
+
+    def private_loss(prepared, index, network):
+        """``row_mean_loss`` of the rows ``index``, positions given (opacus needs per-row
+        inputs of every embedding)."""
+        inputs, columns, states, labels = (tensor[index].to(device) for tensor in prepared)
+        positions = torch.arange(inputs.shape[1], device=device).expand(len(inputs), -1)
+        logits = network(input_ids=inputs, next_columns=columns, position_ids=positions).logits
+        return row_mean_loss(logits, labels, automaton.transitions.allowed(states))
 
     def batch_loss(prepared, index, network=trained):
+        if dp:
+            return private_loss(prepared, index, network)
         if merging:
             (inputs, extras, columns, states, labels, firsts, sub_states,
              sub_labels) = (tensor[index].to(device) for tensor in prepared)
@@ -308,7 +388,21 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         trained.train()
         losses = []
         epoch_data = prepare(train_idx)
-        for index in _batches(len(train_idx), config.batch_size, generator):
+        if private is not None:
+            for index in private.batches():
+                if len(index):
+                    loss = batch_loss(epoch_data, index)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    losses.append(loss.item())
+                else:
+                    private.empty_step()
+                scheduler.step()
+                step += 1
+                progress.update(1)
+        for index in (() if private is not None else
+                      _batches(len(train_idx), config.batch_size, generator)):
             if len(index) < processes:  # a share for every process, or none trains on it
                 continue
             loss = batch_loss(epoch_data, distributed.shard(index))
@@ -340,6 +434,11 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         history.append({'Epoch': epoch, 'Step': step, 'Loss': train_loss,
                         'Validation Loss': validation_loss,
                         'Seconds': time.perf_counter() - started})
+        if private is not None:
+            # The loss is a statistic of the rows outside the DP guarantee: shown (progress
+            # bar, log) to whoever runs the fit, never stored in the fitted model.
+            history[-1]['Loss'] = math.nan
+            history[-1]['Epsilon'] = private.epsilon()
         progress.set_postfix(loss=f'{train_loss:.4f}', val=f'{validation_loss:.4f}')
         LOGGER.info('epoch %d loss %.4f validation %.4f', epoch, train_loss, validation_loss)
         if n_valid:
@@ -360,6 +459,10 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             break
 
     progress.close()
+    if private is not None:
+        private.close()
+        if privacy_report is not None:
+            privacy_report.update(private.report())
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

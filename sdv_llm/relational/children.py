@@ -161,6 +161,12 @@ class ChildrenLM(TabularLM):
     sequences, all decoded in the same pass. Without chunked parents in the training data
     there is no ``<continued>`` column.
 
+    Under differential privacy (``config.differential_privacy``) every parent is ONE training
+    sequence, the privacy unit: its first ``max_children`` children in table order (later ones
+    are left out of training, and no parent is chunked), codecs fitted from the metadata only
+    (``TableSchema.fit`` with ``CodecOptions.metadata_only``), and a cap that does not depend
+    on the largest number of children.
+
     Args:
         config (TabularLMConfig): settings of the decoder and training (``column_order``
             applies to the child columns; ``'random'`` is read as ``'fixed'``).
@@ -219,12 +225,14 @@ class ChildrenLM(TabularLM):
         self.columns = list(children.columns)
         order = 'fixed' if isinstance(config.column_order, str) and \
             config.column_order == 'random' else config.column_order
+        private = config.differential_privacy is not None
+        options = self._codec_options()
         child_schema = TableSchema.fit(children, children_metadata, enforce_min_max_values,
-                                       config.codec_options, order, codec_hook())
+                                       options, order, codec_hook())
         context = parent.rename(columns=lambda c: CONTEXT_PREFIX + c)
         context_metadata = {CONTEXT_PREFIX + c: m for c, m in parent_metadata.items()}
         context_schema = TableSchema.fit(context, context_metadata, enforce_min_max_values,
-                                         config.codec_options, 'fixed', codec_hook())
+                                         options, 'fixed', codec_hook())
         kept = [c for c in context_schema.order
                 if context_schema.codecs[c].max_length <= self.max_context_tokens]
         self.context_columns = [c[len(CONTEXT_PREFIX):] for c in kept]
@@ -233,8 +241,16 @@ class ChildrenLM(TabularLM):
         row_width = sum(codec.max_length for codec in child_schema.codecs.values())
         context_width = sum(context_schema.codecs[c].max_length for c in kept) + 1
         fits = (self.max_sequence_length - 3 - context_width) // (1 + row_width)
-        most = int(counts.max()) if len(counts) else 0
+        most = int(counts.max()) if len(counts) and not private else self.max_children
         cap = int(max(1, min(self.max_children, fits, most)))
+        if private:  # one sequence per parent: its first ``cap`` children
+            order = np.argsort(parent_of, kind='stable')
+            rank = np.empty(len(children), dtype=np.int64)
+            rank[order] = np.arange(len(children)) - np.repeat(
+                np.cumsum(counts) - counts, counts)
+            first = rank < cap
+            children, parent_of = children[first].reset_index(drop=True), parent_of[first]
+            counts = np.bincount(parent_of, minlength=len(parent))
         chunks = np.maximum(1, -(-counts // cap))
         self.max_chunks = int(chunks.max())
         codecs = {c: context_schema.codecs[c] for c in kept}

@@ -97,7 +97,7 @@ def topological_order(tables, relationships):
         ) from None
 
 
-def choose_conditioning(relationships, choice=None, max_children=32):
+def choose_conditioning(relationships, choice=None, max_children=32, data_free=False):
     """The relationship each child table is generated through.
 
     Rule: the user's choice (``{child: parent}``) when given; otherwise the parent with the
@@ -106,12 +106,14 @@ def choose_conditioning(relationships, choice=None, max_children=32):
     few sequences: berka ``disp`` is generated per ``account`` (1.19 per account), not per
     ``client`` (1.0); chinook ``tracks`` per album (10), not per media type (700)); when every
     parent has more, the one with the fewest. Ties go to the first relationship in metadata
-    order; with several foreign keys to the chosen parent, the first one.
+    order; with several foreign keys to the chosen parent, the first one. With ``data_free``
+    (differential privacy) the counts are not read: the first relationship in metadata order.
 
     Args:
         relationships (list[Relationship]): fitted, without self-references.
         choice (dict[str, str] or None): conditioning parent table by child table.
         max_children (int): children per sequence (see ``ChildrenLM``).
+        data_free (bool): choose without the counts.
 
     Returns:
         dict[str, Relationship]: by child table.
@@ -131,6 +133,8 @@ def choose_conditioning(relationships, choice=None, max_children=32):
                     f'are {sorted({r.parent for r in candidates})}.'
                 )
             chosen[child] = named[0]
+        elif data_free:
+            chosen[child] = candidates[0]
         else:
             fitting = [r for r in candidates if r.children_per_parent <= max_children]
             chosen[child] = (max(fitting, key=lambda r: r.children_per_parent) if fitting

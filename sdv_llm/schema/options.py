@@ -20,7 +20,12 @@ class CodecOptions:
             Longer training values raise ``ValueError``. Default 256.
         max_bins (int): quantile bins of a continuous numerical column. Default 100.
         max_sub_bins (int or None): sub-bins per quantile bin; ``None`` gives about one per
-            20 training values of a bin, at most 100. Default None.
+            20 training values of a bin, at most 100 (``METADATA_SUB_BINS`` for codecs fitted
+            from the metadata only). Default None.
+        metadata_only (bool): fit every codec from its column's metadata alone, never from the
+            training values (``ColumnCodec.fit_metadata``), as differential privacy requires:
+            value sets, ranges, decimal places, bins and nullability then reveal nothing of
+            the rows. Default False.
     """
 
     max_categories: int = 1000
@@ -29,3 +34,9 @@ class CodecOptions:
     max_text_length: int = 256
     max_bins: int = 100
     max_sub_bins: int = None
+    metadata_only: bool = False
+
+
+METADATA_SUB_BINS = 10
+"""Sub-bins per bin of a binned number fitted from the metadata (equal-width bins over
+``[range_min, range_max]``; no training values to size them by)."""

@@ -1,10 +1,15 @@
 """The table schema: the fitted codecs of all modelled columns, in generation order."""
 
+import logging
+
+import pandas as pd
 from sdv.errors import InvalidDataError
 
 from sdv_llm.schema.codecs.by_sdtype import codec_for_sdtype
 from sdv_llm.schema.options import CodecOptions
 from sdv_llm.schema.order import resolve_column_order
+
+LOGGER = logging.getLogger(__name__)
 
 
 class TableSchema:
@@ -41,12 +46,19 @@ class TableSchema:
                 (``sdv_llm.plugins.codec_hook()``), so plugins choose codecs; ``None`` uses the
                 built-in codec of each sdtype (``codec_for_sdtype``) only.
 
+        With ``options.metadata_only`` (differential privacy) nothing is learned from the
+        rows: the codec is chosen from the metadata (the hook's ``values`` are the column's
+        ``range_values``, or no values) and fitted by ``ColumnCodec.fit_metadata``; the
+        ``'fd'`` order, whose dependencies are found in the rows, becomes ``'fixed'``.
+        Only the columns' dtypes are read from ``data``.
+
         Returns:
             TableSchema
 
         Raises:
             InvalidDataError: when a column has no codec for its sdtype or its values cannot be
-                encoded; the message names the column.
+                encoded; the message names the column (and, with ``metadata_only``, the
+                metadata keys it lacks).
         """
         options = options or CodecOptions()
         choose_codec = choose_codec or codec_for_sdtype
@@ -55,6 +67,10 @@ class TableSchema:
         for column in data.columns:
             metadata = columns_metadata.get(column, {'sdtype': 'categorical'})
             values = data[column]
+            if options.metadata_only:
+                declared = metadata.get('range_values')
+                values = (pd.Series(list(declared), dtype=object) if declared is not None
+                          else values.iloc[:0])
             codec = choose_codec(
                 column=column, column_metadata=metadata, values=values,
                 enforce_min_max_values=enforce_min_max_values, options=options,
@@ -66,13 +82,21 @@ class TableSchema:
                 )
                 continue
             try:
-                codecs[column] = codec.fit(values)
+                codecs[column] = (codec.fit_metadata(data[column].dtype)
+                                  if options.metadata_only else codec.fit(values))
             except (ValueError, TypeError) as error:
-                errors.append(f"Column '{column}': {error}")
+                message = str(error)
+                errors.append(message if options.metadata_only
+                              and message.startswith(f"Column '{column}'")
+                              else f"Column '{column}': {message}")
 
         if errors:
             raise InvalidDataError(errors)
 
+        if options.metadata_only and isinstance(column_order, str) and column_order == 'fd':
+            LOGGER.info("column_order='fd' reads dependencies from the rows; 'fixed' is used "
+                        'with metadata-only codecs (differential privacy).')
+            column_order = 'fixed'
         order, dependencies = resolve_column_order(column_order, data[list(codecs)])
         mode = column_order if isinstance(column_order, str) else 'list'
         return cls(codecs, order, mode, dependencies)

@@ -45,6 +45,46 @@ class ColumnCodec:
         self.dtype = None
 
     # ----------------------------------------------------------------- public API
+    def fit_metadata(self, dtype=None):
+        """Learn the codec from the column's metadata alone; no training value is read.
+
+        What differential privacy needs: the vocabulary, the value set, the range, the
+        decimal places, the bins and whether ``<null>`` exists then come from the metadata
+        (``range_values``, ``range_min``, ``range_max``, ``decimal_places``,
+        ``datetime_format``, ``range_is_nullable``), not from the rows. The column is nullable
+        unless its metadata says ``range_is_nullable: False`` or its dtype cannot hold a
+        missing value (numpy integers and booleans: SDV casts sampled values back to it).
+
+        Args:
+            dtype (numpy.dtype or None): the training column's dtype (a schema fact: it says
+                how values are written back, e.g. ``datetime64`` or strings).
+
+        Returns:
+            ColumnCodec: ``self``.
+
+        Raises:
+            ValueError: the metadata lacks a key the codec needs (the message names the
+                column and the keys, see ``sdv_llm.schema.metadata_only``), or the codec
+                cannot be fitted without data.
+        """
+        self.dtype = dtype
+        self.nullable = bool(self.metadata.get('range_is_nullable', True)) and not (
+            dtype is not None and getattr(dtype, 'kind', 'O') in 'iub')
+        self.only_null = False
+        self._fit_metadata()
+        self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
+        return self
+
+    def _fit_metadata(self):
+        """Fit from the metadata: by default on the declared ``range_values`` as if they were
+        the training values (a codec whose value set is what it saw)."""
+        from sdv_llm.schema.metadata_only import missing_message
+
+        values = self.metadata.get('range_values')
+        if values is None:
+            raise ValueError(missing_message(self.column, self.metadata, ['range_values']))
+        self._fit(pd.Series(list(values), dtype=object))
+
     def fit(self, values):
         """Learn the value set, digits or alphabet from a column of training data.
 

@@ -91,6 +91,25 @@ class QuantileBins:
         edges = sorted(e for e in edges if low <= e <= high + 1)
         return cls(np.array(edges, dtype=np.int64), max_sub_bins)
 
+    @classmethod
+    def uniform(cls, low, high, max_bins=100, max_sub_bins=10):
+        """Equal-width bins over ``[low, high]``: no training values are read.
+
+        The bins of a column fitted from its metadata (``NumericalCodec._fit_metadata``,
+        differential privacy), where quantiles of the data would leak the data.
+
+        Args:
+            low, high (int): the inclusive range.
+            max_bins (int): bins (fewer when the range holds fewer integers).
+            max_sub_bins (int): sub-bins per bin.
+
+        Returns:
+            QuantileBins
+        """
+        edges = np.unique(np.round(np.linspace(int(low), int(high) + 1, max_bins + 1))
+                          .astype(np.int64))
+        return cls(edges, max_sub_bins)
+
     # ------------------------------------------------------------------ layout
     @property
     def num_bins(self):

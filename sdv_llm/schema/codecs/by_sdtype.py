@@ -11,7 +11,10 @@ def codec_for_sdtype(column, column_metadata, values, enforce_min_max_values, op
     """An unfitted built-in codec for the column's sdtype (``None`` without an sdtype).
 
     The arguments are those of the ``sdv_llm_column_codec`` hook (``sdv_llm.hookspecs``),
-    which the built-in plugin (``sdv_llm.builtin``) answers with this function.
+    which the built-in plugin (``sdv_llm.builtin``) answers with this function. With
+    ``options.metadata_only`` the ``values`` are the metadata's ``range_values`` (see
+    ``TableSchema.fit``) and a large value set is always spelled by characters, so every
+    sampled value is a declared one.
     """
     sdtype = column_metadata.get('sdtype')
     if sdtype == 'numerical':
@@ -26,7 +29,8 @@ def codec_for_sdtype(column, column_metadata, values, enforce_min_max_values, op
         codec_class = CategoricalCodec
         if sdtype not in ('boolean', 'ordinal') and present.nunique() > options.max_categories:
             # Numbers stored as text are written as numbers, other strings spelled out.
-            codec_class = NumericTextCodec if text_style(present) else CharacterCodec
+            codec_class = NumericTextCodec if text_style(present) and \
+                not options.metadata_only else CharacterCodec
     else:
         return None
 

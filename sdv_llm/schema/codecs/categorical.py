@@ -50,6 +50,12 @@ class CategoricalCodec(ColumnCodec):
         self.categories = categories
         self._index = {_key(value): i for i, value in enumerate(categories)}
 
+    def _fit_metadata(self):
+        """The categories are ``range_values`` (``[False, True]`` for a boolean column)."""
+        if self.metadata.get('sdtype') == 'boolean':
+            self.metadata.setdefault('range_values', [False, True])
+        super()._fit_metadata()
+
     def _value_tokens(self):
         return [str(value) for value in self.categories]
 

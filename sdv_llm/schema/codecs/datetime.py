@@ -9,6 +9,21 @@ from sdv_llm.schema.text_domains import DateDomain, NumberDomain
 
 _UNITS = (('D', 86_400), ('h', 3_600), ('m', 60), ('s', 1))
 
+_FORMAT_UNITS = (('s', ('%S', '%T', '%X', '%c', '%s', '%f')), ('m', ('%M', '%R')),
+                 ('h', ('%H', '%I', '%p')))
+"""The finest ``strftime`` field of a format, finest first: its unit (days otherwise)."""
+
+
+def format_unit(datetime_format):
+    """The time unit a ``datetime_format`` writes: ``'s'``, ``'m'``, ``'h'`` or ``'D'``.
+
+    Sub-second fields (``%f``) are read as seconds: the codec counts whole seconds.
+    """
+    for unit, fields in _FORMAT_UNITS:
+        if any(field in datetime_format for field in fields):
+            return unit
+    return 'D'
+
 
 class DatetimeCodec(ColumnCodec):
     """A datetime as the number of whole units (days, hours, minutes or seconds) after a base.
@@ -66,6 +81,44 @@ class DatetimeCodec(ColumnCodec):
         self._numbers = NumericalCodec(self.column, metadata, self.enforce_min_max_values,
                                        self.options)
         self._numbers.fit(pd.Series(np.round(counts).astype(np.int64)))
+
+    def _fit_metadata(self):
+        """Base, unit and range from ``range_min``, ``range_max`` and ``datetime_format``.
+
+        The unit is the finest field of the format (``format_unit``); a ``datetime64``
+        column without a format takes the coarsest unit both bounds are whole multiples of.
+        Training values are counted in that unit (finer parts are rounded away).
+
+        Raises:
+            ValueError: a key is missing (named), or the bounds do not parse or are reversed.
+        """
+        from sdv_llm.schema.metadata_only import missing_keys, missing_message
+
+        keys = missing_keys(self.metadata, self.dtype)
+        if keys:
+            raise ValueError(missing_message(self.column, self.metadata, keys))
+        self.native = self.dtype is not None and pd.api.types.is_datetime64_any_dtype(
+            self.dtype)
+        self.format = self.metadata.get('datetime_format')
+        bounds = self._seconds(pd.Series([self.metadata['range_min'],
+                                          self.metadata['range_max']]))
+        if not np.all(np.isfinite(bounds)) or bounds[0] > bounds[1]:
+            raise ValueError(f"Column '{self.column}' has the metadata range "
+                             f"[{self.metadata['range_min']}, {self.metadata['range_max']}], "
+                             'which holds no datetime.')
+        sizes = dict(_UNITS)
+        if self.format:
+            self.unit = format_unit(self.format)
+        else:
+            self.unit = next(name for name, size in _UNITS
+                             if np.all(np.mod(bounds, size) == 0) or size == 1)
+        self.unit_seconds = sizes[self.unit]
+        self.base = float(np.floor(bounds[0] / self.unit_seconds) * self.unit_seconds)
+        top = float(np.ceil((bounds[1] - self.base) / self.unit_seconds))
+        metadata = {'sdtype': 'numerical', 'decimal_places': 0, 'range_min': 0.0,
+                    'range_max': top, 'range_is_nullable': False}
+        self._numbers = NumericalCodec(self.column, metadata, self.enforce_min_max_values,
+                                       self.options).fit_metadata(np.dtype('int64'))
 
     def _value_tokens(self):
         return self._numbers.tokens

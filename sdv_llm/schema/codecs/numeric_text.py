@@ -87,6 +87,11 @@ class NumericTextCodec(ColumnCodec):
             self.column, {'sdtype': 'numerical', 'decimal_places': self.decimals}, True,
             self.options).fit(pd.Series(strings[numeric].astype(float).to_numpy()))
 
+    def _fit_metadata(self):
+        raise ValueError(f"Column '{self.column}': numbers stored as text can take values "
+                         'outside its range_values; fitted from the metadata, the column is '
+                         "spelled by characters instead (CodecOptions.metadata_only).")
+
     def _value_tokens(self):
         return self.others + self._numbers.tokens
 

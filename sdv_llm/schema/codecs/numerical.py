@@ -91,7 +91,51 @@ class NumericalCodec(ColumnCodec):
         if not np.all(np.isfinite(span)):
             raise ValueError(f"Column '{self.column}' holds infinite values.")
 
-        low, high = float(span.min()), float(span.max())
+        self._set_range(places, float(span.min()), float(span.max()))
+        scaled = self._scale(numbers).astype(np.int64)
+        distinct = np.unique(scaled)
+        few = len(distinct) <= self.options.max_discrete_values
+        self.discrete = [int(v) for v in distinct] if few else []
+        self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
+        self.bins = None if few else QuantileBins.fit(
+            scaled, *self._bounds(), self.options.max_bins, self.options.max_sub_bins)
+
+    def _fit_metadata(self):
+        """Range, decimal places and encoding from ``range_min``, ``range_max`` and
+        ``decimal_places`` alone.
+
+        A range of at most ``max_discrete_values`` values (at the decimal places) gets a
+        token per value; a wider one equal-width bins over it (``QuantileBins.uniform``:
+        ``max_bins`` bins of ``max_sub_bins`` or ``METADATA_SUB_BINS`` sub-bins), where the
+        data would have placed quantile bins.
+
+        Raises:
+            ValueError: a key is missing (named), or the range is empty or not finite.
+        """
+        from sdv_llm.schema.metadata_only import missing_keys, missing_message
+        from sdv_llm.schema.options import METADATA_SUB_BINS
+
+        keys = missing_keys(self.metadata, self.dtype)
+        if keys:
+            raise ValueError(missing_message(self.column, self.metadata, keys))
+        low, high = float(self.metadata['range_min']), float(self.metadata['range_max'])
+        if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+            raise ValueError(f"Column '{self.column}' has the metadata range [{low}, {high}], "
+                             'which holds no number.')
+        places = int(self.metadata['decimal_places'])
+        self.integer = places == 0 or (self.dtype is not None
+                                       and pd.api.types.is_integer_dtype(self.dtype))
+        self._set_range(places, low, high)
+        few = self.high - self.low + 1 <= self.options.max_discrete_values
+        self.discrete = list(range(self.low, self.high + 1)) if few else []
+        self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
+        self.bins = None if few else QuantileBins.uniform(
+            *self._bounds(), self.options.max_bins,
+            self.options.max_sub_bins or METADATA_SUB_BINS)
+
+    def _set_range(self, places, low, high):
+        """Set ``decimals``, ``low``, ``high``, ``signed`` and ``width`` from the wanted
+        decimal places and the range of the values (warning when decimals are cut)."""
         magnitude = max(abs(low), abs(high))
         if magnitude >= 10**17:
             raise ValueError(
@@ -116,13 +160,6 @@ class NumericalCodec(ColumnCodec):
             self.low = self.high = round(low * scale)
         self.signed = self.low < 0
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
-        scaled = self._scale(numbers).astype(np.int64)
-        distinct = np.unique(scaled)
-        few = len(distinct) <= self.options.max_discrete_values
-        self.discrete = [int(v) for v in distinct] if few else []
-        self._discrete_index = {v: i for i, v in enumerate(self.discrete)}
-        self.bins = None if few else QuantileBins.fit(
-            scaled, *self._bounds(), self.options.max_bins, self.options.max_sub_bins)
 
     @property
     def mode(self):
