@@ -57,13 +57,14 @@ PROFILES = {
         'small', datasets=('breast_cancer', 'wine', 'diabetes', 'iris', 'titanic', 'magic',
                            'california_housing'), max_rows=2000),
     # Privacy (issue 17): three census and bank tables, all rows, default parameters, every
-    # privacy audit. The differentially private variants (epsilon 1, 3 and 10) of
-    # LLMSynthesizer and TabularARGN join `synthesizers` as registered names once their
-    # parameters exist (see benchmark.synthesizers.register); none is defined here.
+    # privacy audit, with and without DP-SGD at epsilon 1, 3 and 10 (delta 1e-5) for
+    # LLMSynthesizer and TabularARGN (its own DP, same budgets).
     'privacy': Profile(
         'privacy', datasets=('adult', 'bank_marketing', 'default_credit'),
-        synthesizers=('LLMSynthesizer', 'TabularARGN'), multi_table_synthesizers=(),
-        privacy_audits=True),
+        synthesizers=('LLMSynthesizer', 'TabularARGN',
+                      *(f'{name}-dp{e}' for e in (1, 3, 10)
+                        for name in ('LLMSynthesizer', 'TabularARGN'))),
+        multi_table_synthesizers=(), privacy_audits=True),
     # The test suite's: iris only, tiny models; checks the harness, never the scores.
     'smoke': Profile(
         'smoke', datasets=('iris',), max_rows=1000,

@@ -19,6 +19,9 @@ LLM_CONFIGURATIONS = {
     # Issue 18's strategies, one at a time (sdv_llm.mixed).
     'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
     'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},
+    # Issue 17: DP-SGD at three budgets (delta 1e-5).
+    **{f'LLMSynthesizer-dp{e}': {'differential_privacy': {'epsilon': float(e), 'delta': 1e-5}}
+       for e in (1, 3, 10)},
 }
 
 
@@ -151,5 +154,8 @@ register(SynthesizerSpec('LLMMultiTableSynthesizer', 'multi',
                          'sdv_llm.multi_table:LLMMultiTableSynthesizer',
                          gpu_parameter='enable_gpu', ours=True))
 register(SynthesizerSpec('TabularARGN', 'peer', 'tabularargn'))
+for _epsilon in (1, 3, 10):  # mostlyai-engine's DP-SGD (opacus) at the same budgets
+    register(SynthesizerSpec(f'TabularARGN-dp{_epsilon}', 'peer', 'tabularargn', {
+        'differential_privacy': {'max_epsilon': float(_epsilon), 'delta': 1e-5}}))
 register(SynthesizerSpec('REaLTabFormer', 'peer', 'realtabformer', {'epochs': 100}))
 register(SynthesizerSpec('GReaT', 'peer', 'great', {'epochs': 50}))
