@@ -68,6 +68,13 @@ def tabularargn(job, data):
     params = dict(job['params'])
     sample_params = {'rare_category_replacement_method': 'SAMPLE',
                      **params.pop('sample_params', {})}
+    if isinstance(params.get('differential_privacy'), dict):
+        # mostlyai-engine reads the settings as attributes: its own config class (max_epsilon
+        # is the whole budget, value protection's share included).
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        params['differential_privacy'] = DifferentialPrivacyConfig(
+            **params['differential_privacy'])
     model = TabularARGN(tgt_encoding_types={c: kinds[k] for c, k in job['columns'].items()},
                         device=job['device'], workspace_dir=job['workdir'],
                         random_state=job['seed'], **params)
