@@ -1,13 +1,11 @@
 """LLMMultiTableSynthesizer: the SDV 2.0 multi-table synthesizer, children generated per parent row."""
 
-import datetime
 import logging
 import warnings
 from copy import deepcopy
 
 import numpy as np
 import pandas as pd
-from sdv import version
 from sdv.metadata import Metadata
 from sdv.multi_table.base import BaseMultiTableSynthesizer
 
@@ -372,22 +370,35 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
                 if finished is not None:
                     LOGGER.info('Table %s: finished by an earlier fit, read from %s',
                                 table_name, checkpoint_dir)
-                    _mark_fitted(synthesizer, finished[0])
+                    synthesizer.fit_processed_data_with(table_name, table,
+                                                        lambda _, model=finished[0]: model,
+                                                        empty=True)
                     continue
                 training = checkpoints.training(table_name)
             LOGGER.info('Fitting table %s %s', table_name, table.shape)
             if relationship is None:
-                model = TabularLM(config).fit(table, self._columns(table_name),
-                                              synthesizer.enforce_min_max_values,
-                                              checkpoint_dir=training) \
-                    if len(table.columns) else None  # only keys and PII: nothing to model
+                def fit_model(rows, config=config, table_name=table_name,
+                              synthesizer=synthesizer, training=training):
+                    return TabularLM(config).fit(rows, self._columns(table_name),
+                                                 synthesizer.enforce_min_max_values,
+                                                 checkpoint_dir=training)
             else:
                 linked = position >= 0
-                model = ChildrenLM(config, self.max_children, self.max_sequence_length)
-                model.fit(parent, parent_columns, table[linked],
-                          self._columns(table_name), position[linked],
-                          synthesizer.enforce_min_max_values, checkpoint_dir=training)
-            _mark_fitted(synthesizer, model)
+
+                def fit_model(rows, config=config, table_name=table_name,
+                              synthesizer=synthesizer, training=training, parent=parent,
+                              parent_columns=parent_columns, position=position,
+                              linked=linked):
+                    model = ChildrenLM(config, self.max_children, self.max_sequence_length)
+                    model.fit(parent, parent_columns, rows[linked], self._columns(table_name),
+                              position[linked], synthesizer.enforce_min_max_values,
+                              checkpoint_dir=training)
+                    return model
+            # SDV's fit_processed_data marks the table fitted; a table of keys and PII only
+            # (no modelled column) keeps no model.
+            synthesizer.fit_processed_data_with(table_name, table, fit_model,
+                                                empty=relationship is not None)
+            model = synthesizer._model
             if checkpoints is not None:
                 checkpoints.finish(table_name, model, digest)
 
@@ -519,15 +530,6 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
             dict[str, str]: ``'parent.key -> child.foreign_key'`` by child table.
         """
         return {child: str(relationship) for child, relationship in self._conditioning.items()}
-
-
-def _mark_fitted(synthesizer, model):
-    """Install a model fitted outside the single-table synthesizer's ``fit``."""
-    synthesizer._model = model
-    synthesizer._fitted = True
-    synthesizer._fitted_date = datetime.datetime.today().strftime('%Y-%m-%d')  # noqa: DTZ002 (as SDV)
-    synthesizer._fitted_sdv_version = getattr(version, 'community', None)
-    synthesizer._fitted_sdv_enterprise_version = getattr(version, 'enterprise', None)
 
 
 def _modelled_tables(metadata):

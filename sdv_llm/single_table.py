@@ -380,7 +380,35 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             super().add_constraints(others)
             self._update_default_transformers()  # SDV rebuilt the data processor
 
+    def fit_processed_data_with(self, table_name, processed_data, fit_model, empty=False):
+        """Fit through SDV's ``fit_processed_data`` with a model that another fit builds.
+
+        ``LLMMultiTableSynthesizer`` fits each table's model itself (a child table's model
+        reads its parent's rows); it hands the model over here, so that SDV's own
+        ``fit_processed_data`` marks the synthesizer fitted (dates, versions), as HMA fits its
+        table synthesizers.
+
+        Args:
+            table_name (str): the table.
+            processed_data (pandas.DataFrame): the table's modelled columns.
+            fit_model (callable): ``processed_data -> TabularLM`` (or a model that samples
+                like one).
+            empty (bool): also build the model when ``processed_data`` is empty (SDV's
+                ``fit_processed_data`` skips ``_fit`` then): a child table of keys only still
+                has a model of its children counts. Otherwise such a table keeps no model.
+        """
+        self._fit_model = fit_model
+        try:
+            self.fit_processed_data({table_name: processed_data})
+            if empty and processed_data.empty:
+                self._fit(processed_data)
+        finally:
+            self._fit_model = None
+
     def _fit(self, processed_data):
+        if getattr(self, '_fit_model', None) is not None:  # see fit_processed_data_with
+            self._model = self._fit_model(processed_data)
+            return
         from sdv_llm.decoding.constraints import (
             constraint_precedence,
             constraint_restrictions,
