@@ -104,11 +104,19 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
     restrictions = []
     for column, (kind, *spec) in constraints.items():
         restrictions.append((column, serializer.restriction(column, kind, spec)))
+    covered = set(constraints)
     if not allow_null:
         for column in order:
             restriction = serializer.restriction(column, 'present', ())
             if restriction is not None and column not in constraints:
                 restrictions.append((column, restriction))
+                covered.add(column)
+    # Values hidden by value protection (a ``<rare>`` token in training) are never sampled:
+    # those columns enter their automaton without it (conditions and 'present' leave it out).
+    for column in order:
+        restriction = None if column in covered else serializer.restriction(column, 'visible', ())
+        if restriction is not None:
+            restrictions.append((column, restriction))
     column_start = automaton.column_start.cpu().numpy()
     entry_of_column = np.broadcast_to(column_start[:num_columns], fixed.shape).copy()
     # A text automaton has a second clause per column that ends the row (see

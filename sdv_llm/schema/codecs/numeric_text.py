@@ -60,7 +60,9 @@ class NumericTextCodec(ColumnCodec):
     encoded by a ``NumericalCodec`` instead (quantile bin and sub-bin: at most two tokens) and
     decoded back to text in the column's own style, so ``'1889.50'`` stays
     ``'1889.50'``. The few other strings (``' '`` for a missing charge) get a token each.
-    Sampled numbers lie in the training range with the column's decimal places.
+    Sampled numbers lie in the training range with the column's decimal places. With value
+    protection the numbers are clipped to their protected bounds (``NumericalCodec``); the
+    other strings are kept.
 
     Raises (``fit``):
         ValueError: the column does not qualify (``text_style`` returns None).
@@ -81,11 +83,15 @@ class NumericTextCodec(ColumnCodec):
         self.style, self.decimals = found
         numeric = strings.str.fullmatch(_NUMBER.pattern).to_numpy(dtype=bool)
         self.others = list(pd.unique(strings[~numeric]))
-        self._strings = list(pd.unique(strings))  # the text serializations' value set
         self._other_index = {value: i for i, value in enumerate(self.others)}
         self._numbers = NumericalCodec(
             self.column, {'sdtype': 'numerical', 'decimal_places': self.decimals}, True,
-            self.options).fit(pd.Series(strings[numeric].astype(float).to_numpy()))
+            self.options).fit(pd.Series(strings[numeric].astype(float).to_numpy()),
+                              getattr(self, '_value_protection', None))
+        self.protection = self._numbers.protection
+        inside = self._numbers._round_trips(pd.Series(strings.where(numeric, '0').astype(float)))
+        # the text serializations' value set (numbers beyond the protected bounds left out)
+        self._strings = list(pd.unique(strings[~numeric | inside]))
 
     def _value_tokens(self):
         return self.others + self._numbers.tokens
@@ -148,12 +154,22 @@ class NumericTextCodec(ColumnCodec):
         exact[~is_other] = inside
         return exact
 
+    def _clipped_text(self, text):
+        """A number's text at the nearest protected bound (the text itself inside them)."""
+        if text in self._other_index or not _NUMBER.fullmatch(text):
+            return text
+        scaled = self._numbers._scale(np.array([float(text)]))
+        return _written(self._numbers.from_scaled(scaled.astype(np.int64)).astype(float),
+                        self.style, self.decimals)[0]
+
     def text_domain(self):
         index = {value: i for i, value in enumerate(self._strings)}
 
         def index_of(values):
             try:
-                return np.array([index[str(v)] for v in values], dtype=np.int64)
+                return np.array([index[str(v)] if str(v) in index
+                                 else index[self._clipped_text(str(v))] for v in values],
+                                dtype=np.int64)
             except KeyError as error:
                 raise ValueError(f"Column '{self.column}' has an unknown value {error}.") \
                     from None

@@ -9,6 +9,7 @@ import pandas as pd
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.bins import QuantileBins, int64_decimals
 from sdv_llm.schema.fragment import EXIT, Fragment, digit_range_fragment
+from sdv_llm.schema.protection import clip_counts
 from sdv_llm.schema.text_domains import NumberDomain
 
 
@@ -51,11 +52,21 @@ class NumericalCodec(ColumnCodec):
     widened by the data range) when ``enforce_min_max_values`` is on, and any ``width``-digit
     number otherwise.
 
+    With value protection (``sdv_llm.schema.protection``) the training values are first
+    clipped to the column's protected bounds (its ``k``-th smallest and largest values), so the
+    range, the value tokens and the bins are learned without the most extreme values, which
+    are then never sampled (nor accepted in conditions). The metadata's ``range_min`` and
+    ``range_max`` do not widen that range then: SDV's metadata detection writes the data's
+    minimum and maximum there.
+
     Attributes learned in ``fit``: ``decimals``, ``low`` and ``high`` (the range of ``m``),
     ``width``, ``signed``, ``integer`` (whether the training column held integers), ``mode``
     (``'values'`` or ``'bins'``), ``discrete`` (the value set of ``m``, empty in bins mode),
-    ``bins`` (``QuantileBins`` or None).
+    ``bins`` (``QuantileBins`` or None), ``protected_range`` (the protected bounds of ``m``, or
+    None without value protection).
     """
+
+    protected_range = None
 
     sdtypes = ('numerical',)
     random_decode = True
@@ -83,8 +94,11 @@ class NumericalCodec(ColumnCodec):
         )
         declared = self.metadata.get('decimal_places')
         places = int(declared) if declared is not None else _decimal_places(numbers)
+        protected = self._protected_bounds(numbers)
+        if protected is not None:
+            numbers = np.clip(numbers, *protected)
         bounds = [b for b in (self.metadata.get('range_min'), self.metadata.get('range_max'))
-                  if b is not None]
+                  if b is not None and protected is None]  # SDV detects them from the data
         span = np.concatenate([numbers, np.asarray(bounds, dtype=float)])
         if len(span) == 0:
             span = np.zeros(1)
@@ -110,6 +124,8 @@ class NumericalCodec(ColumnCodec):
             warnings.warn(f"Column '{self.column}' has {places} decimal places; "
                           f'{self.decimals} are kept {reason}', UserWarning, stacklevel=2)
         scale = 10**self.decimals
+        self.protected_range = None if protected is None else (
+            round(protected[0] * scale), round(protected[1] * scale))
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
         if self.low > self.high:  # a range narrower than the resolution
@@ -124,6 +140,17 @@ class NumericalCodec(ColumnCodec):
         self.bins = None if few else QuantileBins.fit(
             scaled, *self._bounds(), self.options.max_bins, self.options.max_sub_bins)
 
+    def _protected_bounds(self, numbers):
+        """The protected ``(low, high)`` of the training values, or None (no value protection
+        asked, or no finite value); records the clipped counts in ``protection``."""
+        protection = getattr(self, '_value_protection', None)
+        finite = numbers[np.isfinite(numbers)]
+        if protection is None or not len(finite):
+            return None
+        bounds = protection.bounds(finite, self.column)
+        self.protection = clip_counts(finite, bounds)
+        return bounds
+
     @property
     def mode(self):
         """``'values'`` (a token per value) or ``'bins'`` (quantile bin and sub-bin)."""
@@ -131,6 +158,8 @@ class NumericalCodec(ColumnCodec):
 
     def _scale(self, numbers):
         scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
+        if self.protected_range is not None:
+            scaled = np.clip(scaled, *self.protected_range)
         if self.enforce_min_max_values:
             scaled = np.clip(scaled, self.low, self.high)
         return scaled
@@ -324,4 +353,12 @@ class NumericalCodec(ColumnCodec):
         scaled = np.round(numbers * 10**self.decimals)
         low, high = self._bounds()
         exact = np.isclose(scaled, numbers * 10**self.decimals, rtol=1e-9, atol=1e-6)
-        return np.isfinite(numbers) & exact & (scaled >= low) & (scaled <= high)
+        inside = (scaled >= low) & (scaled <= high)
+        if self.protected_range is not None:  # even inside a wider declared range
+            inside &= (scaled >= self.protected_range[0]) & (scaled <= self.protected_range[1])
+        return np.isfinite(numbers) & exact & inside
+
+    def _present_keys(self, values):
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        return [f'n:{int(v)}' if np.isfinite(v) else f'n:{v!r}'
+                for v in np.round(numbers * 10**self.decimals)]

@@ -15,12 +15,15 @@ class StringDomain:
         values (list): the value each string stands for.
         index_of (callable): raw values (``pandas.Series``) -> int64 index into ``values``;
             raises ``ValueError`` for an unknown value.
+        hidden (int): how many of the last strings are never sampled (``<rare>``, the hidden
+            values of value protection, written in training only). Default 0.
     """
 
     column: str
     strings: list
     values: list
     index_of: object
+    hidden: int = 0
     quoted = True
     ranged = False
 
@@ -59,3 +62,8 @@ class StringDomain:
     def patterns(self, fmt):
         """Regexes of the texts of every value in a row of ``fmt``."""
         return [regex_escape(t) for t in self._written(fmt)]
+
+    def visible_patterns(self, fmt):
+        """Regexes of the texts of every value sampling may write (``hidden`` ones left out)."""
+        patterns = self.patterns(fmt)
+        return patterns[:len(patterns) - self.hidden]
