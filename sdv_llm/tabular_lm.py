@@ -9,6 +9,7 @@ import copy
 import json
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,10 +26,28 @@ from sdv_llm.decoding.dependencies import (
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
-from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
+from sdv_llm.model.privacy import (
+    COPY_PLAIN_REDRAWS,
+    COPY_REDRAWS,
+    COPY_TEMPERATURE_STEP,
+    CopyFilter,
+    DCRStopping,
+    dcr_metadata,
+    dcr_threshold,
+    empty_copy_stats,
+    privacy_settings,
+    row_keys,
+)
+from sdv_llm.model.training import (
+    TrainingConfig,
+    mixed_precision,
+    train_backbone,
+    validation_split,
+)
 from sdv_llm.plugins import codec_hook, get_serializations, state_registry
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.schema.dependencies import dependency_order
+from sdv_llm.schema.protection import ValueProtection
 from sdv_llm.serialization.compact import BOS, EOS
 from sdv_llm.state import UnsafeStateError, from_json_value, registry_of, to_json_value
 
@@ -43,7 +62,8 @@ class TabularLMConfig:
     synthesizer parameter yet) puts a binned number's sub-bin token in its bin token's decoder
     position (``TabularDecoder.sub_tokens``): one decoder step per number instead of two, but
     measured lower quality on shoppers (0.953 against 0.974 with two positions, BENCHMARKS.md
-    2026-12-01), so it is off by default.
+    2026-12-01), so it is off by default. ``privacy`` is the synthesizer parameter
+    (``sdv_llm.model.privacy.privacy_settings``).
     """
 
     epochs: int = None
@@ -72,6 +92,7 @@ class TabularLMConfig:
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
+    privacy: object = None
 
 
 DEFAULT_ADAPTER_EPOCHS = 3
@@ -97,7 +118,9 @@ class TabularLM:
     Attributes (after ``fit``):
         schema (TableSchema), serializer (CompactSerializer), backbone_config (BackboneConfig),
         training_config (TrainingConfig), model (transformers.GPT2LMHeadModel),
-        loss_values (pandas.DataFrame): ``Epoch, Step, Loss, Validation Loss, Seconds``.
+        loss_values (pandas.DataFrame): ``Epoch, Step, Loss, Validation Loss, Seconds``,
+        copy_filter (CopyFilter or None), privacy_report (dict): what ``privacy`` did at fit
+        (``sdv_llm.model.privacy``; read with ``privacy_info``).
     """
 
     def __init__(self, config=None):
@@ -132,14 +155,22 @@ class TabularLM:
             ValueError: invalid settings.
         """
         config = self.config
+        privacy = privacy_settings(config.privacy)
+        seed = self._training_seed(checkpoint_dir)
         self.columns = list(data.columns)
+        protection = None
+        if privacy['value_protection']:
+            protection = ValueProtection(privacy['rare_threshold'], privacy['threshold_noise'],
+                                         seed)
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
-                                      config.codec_options, config.column_order, codec_hook())
+                                      config.codec_options, config.column_order, codec_hook(),
+                                      protection=protection)
         if precedence and self.schema.order_mode in ('fd', 'fixed'):
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
         self.serializer = self._build_serializer()
         blocks = self.serializer.encode_blocks(data)
+        self.schema.release_training_values()  # hidden values: in the blocks, not the model
         if self.pretrained is None:
             # Positions that are padding in every training row (escape paths no row took) cost
             # training time and teach nothing; a row's length does not depend on its order.
@@ -162,7 +193,78 @@ class TabularLM:
 
         self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
                                     if self.schema.order_mode == 'fd' else []) + list(rules)
-        return self._train(encode_rows, len(data), checkpoint_dir)
+        if protection is not None:
+            self.dependency_mappings = _visible_mappings(self.schema, self.dependency_mappings)
+        self._fit_privacy(privacy, data, columns_metadata, seed)
+        try:
+            return self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
+        finally:
+            self.__dict__.pop('_monitor', None)
+
+    def _training_seed(self, checkpoint_dir=None):
+        """int: the seed of the fit: ``random_state``, a resumed checkpoint's, or fresh (the
+        same in every process of an ``accelerate launch``)."""
+        seed = self.config.random_state
+        if seed is None and checkpoint_dir is not None:
+            from sdv_llm.model.checkpoint import TrainingCheckpoint
+
+            seed = TrainingCheckpoint(checkpoint_dir).saved_seed()
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        return shared_seed(seed)
+
+    def _fit_privacy(self, privacy, data, columns_metadata, seed):
+        """Fit the copy filter and prepare DCR early stopping (``sdv_llm.model.privacy``).
+
+        Raises:
+            ValueError: ``early_stopping='dcr'`` without validation rows.
+        """
+        valid_index, train_index = (index.numpy() for index in validation_split(
+            len(data), self.config.validation_fraction, torch.Generator().manual_seed(seed)))
+        self.copy_filter = None
+        if privacy['copy_filter']:
+            self.copy_filter = CopyFilter.fit(row_keys(self.schema, data, self.columns),
+                                              valid_index, train_index)
+        self.copy_stats = empty_copy_stats()
+        self.privacy_report = {
+            'settings': dict(privacy),
+            'value_protection': self.schema.protection_summary()
+            if privacy['value_protection'] else None,
+            'early_stopping': {'mode': None},
+        }
+        if privacy['early_stopping'] != 'dcr':
+            return
+        if not len(valid_index) or len(valid_index) > len(train_index):
+            raise ValueError("privacy={'early_stopping': 'dcr'} compares sampled rows with the "
+                             'validation rows: it needs 0 < validation_fraction <= 0.5 and at '
+                             'least 20 training rows.')
+        from sdv_llm.evaluation.privacy import dcr_share
+
+        metadata = dcr_metadata(columns_metadata, self.columns)
+        train, valid = data.iloc[train_index], data.iloc[valid_index]
+        rows, share_seed = privacy['dcr_rows'], seed % 2**32
+        # The shares of real rows: unseen rows (half the validation rows against the other
+        # half: no copy) and training rows (copies).
+        rng = np.random.default_rng(share_seed)
+        halves = np.array_split(rng.permutation(len(valid)), 2)
+        null_share = dcr_share(train, valid.iloc[halves[0][:rows]], valid.iloc[halves[1]],
+                               metadata, 'table', seed=share_seed)
+        copied = rng.choice(len(train), size=min(rows, len(train)), replace=False)
+        copy_share = dcr_share(train, train.iloc[copied], valid, metadata, 'table',
+                               seed=share_seed)
+
+        def measure(epoch):
+            saved = self._generator
+            self._generator = torch.Generator(device=self.device).manual_seed(seed + epoch + 1)
+            try:
+                synthetic = self._sample_plan(rows, None, None, None, None, filter_copies=False)
+            finally:
+                self._generator = saved
+            return dcr_share(train, synthetic, valid, metadata, 'table', seed=share_seed)
+
+        self._monitor = DCRStopping(
+            measure, dcr_threshold(privacy, null_share, copy_share), privacy['dcr_every'],
+            privacy['dcr_patience'], {'null_share': null_share, 'copy_share': copy_share})
 
     def _build_serializer(self):
         """The serializer the configuration asks for, with the backbone's tokenizer if any.
@@ -215,13 +317,14 @@ class TabularLM:
         self._hf_config = hf_config
         return serializer
 
-    def _train(self, encode_rows, num_rows, checkpoint_dir=None):
+    def _train(self, encode_rows, num_rows, checkpoint_dir=None, seed=None):
         """Build the backbone and the automaton and train on the serialized rows.
 
         Args:
             encode_rows (callable): see ``train_backbone``.
             num_rows (int): training sequences.
             checkpoint_dir (str or pathlib.Path or None): see ``fit``.
+            seed (int or None): the fit's seed (``_training_seed``); ``None`` resolves it.
 
         Returns:
             TabularLM: ``self``.
@@ -259,12 +362,8 @@ class TabularLM:
             from sdv_llm.model.checkpoint import TrainingCheckpoint
 
             checkpoint = TrainingCheckpoint(checkpoint_dir)
-        seed = config.random_state
-        if seed is None and checkpoint is not None:
-            seed = checkpoint.saved_seed()  # resuming a fit without a fixed seed
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        seed = shared_seed(seed)  # one seed for all processes of an accelerate launch
+            seed = self._training_seed(checkpoint_dir)
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
         LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
@@ -274,7 +373,10 @@ class TabularLM:
                                           getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
                                           prompt_length=len(self.serializer.prompt),
-                                          checkpoint=checkpoint)
+                                          checkpoint=checkpoint,
+                                          monitor=getattr(self, '_monitor', None))
+        if getattr(self, '_monitor', None) is not None:
+            self.privacy_report['early_stopping'] = self._monitor.report()
         if self.pretrained is not None and self.pretrained.merge_adapter:
             self.model.merge()
         self.set_random_state(seed)
@@ -412,7 +514,117 @@ class TabularLM:
         return self._sample_plan(len(known), known, known_mask, None, batch_size, allow_null)
 
     def _sample_plan(self, num_rows, known, known_mask, constraints, batch_size,
-                     allow_null=True):
+                     allow_null=True, filter_copies=True):
+        """Draw the rows of a plan, then redraw copies of training rows (``copy_filter``).
+
+        Args:
+            num_rows (int): rows.
+            known, known_mask: known cells (``sample_known``), or None.
+            constraints (dict or None): conditions (``sample``).
+            batch_size (int or None): rows decoded together.
+            allow_null (bool): whether generated cells may be missing.
+            filter_copies (bool): apply the copy filter (off for DCR checks while training).
+
+        Returns:
+            pandas.DataFrame: ``num_rows`` rows with the training columns.
+        """
+        rows = self._draw_plan(num_rows, known, known_mask, constraints, batch_size, allow_null)
+        if getattr(self, 'copy_filter', None) is None or not filter_copies or not num_rows:
+            return rows
+        return self._filter_copies(rows, known, known_mask, constraints, batch_size,
+                                   allow_null)
+
+    def _filter_copies(self, rows, known, known_mask, constraints, batch_size, allow_null):
+        """Redraw the rows equal to a training row beyond the holdout copy rate.
+
+        The first ``CopyFilter.allowed(len(rows))`` copies stay; the others are drawn again
+        (same known cells and conditions), up to ``COPY_REDRAWS`` times, the temperature
+        rising by ``COPY_TEMPERATURE_STEP`` per redraw after the first
+        ``COPY_PLAIN_REDRAWS``. Rows whose every cell is known are the caller's and stay. Rows
+        still copies after the last redraw are kept (a row whose known cells leave no other
+        value), counted in ``copies_over_limit`` and named by a ``UserWarning``.
+
+        Returns:
+            pandas.DataFrame: ``len(rows)`` rows, indexed from 0.
+        """
+        copy_filter = self.copy_filter
+        stats = self.__dict__.setdefault('copy_stats', empty_copy_stats())
+        num_rows = len(rows)
+        complete = self._complete_rows(known, known_mask)
+        free = np.ones(num_rows, dtype=bool) if complete is None else ~complete
+        copies = copy_filter.copies(row_keys(self.schema, rows, self.columns)) & free
+        budget = copy_filter.allowed(num_rows)
+        stats['rows'] += num_rows
+        stats['copies_found'] += int(copies.sum())
+        temperature = self.config.temperature
+        for attempt in range(COPY_REDRAWS):
+            redo = np.flatnonzero(copies)[budget:]
+            if not len(redo):
+                break
+            if attempt >= COPY_PLAIN_REDRAWS:
+                temperature *= COPY_TEMPERATURE_STEP
+            redrawn = self._draw_plan(
+                len(redo), None if known is None else known.iloc[redo].reset_index(drop=True),
+                None if known_mask is None else np.asarray(known_mask)[redo], constraints,
+                batch_size, allow_null, temperature)
+            stats['rows_resampled'] += len(redo)
+            copies[redo] = copy_filter.copies(row_keys(self.schema, redrawn, self.columns))
+            redrawn.index = redo
+            rows = pd.concat([rows.drop(index=redo), redrawn]).sort_index()
+        left = int(copies.sum())
+        stats['copies_kept'] += min(left, budget)
+        over = max(0, left - budget)
+        stats['copies_over_limit'] += over
+        if over:
+            warnings.warn(f'{over} of {num_rows} sampled rows still equal a training row after '
+                          f'{COPY_REDRAWS} redraws (the copy filter allows {budget}); they are '
+                          'kept. Their known values or conditions may leave no other row.',
+                          UserWarning, stacklevel=4)
+        return rows.reset_index(drop=True)
+
+    def reset_copy_stats(self):
+        """Zero the copy filter's counters (the front ends call it as a sample call starts)."""
+        self.copy_stats = empty_copy_stats()
+
+    def privacy_info(self):
+        """What the ``privacy`` settings did (``sdv_llm.model.privacy``), as plain values.
+
+        Returns:
+            dict: ``value_protection`` (``enabled``, the ``rare_threshold`` and
+            ``threshold_noise`` settings, ``hidden_categories`` ``{column: {'categories',
+            'rows'}}``, ``clipped`` ``{column: {'low', 'high'}}`` counts of training values
+            beyond the protected bounds, ``unprotected`` columns), ``copy_filter``
+            (``enabled``, ``holdout_copy_rate``, ``holdout_rows``, ``reference``,
+            ``distinct_rows_hashed``, ``last_sample``: the counters of the last sample call:
+            ``rows``, ``copies_found``, ``rows_resampled``, ``copies_kept``,
+            ``copies_over_limit``) and ``early_stopping`` (``mode``: ``None`` or ``'dcr'``;
+            with ``'dcr'``: ``threshold``, ``every``, ``patience``, ``checks``,
+            ``stopped_epoch``, ``restored``). Never a hidden value.
+        """
+        report = getattr(self, 'privacy_report', None) or {}
+        settings = report.get('settings') or privacy_settings(False)
+        protection = report.get('value_protection')
+        copy_filter = getattr(self, 'copy_filter', None)
+        return {
+            'value_protection': {
+                'enabled': protection is not None,
+                'rare_threshold': settings['rare_threshold'],
+                'threshold_noise': settings['threshold_noise'],
+                **(protection or {'hidden_categories': {}, 'clipped': {}, 'unprotected': []}),
+            },
+            'copy_filter': {
+                'enabled': copy_filter is not None,
+                'holdout_copy_rate': None if copy_filter is None else copy_filter.holdout_rate,
+                'holdout_rows': None if copy_filter is None else copy_filter.holdout_rows,
+                'reference': None if copy_filter is None else copy_filter.reference,
+                'distinct_rows_hashed': 0 if copy_filter is None else len(copy_filter.hashes),
+                'last_sample': dict(getattr(self, 'copy_stats', None) or empty_copy_stats()),
+            },
+            'early_stopping': copy.deepcopy(report.get('early_stopping') or {'mode': None}),
+        }
+
+    def _draw_plan(self, num_rows, known, known_mask, constraints, batch_size,
+                   allow_null=True, temperature=None):
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
         if self._generator is None:
@@ -426,10 +638,10 @@ class TabularLM:
             out = pd.DataFrame(index=range(num_rows), columns=self.columns, dtype=object)
             rest = ~complete
             if rest.any():
-                sampled = self._sample_plan(
+                sampled = self._draw_plan(
                     int(rest.sum()), known[rest].reset_index(drop=True),
                     None if known_mask is None else np.asarray(known_mask)[rest], constraints,
-                    batch_size, allow_null)
+                    batch_size, allow_null, temperature)
                 out = pd.concat([known[complete].assign(_row=np.flatnonzero(complete)),
                                  sampled.assign(_row=np.flatnonzero(rest))])
                 return out.sort_values('_row').drop(columns='_row').reset_index(
@@ -443,7 +655,7 @@ class TabularLM:
         plan.dependencies = self.dependency_table
         ids = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
-            self._generator, self.config.temperature, self.config.top_p,
+            self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
             amp_dtype=mixed_precision(self.device),
         )
@@ -535,6 +747,8 @@ class TabularLM:
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
             'loss_values': self.loss_values.to_dict(orient='list'),
+            'privacy': {'copy_filter': getattr(self, 'copy_filter', None),
+                        'report': getattr(self, 'privacy_report', None)},
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
@@ -577,6 +791,12 @@ class TabularLM:
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])
         self.loss_values = pd.DataFrame(state['loss_values'])
+        privacy = state.get('privacy') or {}
+        self.copy_filter = privacy.get('copy_filter')
+        if self.copy_filter is not None and not isinstance(self.copy_filter, CopyFilter):
+            raise UnsafeStateError('model.json holds an invalid copy filter.')
+        self.privacy_report = privacy.get('report')
+        self.copy_stats = empty_copy_stats()
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
@@ -617,7 +837,50 @@ def _state_registry():
     from sdv_llm.decoding.constraints import Allowed
 
     return {**state_registry(),
-            **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed])}
+            **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed,
+                           CopyFilter])}
+
+
+def _visible_mappings(schema, mappings):
+    """Dependency maps without the values value protection hides (nor extreme ones).
+
+    The maps of exact dependencies and of decoding constraints are learned on the training
+    rows and saved with the model; with value protection, an entry whose determinant the
+    codec no longer admits is dropped, and so is a target value it does not admit (a value
+    set keeps its admitted values; a range is bounded by the codec already).
+
+    Args:
+        schema (TableSchema): fitted codecs (their hidden values released).
+        mappings (list[tuple[str, str, dict]]): ``(determinant, dependent, {x: y})``.
+
+    Returns:
+        list[tuple[str, str, dict]]
+    """
+    from sdv_llm.decoding.constraints import Allowed
+
+    kept = []
+    for determinant, dependent, mapping in mappings:
+        keys = list(mapping)
+        admitted = schema.codecs[determinant].admissible(pd.Series(keys, dtype=object))
+        target_codec = schema.codecs[dependent]
+        visible = {}
+        for key, ok in zip(keys, admitted):
+            target = mapping[key]
+            if not ok:
+                continue
+            if isinstance(target, Allowed) and target.kind == 'values':
+                values = list(target.args[0])
+                allowed = target_codec.admissible(pd.Series(values, dtype=object))
+                values = [v for v, fine in zip(values, allowed) if fine]
+                if not values:
+                    continue
+                target = Allowed('values', (tuple(values),))
+            elif not isinstance(target, Allowed) and \
+                    not target_codec.admissible(pd.Series([target], dtype=object))[0]:
+                continue
+            visible[key] = target
+        kept.append((determinant, dependent, visible))
+    return kept
 
 
 def _write_json(path, value):

@@ -166,8 +166,26 @@ def _batches(count, batch_size, generator=None):
         yield order[start : start + batch_size]
 
 
+def validation_split(num_rows, fraction, generator):
+    """The rows held out for early stopping and the rows trained on.
+
+    Args:
+        num_rows (int): rows.
+        fraction (float): share held out (none below 20 rows).
+        generator (torch.Generator): the training generator (``train_backbone`` draws the
+            split first from a generator seeded with its ``seed``, so a generator seeded alike
+            gives the same split).
+
+    Returns:
+        tuple: int64 tensors ``(valid_index, train_index)``.
+    """
+    n_valid = round(num_rows * fraction) if num_rows >= 20 else 0
+    permutation = torch.randperm(num_rows, generator=generator)
+    return permutation[:n_valid], permutation[n_valid:]
+
+
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0, prompt_length=1, checkpoint=None):
+                   seed=0, prompt_length=1, checkpoint=None, monitor=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -200,6 +218,10 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             epoch (main process only); when it holds a checkpoint of the same run (same
             rows, settings, seed and model shape) training continues after its epoch, with
             every random stream restored, so the result equals an uninterrupted run.
+        monitor (sdv_llm.model.privacy.DCRStopping or None): called after every epoch's
+            validation (``after_epoch``; it may stop training) and at the end
+            (``state_to_restore``: the weights to end with). Its checks are not part of a
+            checkpoint: a resumed fit checks again from the epoch it resumes at.
 
     Returns:
         pandas.DataFrame: one row per epoch: ``Epoch``, ``Step``, ``Loss`` (mean training loss)
@@ -235,10 +257,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
                                    automaton.merged.cpu()[states], automaton.pad)
         return inputs, columns, states, labels
 
-    count = num_rows
-    n_valid = round(count * config.validation_fraction) if count >= 20 else 0
-    permutation = torch.randperm(count, generator=generator)
-    valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
+    valid_idx, train_idx = validation_split(num_rows, config.validation_fraction, generator)
+    n_valid = len(valid_idx)
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
     total_steps = max(1, steps_per_epoch * config.epochs)
     warmup = max(1, int(0.05 * total_steps))
@@ -282,7 +302,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         return constrained_loss(logits, labels, allowed)
 
     history = []
-    best_loss, best_state, stale, step = math.inf, None, 0, 0
+    best_loss, best_state, stale, step, best_epoch = math.inf, None, 0, 0, None
     first_epoch, stopped, elapsed = 0, False, 0.0
     fingerprint = {
         'num_rows': int(num_rows), 'seed': int(seed), 'processes': int(processes),
@@ -344,11 +364,13 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         LOGGER.info('epoch %d loss %.4f validation %.4f', epoch, train_loss, validation_loss)
         if n_valid:
             if validation_loss < best_loss - 1e-4:
-                best_loss, stale = validation_loss, 0
+                best_loss, stale, best_epoch = validation_loss, 0, epoch
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
                 stopped = stale >= config.patience
+        if monitor is not None and monitor.after_epoch(epoch, model, best_state, best_epoch):
+            stopped = True
         if checkpoint is not None and distributed.process_state().is_main_process:
             checkpoint.save(epoch, model, optimizer, scheduler, scaler, generator, rng, {
                 'history': history, 'step': step, 'stale': stale, 'stopped': stopped,
@@ -360,6 +382,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
             break
 
     progress.close()
+    if monitor is not None:
+        best_state = monitor.state_to_restore(best_state)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
