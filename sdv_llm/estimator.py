@@ -31,7 +31,7 @@ class TabularLLM(BaseEstimator):
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False):
+                 gradient_checkpointing=False, text_preamble=False, privacy=None):
         store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table', checkpoint_dir=None):

@@ -94,6 +94,18 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             memory for large backbones). Default False.
         text_preamble (bool): start every text row with an instruction built from the metadata
             (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
+        privacy (dict or bool or None): protections in the model (``sdv_llm.model.privacy``;
+            keys and defaults in ``PRIVACY_DEFAULTS``). ``None`` (the defaults): **value
+            protection** (categories seen in fewer than ``k`` rows, ``k`` = 5 plus a random 0
+            to 2 per column as mostlyai-engine, are never sampled; numbers and datetimes are
+            clipped to their ``k``-th smallest and largest values; conditions on those values
+            raise) and the **copy filter** (sampled rows equal to a training row are drawn
+            again beyond the share of validation rows equal to a training row, still ``n``
+            rows; the model keeps salted hashes of the rows, not the rows). A dict changes
+            settings: ``{'early_stopping': 'dcr'}`` adds REaLTabFormer-style early stopping
+            on the DCR share of sampled rows, ``{'value_protection': False}`` keeps every
+            value. ``False`` turns every protection off. ``get_privacy_info()`` reports what
+            was done. Default None.
 
     The parameters, their defaults and constraints are defined once, in
     ``sdv_llm.parameters.PARAMETERS``.
@@ -112,7 +124,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False):
+                 gradient_checkpointing=False, text_preamble=False, privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -297,6 +309,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
     def _prepare_sampling(self):
         self._validate_fit_before_sample()
+        self._reset_privacy_counters()
         if not self._random_state_set:
             self._set_random_state(FIXED_RNG_SEED)
 
@@ -407,6 +420,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 leave no way to meet the constraints.
         """
         _check_sampling_arguments(num_rows, batch_size, max_tries_per_batch)
+        self._reset_privacy_counters()
         if conditions is None:
             return super().sample(num_rows, main_table_name, max_tries_per_batch, batch_size,
                                   output_folder_path)
@@ -536,6 +550,45 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         filled = table.copy()
         _copy_cells(filled, generated, missing, table.columns)
         return {self._table_name: filled} if isinstance(data, dict) else filled
+
+    def get_privacy_info(self):
+        """What was done to protect the training rows, as plain values (no hidden value).
+
+        The dict is assembled from parts (``_privacy_info_parts``), one per protection.
+
+        Returns:
+            dict: ``value_protection`` (``enabled``, ``rare_threshold``, ``threshold_noise``,
+            ``hidden_categories`` ``{column: {'categories': n, 'rows': m}}``, ``clipped``
+            ``{column: {'low': a, 'high': b}}``: training values beyond each protected bound,
+            ``unprotected``: columns whose every value was rare, kept whole),
+            ``copy_filter`` (``enabled``, ``holdout_copy_rate``: the share of copies a
+            sample may hold, ``holdout_rows`` and ``reference`` it was measured on,
+            ``distinct_rows_hashed``, ``last_sample``: ``rows``, ``copies_found``,
+            ``rows_resampled``, ``copies_kept``, ``copies_over_limit`` of the last sample
+            call) and ``early_stopping`` (``mode`` ``None`` or ``'dcr'``; with ``'dcr'``
+            the ``threshold``, ``checks`` (epoch and DCR share), ``stopped_epoch`` and the
+            weights ``restored``).
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        if not self._fitted or self._model is None:
+            raise NotFittedError('The privacy information is known after fitting. Please call '
+                                 'fit first.')
+        info = {}
+        for part in self._privacy_info_parts():
+            info.update(part())
+        return info
+
+    def _privacy_info_parts(self):
+        """The callables whose dicts ``get_privacy_info`` merges, in order."""
+        return [self._model.privacy_info]
+
+    def _reset_privacy_counters(self):
+        """Start the copy filter's counters of a new sample call."""
+        model = getattr(self, '_model', None)
+        if model is not None and hasattr(model, 'reset_copy_stats'):
+            model.reset_copy_stats()
 
     def get_column_order(self):
         """The order in which columns are generated, and the dependencies behind it.
