@@ -634,7 +634,8 @@ class TabularLM:
             # Rows whose every cell is known have nothing to sample: they are returned as given
             # (after the same checks as other known values).
             for column in self.schema.order:
-                self.schema.codecs[column].check_values(known.loc[complete, column])
+                self.schema.codecs[column].check_values(known.loc[complete, column],
+                                                        known=True)
             out = pd.DataFrame(index=range(num_rows), columns=self.columns, dtype=object)
             rest = ~complete
             if rest.any():

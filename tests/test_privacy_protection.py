@@ -97,8 +97,15 @@ def test_value_protection_hides_a_category_seen_once(rare):
         assert sampled[column].max() <= ordered[-6] < ordered[-1]
     with pytest.raises(SynthesizerInputError, match='Value protection'):
         synthesizer.sample(5, conditions={'colour': 'violet'})['t']
-    with pytest.raises(SynthesizerInputError, match='Value protection'):
-        synthesizer.sample(5, conditions={'size': 9.99})['t']
+    for condition in ([9.99], (9.0, None)):  # values the model would have to generate
+        with pytest.raises(SynthesizerInputError, match='Value protection'):
+            synthesizer.sample(5, conditions={'size': condition})
+    # a known value is kept as given (the model sees the nearest protected bound)
+    assert (synthesizer.sample(5, conditions={'size': 9.99})['t']['size'] == 9.99).all()
+    known = data.loc[[8, 9], ['size', 'age']].reset_index(drop=True)
+    filled = synthesizer.sample_remaining_columns(known)['t']
+    assert filled[['size', 'age']].equals(known) and set(filled['colour']) <= {'red', 'green',
+                                                                               'blue'}
 
 
 def test_privacy_info(rare):

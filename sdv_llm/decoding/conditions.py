@@ -88,7 +88,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
                 continue
             k = position[column]
             values = known[column][rows]
-            schema.codecs[column].check_values(values)
+            schema.codecs[column].check_values(values, known=True)
             local = serializer.value_block(column, values)
             block = np.full((num_rows, local.shape[1]), -1, dtype=np.int64)
             block[rows] = local

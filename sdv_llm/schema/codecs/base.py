@@ -213,11 +213,17 @@ class ColumnCodec:
         shifted.transitions[0][0] = EXIT
         return shifted
 
-    def check_values(self, values):
+    def check_values(self, values, known=False):
         """Raise unless every value can be generated exactly (for conditions).
 
         Args:
             values (pandas.Series): raw values, missing values as NaN.
+            known (bool): the values are known cells, written back as given (a fixed
+                condition value, ``sample_remaining_columns``, ``impute``), not values the
+                model must generate (a value set, a dependency's target). With value
+                protection, a known number beyond the protected bounds but inside the
+                metadata's range is then admitted: the model is conditioned on the nearest
+                bound (``_known_round_trips``).
 
         Raises:
             ValueError: a value is an unknown category, outside the fitted range, finer than the
@@ -233,7 +239,7 @@ class ColumnCodec:
         if len(present) == 0:
             return
         try:
-            exact = self._round_trips(present)
+            exact = (self._known_round_trips if known else self._round_trips)(present)
         except ValueError as error:
             raise ValueError(f'{error}{self._protection_note()}') from None
         if not exact.all():
@@ -280,7 +286,8 @@ class ColumnCodec:
             return ''
         return (' Value protection (privacy={"value_protection": ...}) hid the categories seen '
                 'in fewer than a few training rows and cut the range at the few most extreme '
-                'values; those values cannot be asked for.')
+                'values; those values cannot be generated (a known number beyond the bounds '
+                'is kept as given).')
 
     def values_fragment(self, values):
         """The automaton of exactly the given values (a condition's value set).
@@ -407,6 +414,10 @@ class ColumnCodec:
         """Whether each present value comes back unchanged from ``encode``/``decode``."""
         self._encode_values(values)  # raises for unknown values
         return np.ones(len(values), dtype=bool)
+
+    def _known_round_trips(self, values):
+        """``_round_trips`` of known cells (see ``check_values``); the same by default."""
+        return self._round_trips(values)
 
     def _merged_states(self, fragment):
         """The states of a value automaton of this codec (local ids, ``<null>`` included)

@@ -81,6 +81,11 @@ class DatetimeCodec(ColumnCodec):
         self._numbers.fit(pd.Series(np.round(counts).astype(np.int64)), protection)
         if protected is not None:
             self.protection = clip_counts(finite, protected)
+            declared = [self.metadata.get(key) for key in ('range_min', 'range_max')]
+            units = [None if b is None else (self._seconds(pd.Series([b]))[0] - self.base)
+                     / self.unit_seconds for b in declared]
+            self._numbers.known_range = self._numbers.widened_range(
+                self._numbers.protected_range, *units)
 
     def _value_tokens(self):
         return self._numbers.tokens
@@ -154,3 +159,17 @@ class DatetimeCodec(ColumnCodec):
     def _round_trips(self, values):
         units = (self._seconds(values) - self.base) / self.unit_seconds
         return self._numbers._round_trips(pd.Series(units))
+
+    def canonical(self, values):
+        """The values as the codec decodes them (a known datetime beyond the protected bounds
+        keeps its value, at the column's unit)."""
+        if self._numbers.protected_range is None:
+            return super().canonical(values)
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        counts = self._counts(values[~null_mask])
+        return self._merge(self._from_counts(counts), null_mask)
+
+    def _known_round_trips(self, values):
+        units = (self._seconds(values) - self.base) / self.unit_seconds
+        return self._numbers._known_round_trips(pd.Series(units))

@@ -141,6 +141,10 @@ class NumericTextCodec(ColumnCodec):
         return self._numbers.merged_states(fragment, self.offset + len(self.others))
 
     def _round_trips(self, values):
+        return self._texts_round_trip(values, self._numbers._round_trips)
+
+    def _texts_round_trip(self, values, numbers_round_trip):
+        """Whether each text comes back unchanged, numbers checked by ``numbers_round_trip``."""
         strings, is_other = self._split(values)
         exact = is_other.copy()
         texts = strings[~is_other]
@@ -149,10 +153,28 @@ class NumericTextCodec(ColumnCodec):
         if numeric.any():
             numbers = texts[numeric].astype(float)
             written = _written(numbers.to_numpy(), self.style, self.decimals)
-            inside[numeric] = self._numbers._round_trips(numbers) & \
+            inside[numeric] = numbers_round_trip(numbers) & \
                 (np.asarray(written, dtype=object) == texts[numeric].to_numpy())
         exact[~is_other] = inside
         return exact
+
+    def canonical(self, values):
+        """The values as the codec decodes them (a known number beyond the protected bounds
+        keeps its text)."""
+        if self._numbers.protected_range is None:
+            return super().canonical(values)
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        strings, is_other = self._split(values[~null_mask])
+        out = strings.to_numpy(dtype=object)
+        numeric = ~is_other
+        if numeric.any():
+            numbers = self._numbers.canonical(strings[numeric].astype(float)).to_numpy(float)
+            out[numeric] = _written(numbers, self.style, self.decimals)
+        return self._merge(out, null_mask)
+
+    def _known_round_trips(self, values):
+        return self._texts_round_trip(values, self._numbers._known_round_trips)
 
     def _clipped_text(self, text):
         """A number's text at the nearest protected bound (the text itself inside them)."""

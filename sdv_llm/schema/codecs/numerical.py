@@ -63,10 +63,13 @@ class NumericalCodec(ColumnCodec):
     ``width``, ``signed``, ``integer`` (whether the training column held integers), ``mode``
     (``'values'`` or ``'bins'``), ``discrete`` (the value set of ``m``, empty in bins mode),
     ``bins`` (``QuantileBins`` or None), ``protected_range`` (the protected bounds of ``m``, or
-    None without value protection).
+    None without value protection), ``known_range`` (with value protection, the range of
+    ``m`` admitted for known cells: the protected bounds widened by the metadata's
+    ``range_min``/``range_max``; None otherwise).
     """
 
     protected_range = None
+    known_range = None
 
     sdtypes = ('numerical',)
     random_decode = True
@@ -124,8 +127,11 @@ class NumericalCodec(ColumnCodec):
             warnings.warn(f"Column '{self.column}' has {places} decimal places; "
                           f'{self.decimals} are kept {reason}', UserWarning, stacklevel=2)
         scale = 10**self.decimals
-        self.protected_range = None if protected is None else (
-            round(protected[0] * scale), round(protected[1] * scale))
+        self.protected_range = self.known_range = None
+        if protected is not None:
+            self.protected_range = (round(protected[0] * scale), round(protected[1] * scale))
+            declared = [self.metadata.get('range_min'), self.metadata.get('range_max')]
+            self.known_range = self.widened_range(self.protected_range, *declared)
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
         if self.low > self.high:  # a range narrower than the resolution
@@ -289,7 +295,8 @@ class NumericalCodec(ColumnCodec):
         low = bounds[0] if low is None else max(low, bounds[0])
         high = bounds[1] if high is None else min(high, bounds[1])
         if low > high:
-            raise ValueError(f"Column '{self.column}' has no value in the requested range.")
+            raise ValueError(f"Column '{self.column}' has no value in the requested range."
+                             f'{self._protection_note()}')
         if self.bins is not None:
             return self.bins.fragment(low, high)
         digits = self._digit_fragment(low, high)
@@ -357,6 +364,43 @@ class NumericalCodec(ColumnCodec):
         if self.protected_range is not None:  # even inside a wider declared range
             inside &= (scaled >= self.protected_range[0]) & (scaled <= self.protected_range[1])
         return np.isfinite(numbers) & exact & inside
+
+    def widened_range(self, scaled_range, low=None, high=None):
+        """``scaled_range`` widened to include the numbers ``low`` and ``high`` (None: not)."""
+        start, stop = scaled_range
+        scale = 10**self.decimals
+        if low is not None and np.isfinite(float(low)):
+            start = min(start, math.floor(round(float(low) * scale, 6)))
+        if high is not None and np.isfinite(float(high)):
+            stop = max(stop, math.ceil(round(float(high) * scale, 6)))
+        return int(start), int(stop)
+
+    def canonical(self, values):
+        """The values as the codec decodes them; with value protection, a known value beyond
+        the protected bounds keeps its value (rounded to the column's decimal places)."""
+        if self.protected_range is None:
+            return super().canonical(values)
+        return self._unclipped(values, lambda scaled: self.from_scaled(scaled))
+
+    def _unclipped(self, values, convert):
+        """``convert`` of the scaled integers of present values, NaN where missing."""
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        numbers = pd.to_numeric(values[~null_mask], errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals).astype(np.int64)
+        return self._merge(convert(scaled), null_mask)
+
+    def _known_round_trips(self, values):
+        """Known cells may lie beyond the protected bounds, inside ``known_range`` (or any
+        ``width``-digit number when the range is not enforced): they are written back as
+        given and encoded at the nearest protected bound."""
+        if self.protected_range is None:
+            return self._round_trips(values)
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals)
+        low, high = self.known_range if self.enforce_min_max_values else self._bounds()
+        exact = np.isclose(scaled, numbers * 10**self.decimals, rtol=1e-9, atol=1e-6)
+        return np.isfinite(numbers) & exact & (scaled >= low) & (scaled <= high)
 
     def _present_keys(self, values):
         numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
