@@ -66,11 +66,13 @@ def test_settings():
 def test_protected_codecs_keep_no_hidden_value():
     values = pd.DataFrame({'c': ['a'] * 10 + ['b'] * 10 + ['once'],
                            'x': list(range(20)) + [1000]})
-    schema = TableSchema.fit(values, {'c': {'sdtype': 'categorical'},
-                                      'x': {'sdtype': 'numerical'}},
+    # SDV's metadata detection writes every data value and the range into the metadata
+    metadata = {'c': {'sdtype': 'categorical', 'range_values': ['once', 'never', 'a', 'b']},
+                'x': {'sdtype': 'numerical', 'range_min': 0, 'range_max': 1000}}
+    schema = TableSchema.fit(values, metadata,
                              protection=ValueProtection(threshold=5, noise=0))
     codec = schema.codecs['c']
-    assert codec.categories == ['a', 'b'] and codec.tokens[-1] == '<rare>'
+    assert codec.categories == ['a', 'b'] and codec.tokens[-1] == '<rare>'  # not 'never'
     assert codec.encode(values['c'])[-1, 0] == 2           # <rare> while training rows encode
     assert 2 not in codec.sampling_fragment().transitions[0]
     schema.release_training_values()

@@ -17,8 +17,9 @@ and ranges (``ColumnCodec.fit(values, protection)``):
   renormalized over the common values and no row holds a rare value or a ``<rare>`` string.
   A column whose every data value is rare cannot be protected that way (it would have no value
   left): it is kept as it is and named by a ``UserWarning`` and ``get_privacy_info()``.
-  Boolean columns are exempt (their values are known from the sdtype), as are the values
-  declared in the metadata (``range_values``).
+  Boolean columns are exempt (their values are known from the sdtype). The metadata's
+  ``range_values`` add no value that is not common in the data (SDV's metadata detection
+  writes every data value there).
 * ``NumericalCodec``, ``DatetimeCodec`` and ``NumericTextCodec``: training values are clipped
   to ``[v_(k), v_(n-1-k)]`` (0-based order statistics of the ``n`` values, repetitions
   counted, so a common minimum such as 0 stays); with ``n <= 2k`` values both bounds are the

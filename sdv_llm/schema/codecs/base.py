@@ -12,6 +12,9 @@ NULL_TOKEN = '<null>'
 RARE_TOKEN = '<rare>'
 """The local token every hidden (rare) value is written as in training; never sampled."""
 NULL_KEY = '\x00'
+PROTECTED_METADATA = ('range_values', 'range_min', 'range_max')
+"""Column metadata keys a value-protected codec does not keep (they may hold the values it
+hides, see ``sdv_llm.schema.protection``)."""
 """``canonical_keys`` of a missing value."""
 
 
@@ -116,6 +119,10 @@ class ColumnCodec:
             self._fit(values[~null_mask])
         finally:
             self.__dict__.pop('_value_protection', None)
+        if self.protection is not None and not self.protection.get('unprotected'):
+            # SDV's metadata detection writes every category and the range there: not kept
+            self.metadata = {key: value for key, value in self.metadata.items()
+                             if key not in PROTECTED_METADATA}
         self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
         return self
 

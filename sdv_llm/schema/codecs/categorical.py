@@ -32,8 +32,9 @@ class CategoricalCodec(ColumnCodec):
 
     With value protection (``sdv_llm.schema.protection``), the data values seen in fewer than
     the column's ``k`` rows are left out of ``categories`` and written as one ``<rare>`` token
-    (the last local token) in training; sampling automata leave that token out. Boolean
-    columns and declared values are not hidden.
+    (the last local token) in training; sampling automata leave that token out. The
+    metadata's ``range_values`` then add no value that is not common in the data (SDV's
+    metadata detection writes every data value there). Boolean columns are not protected.
     """
 
     sdtypes = ('categorical', 'boolean', 'ordinal')
@@ -49,7 +50,9 @@ class CategoricalCodec(ColumnCodec):
         if self.metadata.get('sdtype') == 'boolean' and not declared:
             declared = [False, True] if values.dtype == bool else []
 
-        hidden = self._rare_keys(values, declared)
+        hidden, common = self._rare_keys(values)
+        if common is not None:  # declared values that are not common in the data are hidden
+            declared = [value for value in declared if _key(value) in common]
         for value in list(declared) + list(values):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
@@ -64,31 +67,33 @@ class CategoricalCodec(ColumnCodec):
         if hidden:
             self._hidden = hidden  # until the training rows are encoded
 
-    def _rare_keys(self, values, declared):
-        """The keys of the data values value protection hides (an empty set when off).
+    def _rare_keys(self, values):
+        """The keys of the data values value protection hides, and of the common ones.
 
         Sets ``self.protection`` (counts of hidden categories and of their rows); a column
         whose every data value is rare is left unprotected, with a ``UserWarning``.
+
+        Returns:
+            tuple: ``(hidden, common)`` sets of keys; ``(set(), None)`` without protection.
         """
         protection = getattr(self, '_value_protection', None)
         if protection is None or self.metadata.get('sdtype') == 'boolean' or not len(values):
-            return set()
+            return set(), None
         keys = pd.Series([_key(value) for value in values], dtype=object)
         counts = keys.value_counts(sort=False)
         rare = protection.rare(counts, self.column)
-        public = {_key(value) for value in declared}
-        hidden = {key for key, is_rare in zip(counts.index, rare) if is_rare and key not in public}
-        common = [key for key, is_rare in zip(counts.index, rare) if not is_rare]
+        hidden = {key for key, is_rare in zip(counts.index, rare) if is_rare}
+        common = {key for key, is_rare in zip(counts.index, rare) if not is_rare}
         if hidden and not common:
             warnings.warn(f"Column '{self.column}': every value is seen in fewer rows than the "
                           'value protection threshold, so its values are kept as they are (not '
                           'protected); declare it as an id or PII column, or drop it.',
                           UserWarning, stacklevel=4)
             self.protection = {'hidden_categories': 0, 'hidden_rows': 0, 'unprotected': True}
-            return set()
+            return set(), None
         self.protection = {'hidden_categories': len(hidden),
                            'hidden_rows': int(counts[list(hidden)].sum()) if hidden else 0}
-        return hidden
+        return hidden, common
 
     def _value_tokens(self):
         return [str(value) for value in self.categories] + ([RARE_TOKEN] if self.rare_token

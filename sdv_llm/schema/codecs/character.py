@@ -21,8 +21,9 @@ class CharacterCodec(ColumnCodec):
     the values the column may hold. Strings longer than ``max_text_length`` raise ``ValueError``.
 
     With value protection (``sdv_llm.schema.protection``) the values seen in fewer than the
-    column's ``k`` rows are left out of the trie (and of the alphabet) and written as one
-    ``<rare>`` token in training, which sampling automata leave out. A column whose every
+    column's ``k`` rows (and declared values that are not common in the data) are left out of
+    the trie (and of the alphabet) and written as one ``<rare>`` token in training, which
+    sampling automata leave out. A column whose every
     value is rare (a near-unique identifier) cannot be protected so: it is kept whole, with a
     ``UserWarning``.
     """
@@ -36,7 +37,10 @@ class CharacterCodec(ColumnCodec):
     def _fit(self, values):
         strings = [str(value) for value in values]
         declared = [str(value) for value in (self.metadata.get('range_values') or [])]
-        hidden = self._rare_strings(strings, declared)
+        hidden = self._rare_strings(strings)
+        if self.protection is not None and not self.protection.get('unprotected'):
+            # declared values that are not common in the data are hidden too
+            declared = [text for text in declared if text in set(strings) - hidden]
         if hidden:
             kept = [text for text in strings if text not in hidden]
             values = values[[text not in hidden for text in strings]]
@@ -54,16 +58,14 @@ class CharacterCodec(ColumnCodec):
         self._char_index = {char: i + 1 for i, char in enumerate(self.alphabet)}
         self._originals = {str(value): value for value in list(pd.unique(values))}
 
-    def _rare_strings(self, strings, declared):
+    def _rare_strings(self, strings):
         """The strings value protection hides (an empty set when off); sets ``protection``."""
         protection = getattr(self, '_value_protection', None)
         if protection is None or not strings:
             return set()
         counts = pd.Series(strings, dtype=object).value_counts(sort=False)
         rare = protection.rare(counts, self.column)
-        public = set(declared)
-        hidden = {text for text, is_rare in zip(counts.index, rare)
-                  if is_rare and text not in public}
+        hidden = {text for text, is_rare in zip(counts.index, rare) if is_rare}
         if hidden and rare.all():
             warnings.warn(f"Column '{self.column}': every value is seen in fewer rows than the "
                           'value protection threshold, so its values are kept as they are (not '

@@ -55,9 +55,9 @@ class StringDomain:
 
     def describe(self, max_values=12):
         """``'one of a, b, ...'``: the first ``max_values`` values."""
-        shown = self.strings[:max_values]
-        return 'one of ' + ', '.join(shown) + (', ...' if len(self.strings) > max_values
-                                               else '')
+        visible = self.strings[:len(self.strings) - self.hidden]
+        shown = visible[:max_values]
+        return 'one of ' + ', '.join(shown) + (', ...' if len(visible) > max_values else '')
 
     def patterns(self, fmt):
         """Regexes of the texts of every value in a row of ``fmt``."""
