@@ -66,6 +66,20 @@ class TabularLLM(BaseEstimator):
                               checkpoint_dir=checkpoint_dir)
         return self
 
+    def get_privacy_info(self):
+        """What the ``privacy`` protections did (``LLMSynthesizer.get_privacy_info``).
+
+        Returns:
+            dict
+
+        Raises:
+            sklearn.exceptions.NotFittedError: before ``fit``.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, 'synthesizer_')
+        return self.synthesizer_.get_privacy_info()
+
     def sample(self, n):
         """Sample ``n`` rows.
 

@@ -63,6 +63,21 @@ def test_settings():
                        privacy={'early_stopping': 'loss'})
 
 
+def test_cli_option():
+    from sdv_llm.cli import build_parser
+    from sdv_llm.parameters import cli_parameters
+
+    def parsed(text):
+        return cli_parameters(build_parser().parse_args(['fit', 'd.csv', '-o', 'm.pkl',
+                                                         '--privacy', text]))['privacy']
+
+    assert parsed('off') is False and parsed('on') is None
+    assert parsed('{"early_stopping": "dcr", "dcr_rows": 200}') == {'early_stopping': 'dcr',
+                                                                   'dcr_rows': 200}
+    with pytest.raises(SystemExit):
+        parsed('[1]')
+
+
 def test_protected_codecs_keep_no_hidden_value():
     values = pd.DataFrame({'c': ['a'] * 10 + ['b'] * 10 + ['once'],
                            'x': list(range(20)) + [1000]})
