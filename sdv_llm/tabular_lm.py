@@ -717,7 +717,8 @@ class TabularLM:
         """Write the fitted model as JSON and safetensors into ``directory`` (which exists).
 
         Files: ``model.json`` (the settings, the column names, the fitted schema with its
-        codecs, the dependency maps, the decoder and training settings and the loss history,
+        codecs, the dependency maps, the decoder and training settings, the loss history and
+        the privacy state: the copy filter's salted row hashes and what the protections did,
         as ``sdv_llm.state`` JSON) and ``model.safetensors`` (the embedded decoder's weights)
         or, for a pretrained backbone, ``adapter/`` as peft writes it
         (``adapter_config.json``, ``adapter_model.safetensors``; the backbone's weights stay

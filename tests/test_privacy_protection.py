@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sdv.errors import SynthesizerInputError
+from sdv.errors import NotFittedError, SynthesizerInputError
 from sdv.metadata import Metadata
 
 from sdv_llm import LLMSynthesizer
@@ -58,6 +58,8 @@ def test_settings():
     assert privacy_settings({'early_stopping': 'dcr'})['copy_filter']
     with pytest.raises(ValueError, match='Unknown privacy settings'):
         privacy_settings({'copyfilter': True})
+    with pytest.raises(NotFittedError):
+        LLMSynthesizer(_metadata(pd.DataFrame({'a': [1, 2]}))).get_privacy_info()
     with pytest.raises(SynthesizerInputError, match="parameter 'privacy'"):
         LLMSynthesizer(_metadata(pd.DataFrame({'a': [1, 2]})),
                        privacy={'early_stopping': 'loss'})
