@@ -32,7 +32,7 @@ class TabularLLM(BaseEstimator):
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 differential_privacy=None):
+                 differential_privacy=None, privacy=None):
         store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table', checkpoint_dir=None):
@@ -76,6 +76,20 @@ class TabularLLM(BaseEstimator):
         self.synthesizer_.fit({metadata._get_single_table_name(): X},
                               checkpoint_dir=checkpoint_dir)
         return self
+
+    def get_privacy_info(self):
+        """What the ``privacy`` protections did (``LLMSynthesizer.get_privacy_info``).
+
+        Returns:
+            dict
+
+        Raises:
+            sklearn.exceptions.NotFittedError: before ``fit``.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, 'synthesizer_')
+        return self.synthesizer_.get_privacy_info()
 
     def sample(self, n):
         """Sample ``n`` rows.

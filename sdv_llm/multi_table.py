@@ -564,7 +564,7 @@ def _table_share(differential_privacy, num_tables):
     Returns:
         dict: the same keys, epsilon and delta split (basic composition).
     """
-    from sdv_llm.model.privacy import settings
+    from sdv_llm.model.differential_privacy import settings
 
     resolved = settings(differential_privacy)
     share = {**differential_privacy}

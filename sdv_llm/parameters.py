@@ -145,7 +145,7 @@ def _differential_privacy(value):
     """Whether ``value`` is a dict of DP settings; a dict with a bad key or value raises.
 
     A generic "it must be a dict" would not say which setting is wrong, so a dict is checked
-    here by ``sdv_llm.model.privacy.settings`` and its message kept.
+    here by ``sdv_llm.model.differential_privacy.settings`` and its message kept.
 
     Raises:
         sdv.errors.SynthesizerInputError: a dict with an unknown key, no ``epsilon``, or a
@@ -153,7 +153,7 @@ def _differential_privacy(value):
     """
     if not isinstance(value, dict):
         return False
-    from sdv_llm.model.privacy import settings
+    from sdv_llm.model.differential_privacy import settings
 
     try:
         settings(value)
@@ -161,6 +161,40 @@ def _differential_privacy(value):
         raise SynthesizerInputError(
             f"Invalid value {value!r} for parameter 'differential_privacy': {error}") from None
     return True
+
+
+def _privacy(value):
+    from sdv_llm.model.privacy import privacy_settings
+
+    try:
+        privacy_settings(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def parse_privacy(text):
+    """The ``privacy`` value of the ``--privacy`` option: ``off`` (every protection off),
+    ``on`` (the defaults) or a JSON object of settings (``'{"early_stopping": "dcr"}'``).
+
+    Raises:
+        argparse.ArgumentTypeError: neither.
+    """
+    import argparse
+    import json
+
+    if text.strip().lower() in ('off', 'false', 'none', 'no'):
+        return False
+    if text.strip().lower() in ('on', 'true', 'default', 'yes'):
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"--privacy takes 'on', 'off' or a JSON object: "
+                                         f'{error}') from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--privacy takes 'on', 'off' or a JSON object.")
+    return value
 
 
 def _locales(value):
@@ -193,6 +227,7 @@ class Parameter:
         doc (str): one line: README's "meaning", the CLI's help, ``TabularLLM``'s docstring.
         cli (str or None): the ``sdv-llm fit``/``demo`` option, ``None`` when not exposed.
         sdv (bool): handled by SDV's base synthesizer, not passed to the model.
+        cli_type (callable or None): parses the option's text (default: by the constraints).
     """
 
     name: str
@@ -201,6 +236,7 @@ class Parameter:
     doc: str
     cli: str = None
     sdv: bool = False
+    cli_type: object = None
 
     @property
     def expected(self):
@@ -317,6 +353,15 @@ PARAMETERS = (
               "DP-SGD through opacus with this budget, e.g. `{'epsilon': 3.0, 'delta': 1e-5}` "
               '(`max_grad_norm`, `accountant` too); value sets and ranges then come from the '
               'metadata only; `None` = off'),
+    Parameter('privacy', None,
+              [None, 'boolean',
+               Check(_privacy, 'a dict of privacy settings (keys of '
+                               'sdv_llm.model.privacy.PRIVACY_DEFAULTS)')],
+              'protections: `None` = rare categories and extreme values not reproduced '
+              '(value protection) and sampled copies of training rows redrawn beyond the '
+              "holdout copy rate (copy filter); a dict changes settings "
+              "(`{'early_stopping': 'dcr'}` adds DCR early stopping); `False` = none",
+              cli='--privacy', cli_type=parse_privacy),
 )
 """Every parameter of ``LLMSynthesizer`` and ``TabularLLM`` (after ``metadata``), in order."""
 
@@ -445,7 +490,9 @@ def add_cli_options(parser, parameters=PARAMETERS):
         if p.cli is None:
             continue
         kwargs = {'dest': p.name, 'default': argparse.SUPPRESS, 'help': p.doc.replace('%', '%%')}
-        if 'boolean' in p.constraints:
+        if p.cli_type is not None:
+            kwargs.update(type=p.cli_type, metavar=p.name.upper())
+        elif 'boolean' in p.constraints:
             kwargs['action'] = 'store_false' if p.default else 'store_true'
         else:
             types = [c for c in p.constraints if c is not None]

@@ -7,7 +7,8 @@ The safe format (``save_pretrained`` / ``from_pretrained``) is a directory::
                         the fitted state of SDV's data processor (dtypes, formatters, the
                         learned attributes of the key and PII generators)
     model.json          the core model (``TabularLM.save_files``): settings, the fitted schema
-                        and codecs, dependency maps, loss history
+                        and codecs, dependency maps, loss history, the copy filter (salted
+                        hashes of the training rows) and the privacy report
     model.safetensors   the embedded decoder's weights (or ``adapter/`` for a pretrained
                         backbone, as peft writes it)
 

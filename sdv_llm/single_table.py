@@ -114,6 +114,18 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             constraints are refused, and SDV's formatters clip to the metadata ranges.
             ``get_privacy_info()`` reports the epsilon spent. See README, "Differential
             privacy". Default None.
+        privacy (dict or bool or None): protections in the model (``sdv_llm.model.privacy``;
+            keys and defaults in ``PRIVACY_DEFAULTS``). ``None`` (the defaults): **value
+            protection** (categories seen in fewer than ``k`` rows, ``k`` = 5 plus a random 0
+            to 2 per column as mostlyai-engine, are never sampled; numbers and datetimes are
+            clipped to their ``k``-th smallest and largest values; conditions on those values
+            raise) and the **copy filter** (sampled rows equal to a training row are drawn
+            again beyond the share of validation rows equal to a training row, still ``n``
+            rows; the model keeps salted hashes of the rows, not the rows). A dict changes
+            settings: ``{'early_stopping': 'dcr'}`` adds REaLTabFormer-style early stopping
+            on the DCR share of sampled rows, ``{'value_protection': False}`` keeps every
+            value. ``False`` turns every protection off. ``get_privacy_info()`` reports what
+            was done. Default None.
 
     The parameters, their defaults and constraints are defined once, in
     ``sdv_llm.parameters.PARAMETERS``.
@@ -133,7 +145,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  sample_batch_size=4096, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 differential_privacy=None):
+                 differential_privacy=None, privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -234,7 +246,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 ``pii=False`` column, a constraint, ``mixed_training``, or a delta not below
                 1/rows.
         """
-        from sdv_llm.model.privacy import check_delta, settings
+        from sdv_llm.model.differential_privacy import check_delta, settings
         from sdv_llm.schema.metadata_only import (
             REQUIRED,
             missing_keys,
@@ -307,24 +319,6 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 transformer._nan_frequency = 0.0
             if hasattr(transformer, '_set_faker_seed'):
                 transformer._set_faker_seed(pd.Series([], dtype=object))
-
-    def get_privacy_info(self):
-        """What the fit promises about privacy, one entry per mechanism.
-
-        Returns:
-            dict: ``'differential_privacy'``: None without it, else a dict of what DP-SGD
-            spent (from opacus's accountant): ``epsilon`` (spent), ``target_epsilon``,
-            ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
-            ``expected_batch_size``, ``steps``, ``epochs``, ``accountant``, ``mechanism``,
-            ``unit`` and ``metadata_only`` (value sets and ranges from the metadata).
-
-        Raises:
-            sdv.errors.NotFittedError: before ``fit``.
-        """
-        if not self._fitted:
-            raise NotFittedError('The privacy information is known after fitting. Please '
-                                 'call fit first.')
-        return {'differential_privacy': self._differential_privacy_info()}
 
     def _differential_privacy_info(self):
         """The ``'differential_privacy'`` entry of ``get_privacy_info`` (None without DP)."""
@@ -441,7 +435,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
             pretrain_data = baseline_rows(processed_data, columns, self.mixed_training,
                                           self.random_state)
-        from sdv_llm.model.privacy import PrivacyBudgetError
+        from sdv_llm.model.differential_privacy import PrivacyBudgetError
 
         try:
             self._model = TabularLM(config).fit(
@@ -502,6 +496,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
 
     def _prepare_sampling(self):
         self._validate_fit_before_sample()
+        self._reset_privacy_counters()
         if not self._random_state_set:
             self._set_random_state(FIXED_RNG_SEED)
 
@@ -612,6 +607,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                 leave no way to meet the constraints.
         """
         _check_sampling_arguments(num_rows, batch_size, max_tries_per_batch)
+        self._reset_privacy_counters()
         if conditions is None:
             return super().sample(num_rows, main_table_name, max_tries_per_batch, batch_size,
                                   output_folder_path)
@@ -740,6 +736,52 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         filled = table.copy()
         _copy_cells(filled, generated, missing, table.columns)
         return {self._table_name: filled} if isinstance(data, dict) else filled
+
+    def get_privacy_info(self):
+        """What was done to protect the training rows, as plain values (no hidden value).
+
+        The dict is assembled from parts (``_privacy_info_parts``), one per protection.
+
+        Returns:
+            dict: ``value_protection`` (``enabled``, ``rare_threshold``, ``threshold_noise``,
+            ``hidden_categories`` ``{column: {'categories': n, 'rows': m}}``, ``clipped``
+            ``{column: {'low': a, 'high': b}}``: training values beyond each protected bound,
+            ``unprotected``: columns whose every value was rare, kept whole),
+            ``copy_filter`` (``enabled``, ``holdout_copy_rate``: the share of copies a
+            sample may hold, ``holdout_rows`` and ``reference`` it was measured on,
+            ``distinct_rows_hashed``, ``last_sample``: ``rows``, ``copies_found``,
+            ``rows_resampled``, ``copies_kept``, ``copies_over_limit`` of the last sample
+            call) and ``early_stopping`` (``mode`` ``None`` or ``'dcr'``; with ``'dcr'``
+            the ``threshold``, ``checks`` (epoch and DCR share), ``stopped_epoch`` and the
+            weights ``restored``), and ``differential_privacy``: None without it, else what
+            DP-SGD spent (from opacus's accountant): ``epsilon`` (spent), ``target_epsilon``,
+            ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
+            ``expected_batch_size``, ``steps``, ``epochs``, ``accountant``, ``mechanism``,
+            ``unit`` and ``metadata_only`` (value sets and ranges from the metadata). Under
+            differential privacy the other protections are off (they read the rows outside
+            the DP guarantee).
+
+        Raises:
+            sdv.errors.NotFittedError: before ``fit``.
+        """
+        if not self._fitted or self._model is None:
+            raise NotFittedError('The privacy information is known after fitting. Please call '
+                                 'fit first.')
+        info = {}
+        for part in self._privacy_info_parts():
+            info.update(part())
+        return info
+
+    def _privacy_info_parts(self):
+        """The callables whose dicts ``get_privacy_info`` merges, in order."""
+        return [self._model.privacy_info,
+                lambda: {'differential_privacy': self._differential_privacy_info()}]
+
+    def _reset_privacy_counters(self):
+        """Start the copy filter's counters of a new sample call."""
+        model = getattr(self, '_model', None)
+        if model is not None and hasattr(model, 'reset_copy_stats'):
+            model.reset_copy_stats()
 
     def get_column_order(self):
         """The order in which columns are generated, and the dependencies behind it.

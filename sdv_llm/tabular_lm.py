@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -26,10 +27,28 @@ from sdv_llm.decoding.dependencies import (
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
-from sdv_llm.model.training import TrainingConfig, mixed_precision, train_backbone
+from sdv_llm.model.privacy import (
+    COPY_PLAIN_REDRAWS,
+    COPY_REDRAWS,
+    COPY_TEMPERATURE_STEP,
+    CopyFilter,
+    DCRStopping,
+    dcr_metadata,
+    dcr_threshold,
+    empty_copy_stats,
+    privacy_settings,
+    row_keys,
+)
+from sdv_llm.model.training import (
+    TrainingConfig,
+    mixed_precision,
+    train_backbone,
+    validation_split,
+)
 from sdv_llm.plugins import codec_hook, get_serializations, state_registry
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.schema.dependencies import dependency_order
+from sdv_llm.schema.protection import ValueProtection
 from sdv_llm.serialization.compact import BOS, EOS
 from sdv_llm.state import UnsafeStateError, from_json_value, registry_of, to_json_value
 
@@ -44,10 +63,13 @@ class TabularLMConfig:
     synthesizer parameter yet) puts a binned number's sub-bin token in its bin token's decoder
     position (``TabularDecoder.sub_tokens``): one decoder step per number instead of two, but
     measured lower quality on shoppers (0.953 against 0.974 with two positions, BENCHMARKS.md
-    2026-12-01), so it is off by default.
+    2026-12-01), so it is off by default. ``privacy`` is the synthesizer parameter
+    (``sdv_llm.model.privacy.privacy_settings``).
 
-    ``differential_privacy`` (a dict, see ``sdv_llm.model.privacy.DEFAULTS``) trains with
-    DP-SGD and fits every codec from the metadata alone (``CodecOptions.metadata_only``).
+    ``differential_privacy`` (a dict, see ``sdv_llm.model.differential_privacy.DEFAULTS``)
+    trains with DP-SGD and fits every codec from the metadata alone
+    (``CodecOptions.metadata_only``); the ``privacy`` protections, which read the rows, are
+    then off (DP's guarantee covers rare values and copies).
     """
 
     epochs: int = None
@@ -78,6 +100,7 @@ class TabularLMConfig:
     verbose: bool = False
     random_state: int = None
     differential_privacy: dict = None
+    privacy: object = None
 
 
 DEFAULT_ADAPTER_EPOCHS = 3
@@ -122,7 +145,9 @@ class TabularLM:
         (and ``Epsilon`` under differential privacy),
         privacy (dict or None): what differential privacy spent (``PrivateTraining.report``:
         ``epsilon``, ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
-        ``steps``, ...), None without it.
+        ``steps``, ...), None without it,
+        copy_filter (CopyFilter or None), privacy_report (dict): what ``privacy`` did at fit
+        (``sdv_llm.model.privacy``; read with ``privacy_info``).
     """
 
     def __init__(self, config=None):
@@ -133,14 +158,14 @@ class TabularLM:
         self.privacy = None
 
     def _dp_settings(self, num_rows):
-        """The resolved DP settings (``sdv_llm.model.privacy.settings``), or None.
+        """The resolved DP settings (``sdv_llm.model.differential_privacy.settings``), or None.
 
         Raises:
             ValueError: invalid settings, or a delta not below ``1 / num_rows``.
         """
         if self.config.differential_privacy is None:
             return None
-        from sdv_llm.model.privacy import check_delta, settings
+        from sdv_llm.model.differential_privacy import check_delta, settings
 
         dp = settings(self.config.differential_privacy)
         check_delta(dp['delta'], num_rows)
@@ -189,36 +214,55 @@ class TabularLM:
                 differential privacy.
         """
         config = self.config
+        privacy = privacy_settings(config.privacy)
+        seed = self._training_seed(checkpoint_dir)
         self.columns = list(data.columns)
-        self._dp_settings(len(data))
-        if config.differential_privacy is not None and rules:
-            raise ValueError('Constraints are enforced with values read from the training '
-                             'rows; they are not supported with differential privacy.')
-        if config.differential_privacy is not None and pretrain_data is not None:
-            raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
-                             'training rows outside the DP guarantee; it is not supported '
-                             'with differential privacy.')
+        dp = self._dp_settings(len(data))
+        if dp is not None:
+            if rules:
+                raise ValueError('Constraints are enforced with values read from the training '
+                                 'rows; they are not supported with differential privacy.')
+            if pretrain_data is not None:
+                raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
+                                 'training rows outside the DP guarantee; it is not supported '
+                                 'with differential privacy.')
+            # Value protection and the copy filter read the rows outside the DP guarantee
+            # (counts, row hashes); DP itself bounds what a row can show.
+            privacy = dict(privacy, value_protection=False, copy_filter=False,
+                           early_stopping=None)
+        protection = None
+        if privacy['value_protection']:
+            protection = ValueProtection(privacy['rare_threshold'], privacy['threshold_noise'],
+                                         seed)
         self.schema = TableSchema.fit(data, columns_metadata, enforce_min_max_values,
-                                      self._codec_options(), config.column_order, codec_hook())
+                                      self._codec_options(), config.column_order, codec_hook(),
+                                      protection=protection)
         if precedence and self.schema.order_mode in ('fd', 'fixed'):
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
         self.serializer = self._build_serializer()
-        self.column_restrictions = dict(restrictions(self.schema.codecs) if restrictions else {})
         encode_rows = self._row_encoder(self.serializer.encode_blocks(data))
+        self.schema.release_training_values()  # hidden values: in the blocks, not the model
+        self.column_restrictions = dict(restrictions(self.schema.codecs) if restrictions else {})
         self.dependency_mappings = (dependency_mappings(data, self.schema.dependencies)
                                     if self.schema.order_mode == 'fd' else []) + list(rules)
+        if protection is not None:
+            self.dependency_mappings = _visible_mappings(self.schema, self.dependency_mappings)
         self._pretraining = None
         if pretrain_data is not None:
             rows = pretrain_data[self.columns]
             keep = np.ones(len(rows), dtype=bool)
             for column in self.schema.order:
-                keep &= self.schema.codecs[column].exact_mask(rows[column])
+                keep &= self.schema.codecs[column].admissible(rows[column])
             if keep.any():
                 rows = rows[keep].reset_index(drop=True)
                 self._pretraining = (self._row_encoder(self.serializer.encode_blocks(rows)),
                                      len(rows))
-        return self._train(encode_rows, len(data), checkpoint_dir)
+        self._fit_privacy(privacy, data, columns_metadata, seed)
+        try:
+            return self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
+        finally:
+            self.__dict__.pop('_monitor', None)
 
     def _row_encoder(self, blocks):
         """``encode_rows(index, rng)`` over the encoded blocks of a table (see
@@ -247,6 +291,71 @@ class TabularLM:
             return ids[:, :length], None, columns[:, :length - 1]
 
         return encode_rows
+
+    def _training_seed(self, checkpoint_dir=None):
+        """int: the seed of the fit: ``random_state``, a resumed checkpoint's, or fresh (the
+        same in every process of an ``accelerate launch``)."""
+        seed = self.config.random_state
+        if seed is None and checkpoint_dir is not None:
+            from sdv_llm.model.checkpoint import TrainingCheckpoint
+
+            seed = TrainingCheckpoint(checkpoint_dir).saved_seed()
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        return shared_seed(seed)
+
+    def _fit_privacy(self, privacy, data, columns_metadata, seed):
+        """Fit the copy filter and prepare DCR early stopping (``sdv_llm.model.privacy``).
+
+        Raises:
+            ValueError: ``early_stopping='dcr'`` without validation rows.
+        """
+        valid_index, train_index = (index.numpy() for index in validation_split(
+            len(data), self.config.validation_fraction, torch.Generator().manual_seed(seed)))
+        self.copy_filter = None
+        if privacy['copy_filter']:
+            self.copy_filter = CopyFilter.fit(row_keys(self.schema, data, self.columns),
+                                              valid_index, train_index)
+        self.copy_stats = empty_copy_stats()
+        self.privacy_report = {
+            'settings': dict(privacy),
+            'value_protection': self.schema.protection_summary()
+            if privacy['value_protection'] else None,
+            'early_stopping': {'mode': None},
+        }
+        if privacy['early_stopping'] != 'dcr':
+            return
+        if not len(valid_index) or len(valid_index) > len(train_index):
+            raise ValueError("privacy={'early_stopping': 'dcr'} compares sampled rows with the "
+                             'validation rows: it needs 0 < validation_fraction <= 0.5 and at '
+                             'least 20 training rows.')
+        from sdv_llm.evaluation.privacy import dcr_share
+
+        metadata = dcr_metadata(columns_metadata, self.columns)
+        train, valid = data.iloc[train_index], data.iloc[valid_index]
+        rows, share_seed = privacy['dcr_rows'], seed % 2**32
+        # The shares of real rows: unseen rows (half the validation rows against the other
+        # half: no copy) and training rows (copies).
+        rng = np.random.default_rng(share_seed)
+        halves = np.array_split(rng.permutation(len(valid)), 2)
+        null_share = dcr_share(train, valid.iloc[halves[0][:rows]], valid.iloc[halves[1]],
+                               metadata, 'table', seed=share_seed)
+        copied = rng.choice(len(train), size=min(rows, len(train)), replace=False)
+        copy_share = dcr_share(train, train.iloc[copied], valid, metadata, 'table',
+                               seed=share_seed)
+
+        def measure(epoch):
+            saved = self._generator
+            self._generator = torch.Generator(device=self.device).manual_seed(seed + epoch + 1)
+            try:
+                synthetic = self._sample_plan(rows, None, None, None, None, filter_copies=False)
+            finally:
+                self._generator = saved
+            return dcr_share(train, synthetic, valid, metadata, 'table', seed=share_seed)
+
+        self._monitor = DCRStopping(
+            measure, dcr_threshold(privacy, null_share, copy_share), privacy['dcr_every'],
+            privacy['dcr_patience'], {'null_share': null_share, 'copy_share': copy_share})
 
     def _build_serializer(self):
         """The serializer the configuration asks for, with the backbone's tokenizer if any.
@@ -299,13 +408,14 @@ class TabularLM:
         self._hf_config = hf_config
         return serializer
 
-    def _train(self, encode_rows, num_rows, checkpoint_dir=None):
+    def _train(self, encode_rows, num_rows, checkpoint_dir=None, seed=None):
         """Build the backbone and the automaton and train on the serialized rows.
 
         Args:
             encode_rows (callable): see ``train_backbone``.
             num_rows (int): training sequences.
             checkpoint_dir (str or pathlib.Path or None): see ``fit``.
+            seed (int or None): the fit's seed (``_training_seed``); ``None`` resolves it.
 
         Returns:
             TabularLM: ``self``.
@@ -350,12 +460,8 @@ class TabularLM:
             from sdv_llm.model.checkpoint import TrainingCheckpoint
 
             checkpoint = TrainingCheckpoint(checkpoint_dir)
-        seed = config.random_state
-        if seed is None and checkpoint is not None:
-            seed = checkpoint.saved_seed()  # resuming a fit without a fixed seed
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        seed = shared_seed(seed)  # one seed for all processes of an accelerate launch
+            seed = self._training_seed(checkpoint_dir)
         torch.manual_seed(seed)
         self.model = self._build_model().to(self.device)
         LOGGER.info('vocabulary %d tokens, %d tokens per sequence, %d automaton states, '
@@ -381,13 +487,16 @@ class TabularLM:
                                           getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
                                           prompt_length=len(self.serializer.prompt),
-                                          checkpoint=checkpoint, privacy_report=report)
+                                          checkpoint=checkpoint, privacy_report=report,
+                                          monitor=getattr(self, '_monitor', None))
         self.privacy = report
         if report is not None:
             LOGGER.info('differential privacy: epsilon %.4g spent of %.4g (delta %g, noise '
                         'multiplier %.4g, %d steps)', report['epsilon'],
                         report['target_epsilon'], report['delta'],
                         report['noise_multiplier'], report['steps'])
+        if getattr(self, '_monitor', None) is not None:
+            self.privacy_report['early_stopping'] = self._monitor.report()
         if self.pretrained is not None and self.pretrained.merge_adapter:
             self.model.merge()
         self.set_random_state(seed)
@@ -525,7 +634,117 @@ class TabularLM:
         return self._sample_plan(len(known), known, known_mask, None, batch_size, allow_null)
 
     def _sample_plan(self, num_rows, known, known_mask, constraints, batch_size,
-                     allow_null=True):
+                     allow_null=True, filter_copies=True):
+        """Draw the rows of a plan, then redraw copies of training rows (``copy_filter``).
+
+        Args:
+            num_rows (int): rows.
+            known, known_mask: known cells (``sample_known``), or None.
+            constraints (dict or None): conditions (``sample``).
+            batch_size (int or None): rows decoded together.
+            allow_null (bool): whether generated cells may be missing.
+            filter_copies (bool): apply the copy filter (off for DCR checks while training).
+
+        Returns:
+            pandas.DataFrame: ``num_rows`` rows with the training columns.
+        """
+        rows = self._draw_plan(num_rows, known, known_mask, constraints, batch_size, allow_null)
+        if getattr(self, 'copy_filter', None) is None or not filter_copies or not num_rows:
+            return rows
+        return self._filter_copies(rows, known, known_mask, constraints, batch_size,
+                                   allow_null)
+
+    def _filter_copies(self, rows, known, known_mask, constraints, batch_size, allow_null):
+        """Redraw the rows equal to a training row beyond the holdout copy rate.
+
+        The first ``CopyFilter.allowed(len(rows))`` copies stay; the others are drawn again
+        (same known cells and conditions), up to ``COPY_REDRAWS`` times, the temperature
+        rising by ``COPY_TEMPERATURE_STEP`` per redraw after the first
+        ``COPY_PLAIN_REDRAWS``. Rows whose every cell is known are the caller's and stay. Rows
+        still copies after the last redraw are kept (a row whose known cells leave no other
+        value), counted in ``copies_over_limit`` and named by a ``UserWarning``.
+
+        Returns:
+            pandas.DataFrame: ``len(rows)`` rows, indexed from 0.
+        """
+        copy_filter = self.copy_filter
+        stats = self.__dict__.setdefault('copy_stats', empty_copy_stats())
+        num_rows = len(rows)
+        complete = self._complete_rows(known, known_mask)
+        free = np.ones(num_rows, dtype=bool) if complete is None else ~complete
+        copies = copy_filter.copies(row_keys(self.schema, rows, self.columns)) & free
+        budget = copy_filter.allowed(num_rows)
+        stats['rows'] += num_rows
+        stats['copies_found'] += int(copies.sum())
+        temperature = self.config.temperature
+        for attempt in range(COPY_REDRAWS):
+            redo = np.flatnonzero(copies)[budget:]
+            if not len(redo):
+                break
+            if attempt >= COPY_PLAIN_REDRAWS:
+                temperature *= COPY_TEMPERATURE_STEP
+            redrawn = self._draw_plan(
+                len(redo), None if known is None else known.iloc[redo].reset_index(drop=True),
+                None if known_mask is None else np.asarray(known_mask)[redo], constraints,
+                batch_size, allow_null, temperature)
+            stats['rows_resampled'] += len(redo)
+            copies[redo] = copy_filter.copies(row_keys(self.schema, redrawn, self.columns))
+            redrawn.index = redo
+            rows = pd.concat([rows.drop(index=redo), redrawn]).sort_index()
+        left = int(copies.sum())
+        stats['copies_kept'] += min(left, budget)
+        over = max(0, left - budget)
+        stats['copies_over_limit'] += over
+        if over:
+            warnings.warn(f'{over} of {num_rows} sampled rows still equal a training row after '
+                          f'{COPY_REDRAWS} redraws (the copy filter allows {budget}); they are '
+                          'kept. Their known values or conditions may leave no other row.',
+                          UserWarning, stacklevel=4)
+        return rows.reset_index(drop=True)
+
+    def reset_copy_stats(self):
+        """Zero the copy filter's counters (the front ends call it as a sample call starts)."""
+        self.copy_stats = empty_copy_stats()
+
+    def privacy_info(self):
+        """What the ``privacy`` settings did (``sdv_llm.model.privacy``), as plain values.
+
+        Returns:
+            dict: ``value_protection`` (``enabled``, the ``rare_threshold`` and
+            ``threshold_noise`` settings, ``hidden_categories`` ``{column: {'categories',
+            'rows'}}``, ``clipped`` ``{column: {'low', 'high'}}`` counts of training values
+            beyond the protected bounds, ``unprotected`` columns), ``copy_filter``
+            (``enabled``, ``holdout_copy_rate``, ``holdout_rows``, ``reference``,
+            ``distinct_rows_hashed``, ``last_sample``: the counters of the last sample call:
+            ``rows``, ``copies_found``, ``rows_resampled``, ``copies_kept``,
+            ``copies_over_limit``) and ``early_stopping`` (``mode``: ``None`` or ``'dcr'``;
+            with ``'dcr'``: ``threshold``, ``every``, ``patience``, ``checks``,
+            ``stopped_epoch``, ``restored``). Never a hidden value.
+        """
+        report = getattr(self, 'privacy_report', None) or {}
+        settings = report.get('settings') or privacy_settings(False)
+        protection = report.get('value_protection')
+        copy_filter = getattr(self, 'copy_filter', None)
+        return {
+            'value_protection': {
+                'enabled': protection is not None,
+                'rare_threshold': settings['rare_threshold'],
+                'threshold_noise': settings['threshold_noise'],
+                **(protection or {'hidden_categories': {}, 'clipped': {}, 'unprotected': []}),
+            },
+            'copy_filter': {
+                'enabled': copy_filter is not None,
+                'holdout_copy_rate': None if copy_filter is None else copy_filter.holdout_rate,
+                'holdout_rows': None if copy_filter is None else copy_filter.holdout_rows,
+                'reference': None if copy_filter is None else copy_filter.reference,
+                'distinct_rows_hashed': 0 if copy_filter is None else len(copy_filter.hashes),
+                'last_sample': dict(getattr(self, 'copy_stats', None) or empty_copy_stats()),
+            },
+            'early_stopping': copy.deepcopy(report.get('early_stopping') or {'mode': None}),
+        }
+
+    def _draw_plan(self, num_rows, known, known_mask, constraints, batch_size,
+                   allow_null=True, temperature=None):
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
         if self._generator is None:
@@ -535,14 +754,15 @@ class TabularLM:
             # Rows whose every cell is known have nothing to sample: they are returned as given
             # (after the same checks as other known values).
             for column in self.schema.order:
-                self.schema.codecs[column].check_values(known.loc[complete, column])
+                self.schema.codecs[column].check_values(known.loc[complete, column],
+                                                        known=True)
             out = pd.DataFrame(index=range(num_rows), columns=self.columns, dtype=object)
             rest = ~complete
             if rest.any():
-                sampled = self._sample_plan(
+                sampled = self._draw_plan(
                     int(rest.sum()), known[rest].reset_index(drop=True),
                     None if known_mask is None else np.asarray(known_mask)[rest], constraints,
-                    batch_size, allow_null)
+                    batch_size, allow_null, temperature)
                 out = pd.concat([known[complete].assign(_row=np.flatnonzero(complete)),
                                  sampled.assign(_row=np.flatnonzero(rest))])
                 return out.sort_values('_row').drop(columns='_row').reset_index(
@@ -556,7 +776,7 @@ class TabularLM:
         plan.dependencies = self.dependency_table
         ids = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
-            self._generator, self.config.temperature, self.config.top_p,
+            self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
             amp_dtype=mixed_precision(self.device),
         )
@@ -618,7 +838,9 @@ class TabularLM:
 
         Files: ``model.json`` (the settings, the column names, the fitted schema with its
         codecs, the dependency maps, the decoder and training settings, the loss history and
-        what differential privacy spent, as ``sdv_llm.state`` JSON) and ``model.safetensors`` (the embedded decoder's weights)
+        what differential privacy spent and the privacy state: the copy filter's salted row
+        hashes and what the protections did, as ``sdv_llm.state`` JSON) and
+        ``model.safetensors`` (the embedded decoder's weights)
         or, for a pretrained backbone, ``adapter/`` as peft writes it
         (``adapter_config.json``, ``adapter_model.safetensors``; the backbone's weights stay
         in its own directory, which ``model.json`` names). The serializer, the automaton and
@@ -649,7 +871,9 @@ class TabularLM:
             'training_config': self.training_config,
             'sub_tokens': bool(getattr(self, 'sub_tokens', False)),
             'loss_values': self.loss_values.to_dict(orient='list'),
-            'privacy': getattr(self, 'privacy', None),
+            'privacy': {'copy_filter': getattr(self, 'copy_filter', None),
+                        'report': getattr(self, 'privacy_report', None),
+                        'differential_privacy': getattr(self, 'privacy', None)},
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
@@ -693,7 +917,13 @@ class TabularLM:
         self.training_config = state['training_config']
         self.sub_tokens = bool(state['sub_tokens'])
         self.loss_values = pd.DataFrame(state['loss_values'])
-        self.privacy = state.get('privacy')
+        privacy = state.get('privacy') or {}
+        self.privacy = privacy.get('differential_privacy')
+        self.copy_filter = privacy.get('copy_filter')
+        if self.copy_filter is not None and not isinstance(self.copy_filter, CopyFilter):
+            raise UnsafeStateError('model.json holds an invalid copy filter.')
+        self.privacy_report = privacy.get('report')
+        self.copy_stats = empty_copy_stats()
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
@@ -734,7 +964,50 @@ def _state_registry():
     from sdv_llm.decoding.constraints import Allowed
 
     return {**state_registry(),
-            **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed])}
+            **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed,
+                           CopyFilter])}
+
+
+def _visible_mappings(schema, mappings):
+    """Dependency maps without the values value protection hides (nor extreme ones).
+
+    The maps of exact dependencies and of decoding constraints are learned on the training
+    rows and saved with the model; with value protection, an entry whose determinant the
+    codec no longer admits is dropped, and so is a target value it does not admit (a value
+    set keeps its admitted values; a range is bounded by the codec already).
+
+    Args:
+        schema (TableSchema): fitted codecs (their hidden values released).
+        mappings (list[tuple[str, str, dict]]): ``(determinant, dependent, {x: y})``.
+
+    Returns:
+        list[tuple[str, str, dict]]
+    """
+    from sdv_llm.decoding.constraints import Allowed
+
+    kept = []
+    for determinant, dependent, mapping in mappings:
+        keys = list(mapping)
+        admitted = schema.codecs[determinant].admissible(pd.Series(keys, dtype=object))
+        target_codec = schema.codecs[dependent]
+        visible = {}
+        for key, ok in zip(keys, admitted):
+            target = mapping[key]
+            if not ok:
+                continue
+            if isinstance(target, Allowed) and target.kind == 'values':
+                values = list(target.args[0])
+                allowed = target_codec.admissible(pd.Series(values, dtype=object))
+                values = [v for v, fine in zip(values, allowed) if fine]
+                if not values:
+                    continue
+                target = Allowed('values', (tuple(values),))
+            elif not isinstance(target, Allowed) and \
+                    not target_codec.admissible(pd.Series([target], dtype=object))[0]:
+                continue
+            visible[key] = target
+        kept.append((determinant, dependent, visible))
+    return kept
 
 
 def _write_json(path, value):

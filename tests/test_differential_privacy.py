@@ -245,10 +245,14 @@ def test_saved_models_keep_the_privacy_record(private, tmp_path):
 def test_without_dp_there_is_nothing_to_report(iris):
     data, iris_metadata = iris
     synthesizer = LLMSynthesizer(iris_metadata, **{**TINY, 'epochs': 1})
-    with pytest.raises(Exception, match='fit'):
+    from sdv.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match='fit'):
         synthesizer.get_privacy_info()
     synthesizer.fit({'iris': data.head(40)})
-    assert synthesizer.get_privacy_info() == {'differential_privacy': None}
+    info = synthesizer.get_privacy_info()
+    assert info['differential_privacy'] is None
+    assert info['value_protection']['enabled'] and info['copy_filter']['enabled']
     assert 'Epsilon' not in synthesizer.get_loss_values()
 
 
@@ -266,7 +270,7 @@ def test_per_row_gradients_are_those_of_each_row_alone():
     Conv1D layers, position embeddings) equal each row's own gradient."""
     from opacus import GradSampleModule
 
-    from sdv_llm.model.privacy import register_conv1d_grad_sampler
+    from sdv_llm.model.differential_privacy import register_conv1d_grad_sampler
     from sdv_llm.model.training import row_mean_loss
 
     register_conv1d_grad_sampler()
@@ -297,7 +301,7 @@ def test_per_row_gradients_are_those_of_each_row_alone():
 
 
 def test_an_empty_poisson_batch_is_a_noise_step():
-    from sdv_llm.model.privacy import PrivateTraining, settings
+    from sdv_llm.model.differential_privacy import PrivateTraining, settings
 
     model = _decoder()
     before = [p.detach().clone() for p in model.parameters()]

@@ -25,7 +25,7 @@ def _table(num_rows=300, seed=0):
 def test_mixed_training_pretrains_then_fits_the_real_rows(baseline):
     data = _table()
     metadata = Metadata.detect_from_dataframes({'t': data})
-    synthesizer = LLMSynthesizer(metadata, **TINY, mixed_training={
+    synthesizer = LLMSynthesizer(metadata, **TINY, privacy=False, mixed_training={
         'baseline': baseline, 'rows': 600, 'epochs': 1})
     synthesizer.fit({'t': data})
     model = synthesizer._model
@@ -36,6 +36,14 @@ def test_mixed_training_pretrains_then_fits_the_real_rows(baseline):
     rows = synthesizer.sample(250)['t']
     assert len(rows) == 250 and set(rows['kind']) <= {'a', 'b', 'c'}
     assert rows['x'].between(data['x'].min(), data['x'].max()).all()
+
+
+def test_baseline_rows_with_values_that_value_protection_hides_are_dropped():
+    data = _table()
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    synthesizer = LLMSynthesizer(metadata, **TINY, mixed_training={'rows': 600, 'epochs': 1})
+    synthesizer.fit({'t': data})  # default privacy: the extreme x and y are clipped
+    assert 0 < synthesizer._model._pretraining[1] < 600
 
 
 def test_mixed_training_changes_the_model_and_is_seeded():
@@ -64,9 +72,9 @@ def test_bad_mixed_training_settings_are_named(value, match):
         LLMSynthesizer(metadata, mixed_training=value)
 
 
-def test_exact_mask_drops_values_a_codec_cannot_write():
+def test_admissible_drops_values_a_codec_cannot_write():
     categories = CategoricalCodec('c', {'sdtype': 'categorical'}).fit(pd.Series(['a', 'b']))
-    assert categories.exact_mask(pd.Series(['a', 'z', np.nan, 'b'])).tolist() == [
+    assert categories.admissible(pd.Series(['a', 'z', np.nan, 'b'])).tolist() == [
         True, False, False, True]
     numbers = NumericalCodec('n', {'sdtype': 'numerical'}).fit(pd.Series([1.5, 2.25, 3.0]))
-    assert numbers.exact_mask(pd.Series([2.0, 99.0, 1.125])).tolist() == [True, False, False]
+    assert numbers.admissible(pd.Series([2.0, 99.0, 1.125])).tolist() == [True, False, False]

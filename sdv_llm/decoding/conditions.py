@@ -92,7 +92,7 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
                 continue
             k = position[column]
             values = known[column][rows]
-            schema.codecs[column].check_values(values)
+            schema.codecs[column].check_values(values, known=True)
             local = serializer.value_block(column, values)
             block = np.full((num_rows, local.shape[1]), -1, dtype=np.int64)
             block[rows] = local
@@ -112,18 +112,30 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
         if column in standing:
             kind, spec = 'values', (_narrowed(column, kind, spec, standing[column]),)
         restrictions.append((column, serializer.restriction(column, kind, spec)))
+    covered = set(constraints)
     for column in order:
         if column in constraints:
             continue
         if column in standing:
+            # A value set restricts on its own: it leaves out <null> unless added here, and
+            # the values value protection hides (none of them is listed).
             values = list(standing[column])
             if allow_null and schema.codecs[column].nullable:
                 values.append(np.nan)
             restrictions.append((column, serializer.restriction(column, 'values', (values,))))
-        elif not allow_null:
+            covered.add(column)
+            continue
+        if not allow_null:
             restriction = serializer.restriction(column, 'present', ())
             if restriction is not None:
                 restrictions.append((column, restriction))
+                covered.add(column)
+    # Values hidden by value protection (a ``<rare>`` token in training) are never sampled:
+    # those columns enter their automaton without it (conditions and 'present' leave it out).
+    for column in order:
+        restriction = None if column in covered else serializer.restriction(column, 'visible', ())
+        if restriction is not None:
+            restrictions.append((column, restriction))
     column_start = automaton.column_start.cpu().numpy()
     entry_of_column = np.broadcast_to(column_start[:num_columns], fixed.shape).copy()
     # A text automaton has a second clause per column that ends the row (see

@@ -1,284 +1,389 @@
-"""Differentially private training: DP-SGD through opacus, one training row per example.
+"""Protection in the model: the ``privacy`` settings, the copy filter and DCR early stopping.
 
-DP-SGD (Abadi et al., 2016, "Deep Learning with Differential Privacy", arXiv 1607.00133)
-clips each example's gradient to an L2 norm of at most ``max_grad_norm``, adds Gaussian noise
-of standard deviation ``noise_multiplier * max_grad_norm`` to their sum, and samples every
-batch by Poisson sampling (each row joins a step's batch with probability ``sample_rate``),
-so that a privacy accountant can bound the privacy loss of the whole run. Everything here is
-opacus's (Yousefpour et al., 2021, arXiv 2109.12298): ``PrivacyEngine.make_private_with_epsilon``
-picks the noise multiplier that spends the target epsilon over the planned steps,
-``GradSampleModule`` computes per-example gradients (hooks for ``nn.Linear``,
-``nn.Embedding``, ``nn.LayerNorm``; torch.func for other layers with parameters, such as
-transformers' ``Conv1D`` inside GPT-2 blocks), ``DPOptimizer`` clips and adds the noise, the
-``DPDataLoader`` draws the Poisson batches and the accountant (RDP by default, or PRV)
-reports the epsilon spent. No accounting is written here.
+``privacy`` (a synthesizer parameter, ``sdv_llm.parameters``) switches three protections:
 
-The privacy unit is one training sequence: one row of a table (a parent row with its
-children for a child table, ``sdv_llm.relational.ChildrenLM``). Every sequence is one
-example; its loss is the mean over its own learned tokens, and a batch's loss is the mean over
-its sequences, so opacus's per-example gradients are those of each row alone.
+* **value protection** (``sdv_llm.schema.protection``): rare categories and extreme numbers
+  are not reproduced. On by default.
+* **copy filter** (``CopyFilter``): a sampled row equal to a training row (every modelled
+  column, in the codecs' canonical form, ``ColumnCodec.canonical_keys``) is drawn again, so
+  that the share of such copies among the rows of a sample call is at most the *holdout copy
+  rate*: the share of the validation rows (held out of training) equal to a training row,
+  measured at fit; without a validation split (fewer than 20 rows, or
+  ``validation_fraction=0``), the share of training rows equal to another training row. The
+  model stores salted 64-bit hashes of the training rows (all rows given to ``fit``), never
+  the rows. On by default.
+* **DCR early stopping** (``DCRStopping``), REaLTabFormer's idea (Solatorio and Dupriez, 2023,
+  its ``_train_with_sensitivity``): every ``dcr_every`` epochs ``dcr_rows`` rows are sampled
+  and their DCR share (``sdv_llm.evaluation.privacy.dcr_share``: the share of synthetic rows
+  closer to a training row than to any validation row, the training rows subsampled to the
+  validation rows' number) is measured; after ``dcr_patience`` checks in a row above the
+  threshold training stops and the weights of the best validation loss as of the last check
+  under the threshold are restored. Off by default (``early_stopping=None``): each check
+  costs a sample.
 
-The settings a user gives (``differential_privacy={'epsilon': 3.0, ...}``) are checked by
-``settings``; their keys and defaults are ``DEFAULTS``.
+  The threshold is set at fit, as REaLTabFormer sets its own from real rows: the share of
+  half the validation rows, compared with the training rows and the other half (rows the
+  model never saw: what a model that copies nothing scores; ``null_share``, about 0.5, lower
+  where ties are common) and the share of
+  ``dcr_rows`` training rows themselves (what a model that copies every row scores;
+  ``copy_share``: with a 10 % validation split only about 0.55, since a copy counts only when
+  its row is among the compared ones) are measured, and the threshold is
+  ``null_share + max((copy_share - null_share) / 2, 1 / sqrt(dcr_rows))``: half way to
+  copying, and at least two standard errors above no copying. ``dcr_threshold`` sets it.
+
+Defaults and keys: ``PRIVACY_DEFAULTS``.
 """
 
+import copy
+import hashlib
+import logging
 import math
-import numbers
+import secrets
 
-DEFAULTS = {'epsilon': None, 'delta': 1e-5, 'max_grad_norm': 1.0, 'accountant': 'rdp'}
-"""Keys of the ``differential_privacy`` parameter and their defaults (``epsilon`` required).
+import numpy as np
 
-* ``epsilon`` (float > 0): the privacy budget of the whole fit.
-* ``delta`` (float in (0, 1)): the probability with which the epsilon bound may fail; it must
-  also be below ``1 / rows`` (checked at fit, when the number of rows is known).
-* ``max_grad_norm`` (float > 0): the L2 norm each example's gradient is clipped to.
-* ``accountant`` (str): opacus's accountant: ``'rdp'`` (Renyi DP, Mironov 2017) or ``'prv'``
-  (privacy random variables, Gopi et al. 2021; tighter, so less noise for the same budget).
-  opacus's ``'gdp'`` is left out: it is a central-limit approximation, not an upper bound.
+LOGGER = logging.getLogger(__name__)
+
+PRIVACY_DEFAULTS = {
+    'value_protection': True,
+    'rare_threshold': 5,
+    'threshold_noise': 3,
+    'copy_filter': True,
+    'early_stopping': None,
+    'dcr_threshold': None,
+    'dcr_every': 5,
+    'dcr_rows': 500,
+    'dcr_patience': 2,
+}
+"""The privacy settings and their defaults.
+
+* ``value_protection`` (bool): hide categories seen in fewer than ``k`` rows and clip numbers
+  and datetimes to their ``k``-th smallest and largest values (``sdv_llm.schema.protection``).
+* ``rare_threshold`` (int >= 1): the base ``k`` (mostlyai-engine's 5).
+* ``threshold_noise`` (int >= 0): ``k`` is raised by a uniform integer in ``[0, noise)`` per
+  column (mostlyai-engine's 3; 0 makes ``k`` exact).
+* ``copy_filter`` (bool): redraw sampled rows equal to a training row beyond the holdout copy
+  rate (``CopyFilter``).
+* ``early_stopping`` (``None`` or ``'dcr'``): DCR early stopping (``DCRStopping``).
+* ``dcr_threshold`` (float in (0, 1] or None): the DCR share that counts as copying; ``None``
+  measures it at fit (see the module).
+* ``dcr_every`` (int >= 1): epochs between checks (REaLTabFormer's ``n_critic``, 5).
+* ``dcr_rows`` (int >= 10): rows sampled per check.
+* ``dcr_patience`` (int >= 1): checks in a row above the threshold that stop training
+  (REaLTabFormer's ``n_critic_stop``, 2).
 """
 
-ACCOUNTANTS = ('rdp', 'prv')
+COPY_REDRAWS = 30
+"""Most redraws of the rows that are still copies beyond the allowed share in one sample call."""
+COPY_PLAIN_REDRAWS = 3
+"""Redraws at the configured temperature; each later one multiplies it by
+``COPY_TEMPERATURE_STEP`` (rows a model has memorized come back at temperature 1)."""
+COPY_TEMPERATURE_STEP = 1.5
 
 
-class PrivacyBudgetError(ValueError):
-    """opacus finds no noise multiplier that keeps the run within the budget."""
+def _integer(value, low):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
 
 
-def settings(value):
-    """The DP settings of a ``differential_privacy`` value, defaults filled in.
+_CHECKS = {
+    'value_protection': (lambda v: isinstance(v, bool), 'True or False'),
+    'rare_threshold': (lambda v: _integer(v, 1), 'an integer >= 1'),
+    'threshold_noise': (lambda v: _integer(v, 0), 'an integer >= 0'),
+    'copy_filter': (lambda v: isinstance(v, bool), 'True or False'),
+    'early_stopping': (lambda v: v is None or v == 'dcr', "None or 'dcr'"),
+    'dcr_threshold': (lambda v: v is None or (isinstance(v, (int, float)) and
+                                              not isinstance(v, bool) and 0 < v <= 1),
+                      'None or a number in (0, 1]'),
+    'dcr_every': (lambda v: _integer(v, 1), 'an integer >= 1'),
+    'dcr_rows': (lambda v: _integer(v, 10), 'an integer >= 10'),
+    'dcr_patience': (lambda v: _integer(v, 1), 'an integer >= 1'),
+}
+
+
+def privacy_settings(privacy):
+    """The full privacy settings of a ``privacy`` parameter value.
 
     Args:
-        value (dict): ``{'epsilon': float, 'delta': float, 'max_grad_norm': float,
-            'accountant': str}``; only ``epsilon`` is required (``DEFAULTS``).
+        privacy (dict or bool or None): ``None`` or ``True``: the defaults
+            (``PRIVACY_DEFAULTS``); ``False``: every protection off; a dict: the defaults
+            updated with its keys.
 
     Returns:
-        dict: every key of ``DEFAULTS``, numbers as ``float``.
+        dict: every key of ``PRIVACY_DEFAULTS``.
 
     Raises:
-        TypeError: not a dict.
-        ValueError: an unknown key, ``epsilon`` missing or not a positive finite
-            number, ``delta`` outside (0, 1), ``max_grad_norm`` not positive, or an unknown
-            accountant; the message names the key and the value.
+        TypeError: ``privacy`` is none of these.
+        ValueError: an unknown key or a value of the wrong kind (both named).
     """
-    if not isinstance(value, dict):
-        raise TypeError(f'{value!r} is not a dict of differential privacy settings.')
-    unknown = sorted(set(value) - set(DEFAULTS), key=str)
+    settings = dict(PRIVACY_DEFAULTS)
+    if privacy is None or privacy is True:
+        return settings
+    if privacy is False:
+        settings.update(value_protection=False, copy_filter=False, early_stopping=None)
+        return settings
+    if not isinstance(privacy, dict):
+        raise TypeError(f'privacy must be None, True, False or a dict, not {privacy!r}.')
+    unknown = sorted(set(privacy) - set(PRIVACY_DEFAULTS))
     if unknown:
-        raise ValueError(f'unknown keys {unknown}; the keys are {list(DEFAULTS)}.')
-    resolved = {**DEFAULTS, **value}
-
-    def positive(key):
-        number = resolved[key]
-        if not isinstance(number, numbers.Real) or isinstance(number, bool) \
-                or not math.isfinite(number) or number <= 0:
-            raise ValueError(f"'{key}' must be a positive finite number, not {number!r}.")
-        return float(number)
-
-    if resolved['epsilon'] is None:
-        raise ValueError("'epsilon' is required (the privacy budget, for example 3.0).")
-    resolved['epsilon'] = positive('epsilon')
-    resolved['max_grad_norm'] = positive('max_grad_norm')
-    delta = resolved['delta']
-    if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not 0 < delta < 1:
-        raise ValueError(f"'delta' must be a number in (0, 1), not {delta!r}.")
-    resolved['delta'] = float(delta)
-    if resolved['accountant'] not in ACCOUNTANTS:
-        raise ValueError(f"'accountant' must be one of {ACCOUNTANTS}, not "
-                         f"{resolved['accountant']!r}.")
-    return resolved
+        raise ValueError(f'Unknown privacy settings {unknown}; the settings are '
+                         f'{list(PRIVACY_DEFAULTS)}.')
+    for key, value in privacy.items():
+        check, expected = _CHECKS[key]
+        if not check(value):
+            raise ValueError(f'The privacy setting {key!r} must be {expected}, not {value!r}.')
+    settings.update(privacy)
+    return settings
 
 
-def check_delta(delta, num_rows):
-    """Raise unless ``delta < 1 / num_rows``.
-
-    A delta of ``1 / n`` or more admits a mechanism that publishes one row in the clear, so
-    it does not protect anyone (Dwork and Roth, 2014, section 2.3).
+def dcr_threshold(settings, null_share, copy_share):
+    """float: the DCR share above which a check counts as copying (see the module).
 
     Args:
-        delta (float): the settings' delta.
-        num_rows (int): training sequences (the privacy units).
-
-    Raises:
-        ValueError: naming both numbers.
-    """
-    if num_rows and delta >= 1 / num_rows:
-        raise ValueError(f"'delta' = {delta:g} is not below 1 / rows = {1 / num_rows:g} "
-                         f'({num_rows} rows): it would allow publishing a row; give a smaller '
-                         'delta.')
-
-
-def unpredictable_generator(device):
-    """A ``torch.Generator`` seeded from the operating system's entropy.
-
-    The noise and the Poisson batches of DP-SGD must be unknown to an adversary: a generator
-    seeded with ``random_state`` (which a saved synthesizer records) would let anyone who
-    knows the other rows re-derive the noise. opacus's ``secure_mode`` (a cryptographic
-    generator, torchcsprng) is not used, as opacus's default.
-
-    Args:
-        device (torch.device)
+        settings (dict): ``privacy_settings``.
+        null_share (float): DCR share of unseen rows (half the validation rows).
+        copy_share (float): DCR share of training rows.
 
     Returns:
-        torch.Generator
+        float: ``dcr_threshold`` when set, else ``null_share + max((copy_share - null_share)
+        / 2, 1 / sqrt(dcr_rows))``.
     """
-    import secrets
-
-    import torch
-
-    return torch.Generator(device=device).manual_seed(secrets.randbits(63))
-
-
-def register_conv1d_grad_sampler():
-    """Per-example gradients of transformers' ``Conv1D`` (GPT-2's attention and MLP layers).
-
-    ``Conv1D`` is a linear layer with a transposed weight (``y = x @ W + b``, ``W`` of shape
-    ``(in, out)``), so its per-example gradients are ``x_n^T g_n`` and ``sum g_n``, as opacus's
-    ``nn.Linear`` sampler computes them. Without it opacus falls back to torch.func for the
-    layer, which gives the same gradients (tested) about twice as slowly. Registering twice is
-    harmless.
-    """
-    import torch
-    from opacus.grad_sample import register_grad_sampler
-    from opacus.grad_sample.grad_sample_module import GradSampleModule
-    from transformers.pytorch_utils import Conv1D
-
-    if Conv1D in GradSampleModule.GRAD_SAMPLERS:
-        return
-
-    @register_grad_sampler(Conv1D)
-    def conv1d_grad_sample(layer, activations, backprops):
-        inputs = activations[0]
-        samples = {}
-        if layer.weight.requires_grad:
-            samples[layer.weight] = torch.einsum('n...i,n...j->nij', inputs, backprops)
-        if layer.bias is not None and layer.bias.requires_grad:
-            samples[layer.bias] = torch.einsum('n...k->nk', backprops)
-        return samples
+    if settings['dcr_threshold'] is not None:
+        return float(settings['dcr_threshold'])
+    return float(null_share + max((copy_share - null_share) / 2,
+                                  1 / math.sqrt(settings['dcr_rows'])))
 
 
-class PrivateTraining:
-    """The opacus objects of one DP-SGD run over ``num_rows`` sequences.
+# --------------------------------------------------------------------------- copy filter
+def row_keys(schema, frame, columns):
+    """One string per row that equal rows share (the copy filter's row identity).
 
     Args:
-        model (torch.nn.Module): the decoder (its trainable parameters are trained).
-        optimizer (torch.optim.Optimizer): over the model's trainable parameters.
-        num_rows (int): training sequences.
-        batch_size (int): expected sequences per step (the sample rate is
-            ``1 / ceil(num_rows / batch_size)``, about ``batch_size / num_rows``).
-        epochs (int): passes; the run takes ``epochs * ceil(num_rows / batch_size)`` steps.
-        dp (dict): ``settings(...)``.
-        device (torch.device): where the noise is drawn.
+        schema (TableSchema): the fitted codecs (``ColumnCodec.canonical_keys``).
+        frame (pandas.DataFrame): rows holding ``columns`` (raw or sampled values).
+        columns (list[str]): the modelled columns, in a fixed order.
 
-    Attributes:
-        module (opacus.GradSampleModule): the model, computing per-example gradients.
-        optimizer (opacus.optimizers.DPOptimizer): clips, adds noise, records each step.
-        engine (opacus.PrivacyEngine): holds the accountant.
-        noise_multiplier (float): the noise standard deviation over ``max_grad_norm``.
-        sample_rate (float): the Poisson sampling probability of a row per step.
-        steps_per_epoch (int)
+    Returns:
+        list[str]: ``len(frame)`` keys.
+    """
+    cells = [schema.codecs[column].canonical_keys(frame[column]) for column in columns]
+    if not cells:
+        return [''] * len(frame)
+    return ['\x1f'.join(row) for row in zip(*cells)]
 
-    Raises:
-        PrivacyBudgetError: the budget cannot be met (opacus: "The privacy budget is too
-            low"); the message names the settings and what to change.
+
+class CopyFilter:
+    """Salted hashes of the training rows and the share of copies a sample may hold.
+
+    Args:
+        salt (str): hex key of the keyed BLAKE2b hash (16 random bytes drawn at fit), so the
+            hashes of one model cannot be matched against another's or a precomputed table.
+            Whoever holds the model can still test whether a whole candidate row was a
+            training row, as sampling it many times would also tell.
+        hashes (numpy.ndarray): uint64 ``(m,)`` sorted distinct hashes of the training rows.
+        holdout_rate (float): the share of copies allowed, in [0, 1].
+        holdout_rows (int): the rows ``holdout_rate`` was measured on.
+        reference (str): ``'validation split'`` or ``'duplicates'`` (see the module).
     """
 
-    def __init__(self, model, optimizer, num_rows, batch_size, epochs, dp, device):
-        import torch
-        from opacus import PrivacyEngine
-        from torch.utils.data import DataLoader, TensorDataset
+    def __init__(self, salt, hashes, holdout_rate, holdout_rows, reference):
+        self.salt = str(salt)
+        self.hashes = np.asarray(hashes, dtype=np.uint64)
+        self.holdout_rate = float(holdout_rate)
+        self.holdout_rows = int(holdout_rows)
+        self.reference = str(reference)
 
-        register_conv1d_grad_sampler()
-        self.dp = dp
-        self.engine = PrivacyEngine(accountant=dp['accountant'])
-        rows = DataLoader(TensorDataset(torch.arange(num_rows)), batch_size=batch_size)
-        try:
-            self.module, self.optimizer, self.loader = self.engine.make_private_with_epsilon(
-                module=model, optimizer=optimizer, data_loader=rows,
-                target_epsilon=dp['epsilon'], target_delta=dp['delta'], epochs=epochs,
-                max_grad_norm=dp['max_grad_norm'], poisson_sampling=True,
-                loss_reduction='mean', noise_generator=unpredictable_generator(device))
-        except ValueError as error:
-            if 'budget' not in str(error):
-                raise
-            raise PrivacyBudgetError(
-                f"differential_privacy: opacus cannot reach epsilon={dp['epsilon']:g} at "
-                f"delta={dp['delta']:g} over {epochs * len(rows)} steps at sample rate "
-                f'{1 / len(rows):.3g} ({error}); give a larger epsilon or delta, fewer epochs '
-                'or a smaller batch_size.') from error
-        # opacus seeds the Poisson sampler only in its secure mode: never from torch's global
-        # generator (which random_state seeds).
-        self.loader.batch_sampler.generator = unpredictable_generator(torch.device('cpu'))
-        self.noise_multiplier = float(self.optimizer.noise_multiplier)
-        self.sample_rate = 1 / len(rows)
-        self.steps_per_epoch = len(self.loader)
-        self.epochs = int(epochs)
-        self.expected_batch_size = float(num_rows * self.sample_rate)
+    @classmethod
+    def fit(cls, keys, valid_index=None, train_index=None):
+        """Hash the training rows and measure the holdout copy rate.
 
-    def batches(self):
-        """One epoch of Poisson batches.
-
-        Yields:
-            torch.Tensor: int64 row indices, possibly none (then call ``empty_step``).
-        """
-        for (index,) in self.loader:
-            yield index.reshape(-1).long()
-
-    def empty_step(self):
-        """A step of an empty Poisson batch: noise only, counted by the accountant.
-
-        Skipping the step would make the number of noisy steps depend on whether a row was
-        drawn, which the accounting does not allow for.
-        """
-        import torch
-
-        for p in self.optimizer.params:
-            p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-
-    def epsilon(self):
-        """float: the epsilon spent so far at the settings' delta (the accountant's)."""
-        if not len(self.engine.accountant):
-            return 0.0
-        return float(self.engine.get_epsilon(self.dp['delta']))
-
-    def steps(self):
-        """int: noisy steps taken (each Poisson batch is one, empty ones included)."""
-        return int(sum(step[2] for step in self.engine.accountant.history))
-
-    def report(self):
-        """What the run spent, for ``get_privacy_info`` and the saved model.
+        Args:
+            keys (list[str]): ``row_keys`` of every row given to ``fit``.
+            valid_index, train_index (numpy.ndarray or None): the validation split of
+                training (``sdv_llm.model.training.validation_split``); without validation
+                rows the rate is the share of rows equal to another row.
 
         Returns:
-            dict: ``epsilon`` (spent, from the accountant), ``target_epsilon``, ``delta``,
-            ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``, ``expected_batch_size``,
-            ``steps``, ``epochs``, ``accountant``, ``mechanism`` and ``unit`` (words).
+            CopyFilter
         """
-        import opacus
+        salt = secrets.token_hex(16)
+        hashed = _hash(keys, salt)
+        valid_index = np.asarray([] if valid_index is None else valid_index, dtype=np.int64)
+        if len(valid_index):
+            train = np.unique(hashed[np.asarray(train_index, dtype=np.int64)])
+            rate = float(np.isin(hashed[valid_index], train).mean())
+            rows, reference = len(valid_index), 'validation split'
+        else:
+            _, inverse, counts = np.unique(hashed, return_inverse=True, return_counts=True)
+            rate = float((counts[inverse] > 1).mean()) if len(hashed) else 0.0
+            rows, reference = len(hashed), 'duplicates'
+        return cls(salt, np.unique(hashed), rate, rows, reference)
 
-        return {
-            'epsilon': self.epsilon(),
-            'target_epsilon': self.dp['epsilon'],
-            'delta': self.dp['delta'],
-            'noise_multiplier': self.noise_multiplier,
-            'max_grad_norm': self.dp['max_grad_norm'],
-            'sample_rate': float(self.sample_rate),
-            'expected_batch_size': self.expected_batch_size,
-            'steps': self.steps(),
-            'epochs': self.epochs,
-            'accountant': self.dp['accountant'],
-            'mechanism': f'DP-SGD (Abadi et al. 2016), Poisson sampling, opacus '
-                         f'{opacus.__version__}',
-            'unit': 'one training sequence (a row; a parent with its children for a child '
-                    'table)',
-        }
+    def copies(self, keys):
+        """numpy.ndarray: bool ``(len(keys),)``, the rows equal to a training row."""
+        if not len(keys):
+            return np.zeros(0, dtype=bool)
+        return np.isin(_hash(keys, self.salt), self.hashes)
 
-    def close(self):
-        """Remove opacus's hooks and per-example gradients from the model (before sampling
-        and saving)."""
-        self.module._close()
-        for p in self.module._module.parameters():
-            for name in ('grad_sample', 'summed_grad', '_current_grad_sample',
-                         '_forward_counter'):
-                if hasattr(p, name):
-                    delattr(p, name)
+    def allowed(self, num_rows):
+        """int: the copies ``num_rows`` sampled rows may hold (``floor(rate * num_rows)``)."""
+        return math.floor(self.holdout_rate * num_rows + 1e-9)
+
+    def to_state(self):
+        """The model-file state (``sdv_llm.state``): salt, hashes, rate, rows, reference."""
+        return {'salt': self.salt, 'hashes': self.hashes, 'holdout_rate': self.holdout_rate,
+                'holdout_rows': self.holdout_rows, 'reference': self.reference}
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuild from ``to_state``; checks the types (a model file is not trusted).
+
+        Raises:
+            sdv_llm.state.UnsafeStateError: a field of the wrong type.
+        """
+        from sdv_llm.state import UnsafeStateError
+
+        hashes = state.get('hashes') if isinstance(state, dict) else None
+        if not isinstance(hashes, np.ndarray) or hashes.dtype != np.uint64 or \
+                not isinstance(state.get('salt'), str):
+            raise UnsafeStateError('The copy filter of the model file is not valid.')
+        return cls(state['salt'], hashes, float(state['holdout_rate']),
+                   int(state['holdout_rows']), str(state['reference']))
+
+
+def _hash(keys, salt):
+    """uint64 ``(len(keys),)`` keyed BLAKE2b-64 hashes of row keys."""
+    key = bytes.fromhex(salt)
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(text.encode('utf-8'), digest_size=8, key=key).digest(),
+                        'little') for text in keys), dtype=np.uint64, count=len(keys))
+
+
+def empty_copy_stats():
+    """dict: the copy filter's counters of one sample call, zeroed (see ``privacy_info``)."""
+    return {'rows': 0, 'copies_found': 0, 'rows_resampled': 0, 'copies_kept': 0,
+            'copies_over_limit': 0}
+
+
+# ------------------------------------------------------------------ DCR early stopping
+class DCRStopping:
+    """Stop training when sampled rows get closer to training rows than to validation rows.
+
+    ``train_backbone`` calls ``after_epoch`` after each epoch's validation and
+    ``state_to_restore`` at the end.
+
+    Args:
+        measure (callable): ``measure(epoch) -> float``: the DCR share of rows sampled from the
+            model now (in eval mode).
+        threshold (float): the share above which a check counts as copying.
+        every (int): check after every ``every``-th epoch.
+        patience (int): checks in a row above the threshold that stop training.
+
+    Attributes:
+        checks (list[dict]): ``{'epoch', 'dcr_share'}`` of every check.
+        stopped_epoch (int or None): the epoch after which training stopped, if it did.
+        restored (str or None): which weights were restored because of the checks.
+    """
+
+    def __init__(self, measure, threshold, every=5, patience=2, reference=None):
+        self.measure = measure
+        self.threshold = float(threshold)
+        self.reference = dict(reference or {})
+        self.every = int(every)
+        self.patience = int(patience)
+        self.checks = []
+        self.stopped_epoch = None
+        self.restored = None
+        self._failures = 0
+        self._safe = None           # (state, epoch): best weights as of the last passed check
+        self._least = None          # (share, state, epoch): the lowest share when none passed
+
+    def after_epoch(self, epoch, model, best_state, best_epoch):
+        """Check after ``epoch`` (0-based) when it is a check epoch.
+
+        Args:
+            epoch (int): the epoch just trained.
+            model (torch.nn.Module): the model (set to eval mode for the check).
+            best_state (dict or None): the best validation-loss weights so far.
+            best_epoch (int or None): their epoch.
+
+        Returns:
+            bool: whether to stop training.
+        """
+        if (epoch + 1) % self.every:
+            return False
+        model.eval()
+        share = float(self.measure(epoch))
+        self.checks.append({'epoch': int(epoch), 'dcr_share': share})
+        LOGGER.info('epoch %d DCR share %.3f (threshold %.3f)', epoch, share, self.threshold)
+        if share <= self.threshold:
+            self._failures = 0
+            if best_state is None:
+                self._safe = (copy.deepcopy(model.state_dict()), int(epoch))
+            else:
+                self._safe = (best_state, best_epoch)
+            return False
+        self._failures += 1
+        if self._safe is None and (self._least is None or share < self._least[0]):
+            self._least = (share, copy.deepcopy(model.state_dict()), int(epoch))
+        if self._failures >= self.patience:
+            self.stopped_epoch = int(epoch)
+            return True
+        return False
+
+    def state_to_restore(self, best_state):
+        """The weights to end with: ``best_state`` unless the last check was above the
+        threshold; then the best weights as of the last check under it, or (none was) those of
+        the check with the lowest share.
+
+        Args:
+            best_state (dict or None): the best validation-loss weights.
+
+        Returns:
+            dict or None: a state dict, or ``best_state``.
+        """
+        if not self._failures:
+            return best_state
+        if self._safe is not None:
+            state, epoch = self._safe
+            self.restored = f'best validation loss as of the last check under the threshold ' \
+                            f'(epoch {epoch})'
+            return state
+        share, state, epoch = self._least
+        self.restored = f'no check was under the threshold: the weights of the lowest share ' \
+                        f'({share:.3f}, epoch {epoch})'
+        return state
+
+    def report(self):
+        """dict: ``mode``, ``threshold``, the ``reference`` shares it was set from
+        (``null_share``, ``copy_share``), ``every``, ``patience``, ``checks``,
+        ``stopped_epoch``, ``restored``."""
+        return {'mode': 'dcr', 'threshold': self.threshold, **self.reference,
+                'every': self.every, 'patience': self.patience, 'checks': list(self.checks),
+                'stopped_epoch': self.stopped_epoch, 'restored': self.restored}
+
+
+def dcr_metadata(columns_metadata, columns):
+    """SDV metadata of the modelled columns for ``dcr_share``: numerical and datetime columns
+    as they are, every other column compared as a category.
+
+    Args:
+        columns_metadata (dict[str, dict]): SDV column metadata by column.
+        columns (list[str]): the modelled columns.
+
+    Returns:
+        sdv.metadata.Metadata: one table, ``'table'``.
+    """
+    from sdv.metadata import Metadata
+
+    spec = {}
+    for column in columns:
+        meta = columns_metadata.get(column, {})
+        sdtype = meta.get('sdtype')
+        if sdtype == 'datetime':
+            spec[column] = {'sdtype': 'datetime', **({'datetime_format': meta['datetime_format']}
+                                                     if meta.get('datetime_format') else {})}
+        elif sdtype == 'numerical':
+            spec[column] = {'sdtype': 'numerical'}
+        else:
+            spec[column] = {'sdtype': 'categorical'}
+    return Metadata.load_from_dict({'tables': {'table': {'columns': spec}}})

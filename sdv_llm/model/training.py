@@ -1,7 +1,7 @@
 """The training loop: AdamW, warm-up and cosine decay, clipping, validation and early stopping.
 
 With ``TrainingConfig.differential_privacy`` the same loop runs DP-SGD through opacus
-(``sdv_llm.model.privacy``): one row per example, Poisson batches, a fixed number of epochs
+(``sdv_llm.model.differential_privacy``): one row per example, Poisson batches, a fixed number of epochs
 and no validation split (early stopping on held-out rows would make the number of steps
 depend on the data).
 """
@@ -42,7 +42,7 @@ class TrainingConfig:
         weight_decay (float): AdamW weight decay. Default 0.01.
         max_grad_norm (float): gradient clipping norm. Default 1.0 (under differential
             privacy the per-example norm ``differential_privacy['max_grad_norm']`` is used).
-        differential_privacy (dict or None): DP-SGD settings (``sdv_llm.model.privacy.settings``:
+        differential_privacy (dict or None): DP-SGD settings (``sdv_llm.model.differential_privacy.settings``:
             ``epsilon``, ``delta``, ``max_grad_norm``, ``accountant``), or None for ordinary
             training. Default None.
     """
@@ -202,8 +202,27 @@ def _batches(count, batch_size, generator=None):
         yield order[start : start + batch_size]
 
 
+def validation_split(num_rows, fraction, generator):
+    """The rows held out for early stopping and the rows trained on.
+
+    Args:
+        num_rows (int): rows.
+        fraction (float): share held out (none below 20 rows).
+        generator (torch.Generator): the training generator (``train_backbone`` draws the
+            split first from a generator seeded with its ``seed``, so a generator seeded alike
+            gives the same split).
+
+    Returns:
+        tuple: int64 tensors ``(valid_index, train_index)``.
+    """
+    n_valid = round(num_rows * fraction) if num_rows >= 20 else 0
+    permutation = torch.randperm(num_rows, generator=generator)
+    return permutation[:n_valid], permutation[n_valid:]
+
+
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0, prompt_length=1, checkpoint=None, privacy_report=None):
+                   seed=0, prompt_length=1, checkpoint=None, privacy_report=None,
+                   monitor=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -239,6 +258,10 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         privacy_report (dict or None): with ``config.differential_privacy``, filled with
             what the run spent (``PrivateTraining.report``: epsilon from opacus's accountant,
             delta, noise multiplier, clipping norm, sample rate, steps).
+        monitor (sdv_llm.model.privacy.DCRStopping or None): called after every epoch's
+            validation (``after_epoch``; it may stop training) and at the end
+            (``state_to_restore``: the weights to end with). Its checks are not part of a
+            checkpoint: a resumed fit checks again from the epoch it resumes at.
 
     Under ``config.differential_privacy`` (DP-SGD, Abadi et al. 2016, through opacus): every
     row is one example, batches are Poisson samples of rows (an empty one is a noise-only
@@ -291,10 +314,9 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     dp = config.differential_privacy
     if dp and merging:
         raise ValueError('Differential privacy does not support merged sub-tokens.')
-    count = num_rows
-    n_valid = round(count * config.validation_fraction) if count >= 20 and not dp else 0
-    permutation = torch.randperm(count, generator=generator)
-    valid_idx, train_idx = permutation[:n_valid], permutation[n_valid:]
+    valid_idx, train_idx = validation_split(
+        num_rows, 0.0 if dp else config.validation_fraction, generator)
+    n_valid = len(valid_idx)
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
     total_steps = max(1, steps_per_epoch * config.epochs)
     warmup = max(1, int(0.05 * total_steps))
@@ -318,7 +340,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         if checkpoint is not None:
             raise ValueError('Differential privacy does not support checkpoint_dir (the '
                              "accountant's state is not checkpointed).")
-        from sdv_llm.model.privacy import PrivateTraining
+        from sdv_llm.model.differential_privacy import PrivateTraining
 
         private = PrivateTraining(model, optimizer, len(train_idx), config.batch_size,
                                   config.epochs, dp, device)
@@ -362,7 +384,7 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         return constrained_loss(logits, labels, allowed)
 
     history = []
-    best_loss, best_state, stale, step = math.inf, None, 0, 0
+    best_loss, best_state, stale, step, best_epoch = math.inf, None, 0, 0, None
     first_epoch, stopped, elapsed = 0, False, 0.0
     fingerprint = {
         'num_rows': int(num_rows), 'seed': int(seed), 'processes': int(processes),
@@ -443,11 +465,13 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         LOGGER.info('epoch %d loss %.4f validation %.4f', epoch, train_loss, validation_loss)
         if n_valid:
             if validation_loss < best_loss - 1e-4:
-                best_loss, stale = validation_loss, 0
+                best_loss, stale, best_epoch = validation_loss, 0, epoch
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
                 stopped = stale >= config.patience
+        if monitor is not None and monitor.after_epoch(epoch, model, best_state, best_epoch):
+            stopped = True
         if checkpoint is not None and distributed.process_state().is_main_process:
             checkpoint.save(epoch, model, optimizer, scheduler, scaler, generator, rng, {
                 'history': history, 'step': step, 'stale': stale, 'stopped': stopped,
@@ -463,6 +487,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         private.close()
         if privacy_report is not None:
             privacy_report.update(private.report())
+    if monitor is not None:
+        best_state = monitor.state_to_restore(best_state)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

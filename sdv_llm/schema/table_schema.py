@@ -1,5 +1,6 @@
 """The table schema: the fitted codecs of all modelled columns, in generation order."""
 
+import inspect
 import logging
 
 import pandas as pd
@@ -31,7 +32,7 @@ class TableSchema:
 
     @classmethod
     def fit(cls, data, columns_metadata, enforce_min_max_values=True, options=None,
-            column_order='fixed', choose_codec=None):
+            column_order='fixed', choose_codec=None, protection=None):
         """Choose a codec for every column and fit it.
 
         Args:
@@ -45,6 +46,9 @@ class TableSchema:
                 an unfitted codec or ``None``. The models pass the plugins' hook
                 (``sdv_llm.plugins.codec_hook()``), so plugins choose codecs; ``None`` uses the
                 built-in codec of each sdtype (``codec_for_sdtype``) only.
+            protection (ValueProtection or None): value protection
+                (``sdv_llm.schema.protection``), passed to every codec's ``fit``; a plugin
+                codec whose ``fit`` takes no ``protection`` is fitted unprotected.
 
         With ``options.metadata_only`` (differential privacy) nothing is learned from the
         rows: the codec is chosen from the metadata (the hook's ``values`` are the column's
@@ -82,8 +86,13 @@ class TableSchema:
                 )
                 continue
             try:
-                codecs[column] = (codec.fit_metadata(data[column].dtype)
-                                  if options.metadata_only else codec.fit(values))
+                if options.metadata_only:
+                    codecs[column] = codec.fit_metadata(data[column].dtype)
+                elif protection is not None and \
+                        'protection' in inspect.signature(codec.fit).parameters:
+                    codecs[column] = codec.fit(values, protection)
+                else:
+                    codecs[column] = codec.fit(values)
             except (ValueError, TypeError) as error:
                 message = str(error)
                 errors.append(message if options.metadata_only
@@ -100,3 +109,31 @@ class TableSchema:
         order, dependencies = resolve_column_order(column_order, data[list(codecs)])
         mode = column_order if isinstance(column_order, str) else 'list'
         return cls(codecs, order, mode, dependencies)
+
+    def release_training_values(self):
+        """Forget the hidden values every codec kept to encode the training rows (see
+        ``ColumnCodec.release_training_values``); call once they are encoded."""
+        for codec in self.codecs.values():
+            codec.release_training_values()
+
+    def protection_summary(self):
+        """What value protection did, per column, as counts (never the values).
+
+        Returns:
+            dict: ``hidden_categories`` ``{column: {'categories': n, 'rows': m}}``,
+            ``clipped`` ``{column: {'low': a, 'high': b}}`` (training values beyond each
+            protected bound) and ``unprotected`` (columns left whole because every value was
+            rare), each holding only the columns concerned.
+        """
+        hidden, clipped, unprotected = {}, {}, []
+        for column in self.order:
+            info = getattr(self.codecs[column], 'protection', None) or {}
+            if info.get('unprotected'):
+                unprotected.append(column)
+            if info.get('hidden_categories'):
+                hidden[column] = {'categories': int(info['hidden_categories']),
+                                  'rows': int(info.get('hidden_rows', 0))}
+            if 'clipped_low' in info:
+                clipped[column] = {'low': int(info['clipped_low']),
+                                   'high': int(info['clipped_high'])}
+        return {'hidden_categories': hidden, 'clipped': clipped, 'unprotected': unprotected}

@@ -116,12 +116,14 @@ class CompactSerializer:
 
         Args:
             column (str): the column.
-            kind (str): ``'values'`` (``spec = (values,)``), ``'range'`` (``(low, high)``) or
-                ``'present'`` (any value but missing; ``spec`` empty).
+            kind (str): ``'values'`` (``spec = (values,)``), ``'range'`` (``(low, high)``),
+                ``'present'`` (any value but missing; ``spec`` empty) or ``'visible'`` (any
+                value sampling may write: the hidden ``<rare>`` token of value protection left
+                out; ``ColumnCodec.sampling_fragment``).
             spec (tuple): see ``kind``.
 
         Returns:
-            Fragment or None: ``None`` when ``'present'`` restricts nothing.
+            Fragment or None: ``None`` when ``'present'`` or ``'visible'`` restricts nothing.
 
         Raises:
             ValueError: a value the column cannot take or an empty range (column named).
@@ -131,6 +133,8 @@ class CompactSerializer:
             return codec.values_fragment(spec[0])
         if kind == 'range':
             return codec.range_fragment(*spec)
+        if kind == 'visible':
+            return codec.sampling_fragment()
         return codec.present_fragment()
 
     def assemble(self, blocks, orders=None):

@@ -253,7 +253,9 @@ class TextSerializer:
 
         Args:
             column (str): the column.
-            kind (str): ``'values'``, ``'range'`` or ``'present'`` (any value but missing).
+            kind (str): ``'values'``, ``'range'``, ``'present'`` (any value but missing) or
+                ``'visible'`` (any value sampling may write: hidden values left out, see
+                ``ColumnCodec.sampling_fragment``).
             spec (tuple): ``(values,)`` or ``(low, high)``.
 
         Returns:
@@ -265,9 +267,14 @@ class TextSerializer:
         """
         codec = self.schema.codecs[column]
         domain = self.domains[column]
+        hidden = bool(getattr(domain, 'hidden', 0)) and not codec.only_null
+        if kind == 'visible':
+            return (domain.visible_patterns(self.format), codec.nullable) if hidden else None
         if kind == 'present':
             if not codec.nullable or codec.only_null:
                 return None
+            if hidden:
+                return domain.visible_patterns(self.format), False
             return domain.patterns(self.format), False
         if kind == 'values':
             values = pd.Series(list(spec[0]), dtype=object)

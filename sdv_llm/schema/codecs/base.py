@@ -1,11 +1,52 @@
 """The column codec interface: one column's values <-> a short sequence of local tokens."""
 
+import datetime
+import math
+
 import numpy as np
 import pandas as pd
 
 from sdv_llm.schema.fragment import EXIT, Fragment, trie_fragment
 
 NULL_TOKEN = '<null>'
+RARE_TOKEN = '<rare>'
+"""The local token every hidden (rare) value is written as in training; never sampled."""
+NULL_KEY = '\x00'
+PROTECTED_METADATA = ('range_values', 'range_min', 'range_max')
+"""Column metadata keys a value-protected codec does not keep (they may hold the values it
+hides, see ``sdv_llm.schema.protection``)."""
+"""``canonical_keys`` of a missing value."""
+
+
+def cell_key(value):
+    """A string that equal values share and different ones do not (one cell of a row key).
+
+    Numbers of any type are equal when their floats are (``1``, ``1.0``, ``np.int64(1)``);
+    booleans, strings and timestamps keep their kind, so ``1``, ``'1'`` and ``True`` differ.
+
+    Args:
+        value: a present (not missing) value.
+
+    Returns:
+        str
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return f'b:{bool(value)}'
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f'n:{float(value)!r}'
+    if isinstance(value, (pd.Timestamp, np.datetime64, datetime.datetime)):
+        return f't:{pd.Timestamp(value).value}'
+    return f's:{value}'
+
+
+def is_missing(value):
+    """Whether one value is missing (None, NaN, NaT, pandas.NA)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    try:
+        return isinstance(value, (float, np.floating)) and math.isnan(value)
+    except TypeError:
+        return False
 
 
 class ColumnCodec:
@@ -18,7 +59,11 @@ class ColumnCodec:
     token, when the training column has missing values.
 
     Subclasses implement ``_fit``, ``_value_tokens``, ``_encode_values``, ``_decode_values``,
-    ``_value_fragment`` and ``max_length``. A codec whose training encoding is coarser than the
+    ``_value_fragment`` and ``max_length``. A codec that applies value protection
+    (``sdv_llm.schema.protection``) reads ``self._value_protection`` in ``_fit`` (``None``:
+    none asked), records counts in ``self.protection``, and, when it writes hidden values as
+    a ``<rare>`` token in training, sets ``rare_token`` and implements ``_visible_fragment``
+    (its value automaton without that token). A codec whose training encoding is coarser than the
     values (quantile bins, whose last digits are drawn when decoding) sets ``random_decode``
     and implements ``_encode_values(values, exact)`` and ``_decode_values(tokens, rng)``;
     ``encode(values, exact=True)`` then writes the path that decodes to exactly ``values``.
@@ -32,6 +77,8 @@ class ColumnCodec:
 
     sdtypes = ()
     random_decode = False
+    protection = None
+    rare_token = False
 
     def __init__(self, column, metadata, enforce_min_max_values=True, options=None):
         from sdv_llm.schema.options import CodecOptions
@@ -43,6 +90,8 @@ class ColumnCodec:
         self.nullable = False
         self.only_null = False
         self.dtype = None
+        self.protection = None
+        self.rare_token = False
 
     # ----------------------------------------------------------------- public API
     def fit_metadata(self, dtype=None):
@@ -85,22 +134,45 @@ class ColumnCodec:
             raise ValueError(missing_message(self.column, self.metadata, ['range_values']))
         self._fit(pd.Series(list(values), dtype=object))
 
-    def fit(self, values):
+    def fit(self, values, protection=None):
         """Learn the value set, digits or alphabet from a column of training data.
 
         Args:
             values (pandas.Series): the training column, raw values, missing values as NaN.
+            protection (ValueProtection or None): hide rare values and cut extreme ones
+                (``sdv_llm.schema.protection``); codecs that do not support it ignore it.
 
         Returns:
-            ColumnCodec: ``self``.
+            ColumnCodec: ``self``. After a protected fit, ``protection`` holds what was
+            protected as counts (``hidden_categories``, ``hidden_rows``, ``clipped_low``,
+            ``clipped_high``; ``unprotected`` when the column could not be protected), and
+            ``rare_token`` whether hidden values are written as ``<rare>`` in training.
         """
         self.dtype = values.dtype
         null_mask = values.isna().to_numpy()
         self.nullable = bool(null_mask.any())
         self.only_null = bool(null_mask.all())
-        self._fit(values[~null_mask])
+        self.protection = None
+        self.rare_token = False
+        self._value_protection = protection
+        try:
+            self._fit(values[~null_mask])
+        finally:
+            self.__dict__.pop('_value_protection', None)
+        if self.protection is not None and not self.protection.get('unprotected'):
+            # SDV's metadata detection writes every category and the range there: not kept
+            self.metadata = {key: value for key, value in self.metadata.items()
+                             if key not in PROTECTED_METADATA}
         self.tokens = ([NULL_TOKEN] if self.nullable else []) + list(self._value_tokens())
         return self
+
+    def release_training_values(self):
+        """Forget what only the training rows' encoding needed (the hidden values).
+
+        Called once the training rows are encoded: from then on a hidden value is unknown to
+        the codec (``encode`` and ``check_values`` raise for it), and nothing hidden is saved.
+        """
+        self.__dict__.pop('_hidden', None)
 
     @property
     def offset(self):
@@ -188,11 +260,17 @@ class ColumnCodec:
         shifted.transitions[0][0] = EXIT
         return shifted
 
-    def check_values(self, values):
+    def check_values(self, values, known=False):
         """Raise unless every value can be generated exactly (for conditions).
 
         Args:
             values (pandas.Series): raw values, missing values as NaN.
+            known (bool): the values are known cells, written back as given (a fixed
+                condition value, ``sample_remaining_columns``, ``impute``), not values the
+                model must generate (a value set, a dependency's target). With value
+                protection, a known number beyond the protected bounds but inside the
+                metadata's range is then admitted: the model is conditioned on the nearest
+                bound (``_known_round_trips``).
 
         Raises:
             ValueError: a value is an unknown category, outside the fitted range, finer than the
@@ -207,15 +285,18 @@ class ColumnCodec:
         present = values[~null_mask].reset_index(drop=True)
         if len(present) == 0:
             return
-        exact = self._round_trips(present)
+        try:
+            exact = (self._known_round_trips if known else self._round_trips)(present)
+        except ValueError as error:
+            raise ValueError(f'{error}{self._protection_note()}') from None
         if not exact.all():
             value = present.iloc[int(np.argmax(~exact))]
             raise ValueError(
                 f"Column '{self.column}' cannot take the value {value!r}: it is outside the "
-                'range or the precision the column was fitted with.'
+                f'range or the precision the column was fitted with.{self._protection_note()}'
             )
 
-    def exact_mask(self, values):
+    def admissible(self, values):
         """Which values ``check_values`` admits, one by one.
 
         Args:
@@ -224,24 +305,36 @@ class ColumnCodec:
         Returns:
             numpy.ndarray: bool ``(len(values),)``.
         """
-        values = pd.Series(values).reset_index(drop=True)
-        null = values.isna().to_numpy()
-        mask = np.full(len(values), self.nullable, dtype=bool)
-        present = values[~null].reset_index(drop=True)
-        if len(present):
-            try:
-                exact = np.asarray(self._round_trips(present), dtype=bool)
-            except (ValueError, TypeError):
-                exact = np.array([self._admits(value) for value in present], dtype=bool)
-            mask[~null] = exact
-        return mask
-
-    def _admits(self, value):
+        values = pd.Series(values, dtype=object).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        out = np.zeros(len(values), dtype=bool)
+        out[null_mask] = self.nullable
+        present = values[~null_mask].reset_index(drop=True)
+        if not len(present):
+            return out
         try:
-            self.check_values(pd.Series([value]))
-        except (ValueError, TypeError):
-            return False
-        return True
+            out[~null_mask] = np.asarray(self._round_trips(present), dtype=bool)
+            return out
+        except (ValueError, TypeError, KeyError):
+            pass
+        rows = np.flatnonzero(~null_mask)
+        for row, value in zip(rows, present):
+            try:
+                out[row] = bool(np.asarray(self._round_trips(pd.Series([value],
+                                                                      dtype=object))).all())
+            except (ValueError, TypeError, KeyError):
+                out[row] = False
+        return out
+
+    def _protection_note(self):
+        """The end of an error message about a value the column cannot take, when value
+        protection hid values of this column (``''`` otherwise)."""
+        if not self.protection or self.protection.get('unprotected'):
+            return ''
+        return (' Value protection (privacy={"value_protection": ...}) hid the categories seen '
+                'in fewer than a few training rows and cut the range at the few most extreme '
+                'values; those values cannot be generated (a known number beyond the bounds '
+                'is kept as given).')
 
     def values_fragment(self, values):
         """The automaton of exactly the given values (a condition's value set).
@@ -278,12 +371,59 @@ class ColumnCodec:
         """The automaton of every value but ``<null>`` (to fill a missing cell).
 
         Returns:
-            Fragment or None: ``None`` when the column is not nullable (``fragment()`` serves)
-            or holds only missing values.
+            Fragment or None: ``None`` when the column is not nullable (``sampling_fragment()``
+            or ``fragment()`` serves) or holds only missing values. Hidden values
+            (``<rare>``) are left out.
         """
         if not self.nullable or self.only_null:
             return None
-        return self._shifted(self._value_fragment())
+        return self._shifted(self._visible_fragment() if self.rare_token
+                             else self._value_fragment())
+
+    def sampling_fragment(self):
+        """The automaton sampling uses for this column when it differs from ``fragment()``.
+
+        ``fragment()`` is the grammar of the training rows; a column whose hidden values are
+        written as ``<rare>`` (value protection) is sampled without that token, so the model's
+        probability of it goes to the visible values.
+
+        Returns:
+            Fragment or None: ``None`` when ``fragment()`` serves.
+        """
+        if not getattr(self, 'rare_token', False) or self.only_null:
+            return None
+        shifted = self._shifted(self._visible_fragment())
+        if self.nullable:
+            shifted.transitions[0][0] = EXIT
+        return shifted
+
+    def canonical_keys(self, values):
+        """One string per value that a sampled value shares with an equal training value.
+
+        Used by the copy filter (``sdv_llm.model.privacy``) to find sampled rows equal to a
+        training row: numbers compare at the column's precision, datetimes by time unit,
+        missing values as one key.
+
+        Args:
+            values (pandas.Series): raw values (training or sampled), missing as NaN.
+
+        Returns:
+            numpy.ndarray: object ``(n,)`` strings.
+        """
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        keys = np.full(len(values), NULL_KEY, dtype=object)
+        if (~null_mask).any():
+            keys[~null_mask] = self._present_keys(values[~null_mask])
+        return keys
+
+    def _present_keys(self, values):
+        """``canonical_keys`` of present values (default: ``cell_key`` of each)."""
+        return [cell_key(value) for value in values]
+
+    def _visible_fragment(self):
+        """The value automaton without the ``<rare>`` token (codecs with ``rare_token``)."""
+        raise NotImplementedError
 
     def range_fragment(self, low, high, seen_only=False):
         """The automaton of the values in ``[low, high]`` (a condition's range).
@@ -321,6 +461,10 @@ class ColumnCodec:
         """Whether each present value comes back unchanged from ``encode``/``decode``."""
         self._encode_values(values)  # raises for unknown values
         return np.ones(len(values), dtype=bool)
+
+    def _known_round_trips(self, values):
+        """``_round_trips`` of known cells (see ``check_values``); the same by default."""
+        return self._round_trips(values)
 
     def _merged_states(self, fragment):
         """The states of a value automaton of this codec (local ids, ``<null>`` included)

@@ -5,6 +5,7 @@ import pandas as pd
 
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.numerical import NumericalCodec
+from sdv_llm.schema.protection import clip_counts
 from sdv_llm.schema.text_domains import DateDomain, NumberDomain
 
 _UNITS = (('D', 86_400), ('h', 3_600), ('m', 60), ('s', 1))
@@ -32,7 +33,11 @@ class DatetimeCodec(ColumnCodec):
     earliest of ``range_min`` and the training values. The count is written by a
     ``NumericalCodec``, so the automaton bounds it to ``[range_min, range_max]`` the same way.
     Values are parsed and written back with the metadata's ``datetime_format``; columns that
-    arrive as ``datetime64`` come back as ``datetime64``.
+    arrive as ``datetime64`` come back as ``datetime64``. With value protection
+    (``sdv_llm.schema.protection``) the training datetimes are clipped to their ``k``-th
+    earliest and latest before the base is chosen, so neither the earliest datetime (the base)
+    nor the latest is learned or stored; the metadata's ``range_min`` and ``range_max`` do not
+    widen the range then (SDV's metadata detection writes the data's extremes there).
     """
 
     sdtypes = ('datetime',)
@@ -62,8 +67,14 @@ class DatetimeCodec(ColumnCodec):
         self.native = pd.api.types.is_datetime64_any_dtype(values)
         self.format = self.metadata.get('datetime_format')
         seconds = self._seconds(values)
+        protection = getattr(self, '_value_protection', None)
+        finite = seconds[np.isfinite(seconds)]
+        protected = None
+        if protection is not None and len(finite):
+            protected = protection.bounds(finite, self.column)
+            seconds = np.clip(seconds, *protected)
         bounds = [self.metadata.get(key) for key in ('range_min', 'range_max')]
-        bounds = [b for b in bounds if b is not None]
+        bounds = [b for b in bounds if b is not None and protected is None]
         bound_seconds = self._seconds(pd.Series(bounds)) if bounds else np.array([])
         every = np.concatenate([seconds, bound_seconds])
         self.unit, self.unit_seconds = 's', 1
@@ -80,7 +91,16 @@ class DatetimeCodec(ColumnCodec):
             metadata['range_max'] = float((bound_seconds.max() - self.base) / self.unit_seconds)
         self._numbers = NumericalCodec(self.column, metadata, self.enforce_min_max_values,
                                        self.options)
-        self._numbers.fit(pd.Series(np.round(counts).astype(np.int64)))
+        # The counts are clipped already; protecting them again (same k) only sets the
+        # inner codec's protected range, which conditions are checked against.
+        self._numbers.fit(pd.Series(np.round(counts).astype(np.int64)), protection)
+        if protected is not None:
+            self.protection = clip_counts(finite, protected)
+            declared = [self.metadata.get(key) for key in ('range_min', 'range_max')]
+            units = [None if b is None else (self._seconds(pd.Series([b]))[0] - self.base)
+                     / self.unit_seconds for b in declared]
+            self._numbers.known_range = self._numbers.widened_range(
+                self._numbers.protected_range, *units)
 
     def _fit_metadata(self):
         """Base, unit and range from ``range_min``, ``range_max`` and ``datetime_format``.
@@ -122,6 +142,9 @@ class DatetimeCodec(ColumnCodec):
 
     def _value_tokens(self):
         return self._numbers.tokens
+
+    def _present_keys(self, values):
+        return [f'u:{count}' for count in self._counts(values)]
 
     def _counts(self, values):
         return np.round((self._seconds(values) - self.base) / self.unit_seconds).astype(np.int64)
@@ -189,3 +212,17 @@ class DatetimeCodec(ColumnCodec):
     def _round_trips(self, values):
         units = (self._seconds(values) - self.base) / self.unit_seconds
         return self._numbers._round_trips(pd.Series(units))
+
+    def canonical(self, values):
+        """The values as the codec decodes them (a known datetime beyond the protected bounds
+        keeps its value, at the column's unit)."""
+        if self._numbers.protected_range is None:
+            return super().canonical(values)
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        counts = self._counts(values[~null_mask])
+        return self._merge(self._from_counts(counts), null_mask)
+
+    def _known_round_trips(self, values):
+        units = (self._seconds(values) - self.base) / self.unit_seconds
+        return self._numbers._known_round_trips(pd.Series(units))

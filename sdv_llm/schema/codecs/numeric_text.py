@@ -60,7 +60,9 @@ class NumericTextCodec(ColumnCodec):
     encoded by a ``NumericalCodec`` instead (quantile bin and sub-bin: at most two tokens) and
     decoded back to text in the column's own style, so ``'1889.50'`` stays
     ``'1889.50'``. The few other strings (``' '`` for a missing charge) get a token each.
-    Sampled numbers lie in the training range with the column's decimal places.
+    Sampled numbers lie in the training range with the column's decimal places. With value
+    protection the numbers are clipped to their protected bounds (``NumericalCodec``); the
+    other strings are kept.
 
     Raises (``fit``):
         ValueError: the column does not qualify (``text_style`` returns None).
@@ -81,11 +83,15 @@ class NumericTextCodec(ColumnCodec):
         self.style, self.decimals = found
         numeric = strings.str.fullmatch(_NUMBER.pattern).to_numpy(dtype=bool)
         self.others = list(pd.unique(strings[~numeric]))
-        self._strings = list(pd.unique(strings))  # the text serializations' value set
         self._other_index = {value: i for i, value in enumerate(self.others)}
         self._numbers = NumericalCodec(
             self.column, {'sdtype': 'numerical', 'decimal_places': self.decimals}, True,
-            self.options).fit(pd.Series(strings[numeric].astype(float).to_numpy()))
+            self.options).fit(pd.Series(strings[numeric].astype(float).to_numpy()),
+                              getattr(self, '_value_protection', None))
+        self.protection = self._numbers.protection
+        inside = self._numbers._round_trips(pd.Series(strings.where(numeric, '0').astype(float)))
+        # the text serializations' value set (numbers beyond the protected bounds left out)
+        self._strings = list(pd.unique(strings[~numeric | inside]))
 
     def _fit_metadata(self):
         raise ValueError(f"Column '{self.column}': numbers stored as text can take values "
@@ -140,6 +146,10 @@ class NumericTextCodec(ColumnCodec):
         return self._numbers.merged_states(fragment, self.offset + len(self.others))
 
     def _round_trips(self, values):
+        return self._texts_round_trip(values, self._numbers._round_trips)
+
+    def _texts_round_trip(self, values, numbers_round_trip):
+        """Whether each text comes back unchanged, numbers checked by ``numbers_round_trip``."""
         strings, is_other = self._split(values)
         exact = is_other.copy()
         texts = strings[~is_other]
@@ -148,17 +158,45 @@ class NumericTextCodec(ColumnCodec):
         if numeric.any():
             numbers = texts[numeric].astype(float)
             written = _written(numbers.to_numpy(), self.style, self.decimals)
-            inside[numeric] = self._numbers._round_trips(numbers) & \
+            inside[numeric] = numbers_round_trip(numbers) & \
                 (np.asarray(written, dtype=object) == texts[numeric].to_numpy())
         exact[~is_other] = inside
         return exact
+
+    def canonical(self, values):
+        """The values as the codec decodes them (a known number beyond the protected bounds
+        keeps its text)."""
+        if self._numbers.protected_range is None:
+            return super().canonical(values)
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        strings, is_other = self._split(values[~null_mask])
+        out = strings.to_numpy(dtype=object)
+        numeric = ~is_other
+        if numeric.any():
+            numbers = self._numbers.canonical(strings[numeric].astype(float)).to_numpy(float)
+            out[numeric] = _written(numbers, self.style, self.decimals)
+        return self._merge(out, null_mask)
+
+    def _known_round_trips(self, values):
+        return self._texts_round_trip(values, self._numbers._known_round_trips)
+
+    def _clipped_text(self, text):
+        """A number's text at the nearest protected bound (the text itself inside them)."""
+        if text in self._other_index or not _NUMBER.fullmatch(text):
+            return text
+        scaled = self._numbers._scale(np.array([float(text)]))
+        return _written(self._numbers.from_scaled(scaled.astype(np.int64)).astype(float),
+                        self.style, self.decimals)[0]
 
     def text_domain(self):
         index = {value: i for i, value in enumerate(self._strings)}
 
         def index_of(values):
             try:
-                return np.array([index[str(v)] for v in values], dtype=np.int64)
+                return np.array([index[str(v)] if str(v) in index
+                                 else index[self._clipped_text(str(v))] for v in values],
+                                dtype=np.int64)
             except KeyError as error:
                 raise ValueError(f"Column '{self.column}' has an unknown value {error}.") \
                     from None

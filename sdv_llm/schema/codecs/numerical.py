@@ -9,6 +9,7 @@ import pandas as pd
 from sdv_llm.schema.codecs.base import ColumnCodec
 from sdv_llm.schema.codecs.bins import QuantileBins, int64_decimals
 from sdv_llm.schema.fragment import EXIT, Fragment, digit_range_fragment
+from sdv_llm.schema.protection import clip_counts
 from sdv_llm.schema.text_domains import NumberDomain
 
 
@@ -51,11 +52,24 @@ class NumericalCodec(ColumnCodec):
     widened by the data range) when ``enforce_min_max_values`` is on, and any ``width``-digit
     number otherwise.
 
+    With value protection (``sdv_llm.schema.protection``) the training values are first
+    clipped to the column's protected bounds (its ``k``-th smallest and largest values), so the
+    range, the value tokens and the bins are learned without the most extreme values, which
+    are then never sampled (nor accepted in conditions). The metadata's ``range_min`` and
+    ``range_max`` do not widen that range then: SDV's metadata detection writes the data's
+    minimum and maximum there.
+
     Attributes learned in ``fit``: ``decimals``, ``low`` and ``high`` (the range of ``m``),
     ``width``, ``signed``, ``integer`` (whether the training column held integers), ``mode``
     (``'values'`` or ``'bins'``), ``discrete`` (the value set of ``m``, empty in bins mode),
-    ``bins`` (``QuantileBins`` or None).
+    ``bins`` (``QuantileBins`` or None), ``protected_range`` (the protected bounds of ``m``, or
+    None without value protection), ``known_range`` (with value protection, the range of
+    ``m`` admitted for known cells: the protected bounds widened by the metadata's
+    ``range_min``/``range_max``; None otherwise).
     """
+
+    protected_range = None
+    known_range = None
 
     sdtypes = ('numerical',)
     random_decode = True
@@ -83,15 +97,18 @@ class NumericalCodec(ColumnCodec):
         )
         declared = self.metadata.get('decimal_places')
         places = int(declared) if declared is not None else _decimal_places(numbers)
+        protected = self._protected_bounds(numbers)
+        if protected is not None:
+            numbers = np.clip(numbers, *protected)
         bounds = [b for b in (self.metadata.get('range_min'), self.metadata.get('range_max'))
-                  if b is not None]
+                  if b is not None and protected is None]  # SDV detects them from the data
         span = np.concatenate([numbers, np.asarray(bounds, dtype=float)])
         if len(span) == 0:
             span = np.zeros(1)
         if not np.all(np.isfinite(span)):
             raise ValueError(f"Column '{self.column}' holds infinite values.")
 
-        self._set_range(places, float(span.min()), float(span.max()))
+        self._set_range(places, float(span.min()), float(span.max()), protected)
         scaled = self._scale(numbers).astype(np.int64)
         distinct = np.unique(scaled)
         few = len(distinct) <= self.options.max_discrete_values
@@ -133,9 +150,11 @@ class NumericalCodec(ColumnCodec):
             *self._bounds(), self.options.max_bins,
             self.options.max_sub_bins or METADATA_SUB_BINS)
 
-    def _set_range(self, places, low, high):
+    def _set_range(self, places, low, high, protected=None):
         """Set ``decimals``, ``low``, ``high``, ``signed`` and ``width`` from the wanted
-        decimal places and the range of the values (warning when decimals are cut)."""
+        decimal places and the range of the values (warning when decimals are cut), and the
+        ``protected_range``/``known_range`` of value protection from its ``protected``
+        bounds (None without it)."""
         magnitude = max(abs(low), abs(high))
         if magnitude >= 10**17:
             raise ValueError(
@@ -154,12 +173,28 @@ class NumericalCodec(ColumnCodec):
             warnings.warn(f"Column '{self.column}' has {places} decimal places; "
                           f'{self.decimals} are kept {reason}', UserWarning, stacklevel=2)
         scale = 10**self.decimals
+        self.protected_range = self.known_range = None
+        if protected is not None:
+            self.protected_range = (round(protected[0] * scale), round(protected[1] * scale))
+            declared = [self.metadata.get('range_min'), self.metadata.get('range_max')]
+            self.known_range = self.widened_range(self.protected_range, *declared)
         self.low = math.ceil(round(low * scale, 6))
         self.high = math.floor(round(high * scale, 6))
         if self.low > self.high:  # a range narrower than the resolution
             self.low = self.high = round(low * scale)
         self.signed = self.low < 0
         self.width = max(1, len(str(max(abs(self.low), abs(self.high)))))
+
+    def _protected_bounds(self, numbers):
+        """The protected ``(low, high)`` of the training values, or None (no value protection
+        asked, or no finite value); records the clipped counts in ``protection``."""
+        protection = getattr(self, '_value_protection', None)
+        finite = numbers[np.isfinite(numbers)]
+        if protection is None or not len(finite):
+            return None
+        bounds = protection.bounds(finite, self.column)
+        self.protection = clip_counts(finite, bounds)
+        return bounds
 
     @property
     def mode(self):
@@ -168,6 +203,8 @@ class NumericalCodec(ColumnCodec):
 
     def _scale(self, numbers):
         scaled = np.round(np.asarray(numbers, dtype=float) * 10**self.decimals)
+        if self.protected_range is not None:
+            scaled = np.clip(scaled, *self.protected_range)
         if self.enforce_min_max_values:
             scaled = np.clip(scaled, self.low, self.high)
         return scaled
@@ -297,7 +334,8 @@ class NumericalCodec(ColumnCodec):
         low = bounds[0] if low is None else max(low, bounds[0])
         high = bounds[1] if high is None else min(high, bounds[1])
         if low > high:
-            raise ValueError(f"Column '{self.column}' has no value in the requested range.")
+            raise ValueError(f"Column '{self.column}' has no value in the requested range."
+                             f'{self._protection_note()}')
         if self.bins is not None:
             return self.bins.fragment(low, high)
         digits = self._digit_fragment(low, high)
@@ -361,4 +399,49 @@ class NumericalCodec(ColumnCodec):
         scaled = np.round(numbers * 10**self.decimals)
         low, high = self._bounds()
         exact = np.isclose(scaled, numbers * 10**self.decimals, rtol=1e-9, atol=1e-6)
+        inside = (scaled >= low) & (scaled <= high)
+        if self.protected_range is not None:  # even inside a wider declared range
+            inside &= (scaled >= self.protected_range[0]) & (scaled <= self.protected_range[1])
+        return np.isfinite(numbers) & exact & inside
+
+    def widened_range(self, scaled_range, low=None, high=None):
+        """``scaled_range`` widened to include the numbers ``low`` and ``high`` (None: not)."""
+        start, stop = scaled_range
+        scale = 10**self.decimals
+        if low is not None and np.isfinite(float(low)):
+            start = min(start, math.floor(round(float(low) * scale, 6)))
+        if high is not None and np.isfinite(float(high)):
+            stop = max(stop, math.ceil(round(float(high) * scale, 6)))
+        return int(start), int(stop)
+
+    def canonical(self, values):
+        """The values as the codec decodes them; with value protection, a known value beyond
+        the protected bounds keeps its value (rounded to the column's decimal places)."""
+        if self.protected_range is None:
+            return super().canonical(values)
+        return self._unclipped(values, lambda scaled: self.from_scaled(scaled))
+
+    def _unclipped(self, values, convert):
+        """``convert`` of the scaled integers of present values, NaN where missing."""
+        values = pd.Series(values).reset_index(drop=True)
+        null_mask = values.isna().to_numpy()
+        numbers = pd.to_numeric(values[~null_mask], errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals).astype(np.int64)
+        return self._merge(convert(scaled), null_mask)
+
+    def _known_round_trips(self, values):
+        """Known cells may lie beyond the protected bounds, inside ``known_range`` (or any
+        ``width``-digit number when the range is not enforced): they are written back as
+        given and encoded at the nearest protected bound."""
+        if self.protected_range is None:
+            return self._round_trips(values)
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        scaled = np.round(numbers * 10**self.decimals)
+        low, high = self.known_range if self.enforce_min_max_values else self._bounds()
+        exact = np.isclose(scaled, numbers * 10**self.decimals, rtol=1e-9, atol=1e-6)
         return np.isfinite(numbers) & exact & (scaled >= low) & (scaled <= high)
+
+    def _present_keys(self, values):
+        numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
+        return [f'n:{int(v)}' if np.isfinite(v) else f'n:{v!r}'
+                for v in np.round(numbers * 10**self.decimals)]

@@ -15,12 +15,15 @@ class StringDomain:
         values (list): the value each string stands for.
         index_of (callable): raw values (``pandas.Series``) -> int64 index into ``values``;
             raises ``ValueError`` for an unknown value.
+        hidden (int): how many of the last strings are never sampled (``<rare>``, the hidden
+            values of value protection, written in training only). Default 0.
     """
 
     column: str
     strings: list
     values: list
     index_of: object
+    hidden: int = 0
     quoted = True
     ranged = False
 
@@ -52,10 +55,15 @@ class StringDomain:
 
     def describe(self, max_values=12):
         """``'one of a, b, ...'``: the first ``max_values`` values."""
-        shown = self.strings[:max_values]
-        return 'one of ' + ', '.join(shown) + (', ...' if len(self.strings) > max_values
-                                               else '')
+        visible = self.strings[:len(self.strings) - self.hidden]
+        shown = visible[:max_values]
+        return 'one of ' + ', '.join(shown) + (', ...' if len(visible) > max_values else '')
 
     def patterns(self, fmt):
         """Regexes of the texts of every value in a row of ``fmt``."""
         return [regex_escape(t) for t in self._written(fmt)]
+
+    def visible_patterns(self, fmt):
+        """Regexes of the texts of every value sampling may write (``hidden`` ones left out)."""
+        patterns = self.patterns(fmt)
+        return patterns[:len(patterns) - self.hidden]
