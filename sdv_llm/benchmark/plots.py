@@ -1,4 +1,5 @@
-"""Benchmark plots as PNG files (matplotlib, Agg backend): quality against fit time, marginals."""
+"""Benchmark plots as PNG files (matplotlib, Agg backend): quality against fit time, quality
+against the DP budget, marginals."""
 
 import math
 
@@ -54,6 +55,72 @@ def quality_vs_fit_time(results, path):
         axis.grid(alpha=0.3)
     for axis in list(axes.flat)[len(datasets):]:
         axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def dp_variants(results):
+    """The rows of differentially private variants, by their registered names.
+
+    A name ``<base>-dp<epsilon>`` (``LLMSynthesizer-dp3``, ``TabularARGN-dp1``) is the
+    variant of ``<base>`` at that epsilon.
+
+    Args:
+        results (pandas.DataFrame): rows of :func:`sdv_llm.benchmark.run`.
+
+    Returns:
+        pandas.DataFrame: the rows with a quality, with ``base`` (str) and ``epsilon``
+        (float; ``inf`` for the bases' own rows, run without DP) added; empty without any
+        ``-dp`` row.
+    """
+    import pandas as pd
+
+    done = results.dropna(subset=['quality']) if 'quality' in results else results.iloc[:0]
+    parsed = done['synthesizer'].astype(str).str.extract(r'^(?P<base>.+)-dp(?P<eps>[0-9.]+)$')
+    bases = set(parsed['base'].dropna())
+    rows = done.assign(base=parsed['base'], epsilon=pd.to_numeric(parsed['eps']))
+    plain = done['synthesizer'].isin(bases)
+    rows.loc[plain, 'base'] = done.loc[plain, 'synthesizer']
+    rows.loc[plain, 'epsilon'] = float('inf')
+    return rows[rows['base'].notna()].reset_index(drop=True)
+
+
+def quality_vs_epsilon(results, path):
+    """One panel per dataset: SDMetrics quality (y) against the DP budget epsilon (x, log
+    scale), one line per synthesizer, its run without DP as a dashed line.
+
+    Args:
+        results (pandas.DataFrame): rows of :func:`sdv_llm.benchmark.run`.
+        path (str or Path): the PNG file to write.
+
+    Returns:
+        Path or None: ``path``, or ``None`` when no DP variant has a quality.
+    """
+    rows = dp_variants(results)
+    private = rows[np.isfinite(rows['epsilon'])] if len(rows) else rows
+    if not len(private):
+        return None
+    plt = _pyplot()
+    datasets = list(dict.fromkeys(private['dataset']))
+    figure, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    for axis, dataset in zip(axes.flat, datasets):
+        group = rows[rows['dataset'] == dataset]
+        for index, (base, lines) in enumerate(group.groupby('base', sort=True)):
+            color = f'C{index}'
+            dp = lines[np.isfinite(lines['epsilon'])].sort_values('epsilon')
+            axis.plot(dp['epsilon'], dp['quality'], marker='o', color=color, label=base)
+            plain = lines[~np.isfinite(lines['epsilon'])]
+            if len(plain):
+                axis.axhline(float(plain['quality'].iloc[0]), color=color, linestyle='--',
+                             label=f'{base} (no DP)')
+        axis.set_xscale('log')
+        axis.set_xlabel('epsilon (delta 1e-5, log scale)')
+        axis.set_ylabel('SDMetrics quality')
+        axis.set_title(dataset)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)

@@ -557,6 +557,7 @@ def _write_outputs(results, samples, config, env, output, plots):
 
         try:
             plotting.quality_vs_fit_time(results, output / 'quality_vs_fit_time.png')
+            plotting.quality_vs_epsilon(results, output / 'quality_vs_epsilon.png')
             for name, (dataset, synthetic) in samples.items():
                 plotting.marginals(dataset, synthetic, output / f'marginals_{name}.png')
         except Exception as error:  # noqa: BLE001  plots are a convenience; keep the numbers

@@ -253,3 +253,22 @@ def test_runs_recorded_before_privacy_audits_existed_can_be_resumed(tmp_path):
     assert list(_finished_runs(tmp_path, {**config, 'privacy_audits': False})) == [('iris', 'X')]
     with pytest.raises(ValueError, match='privacy_audits=False, now True'):
         _finished_runs(tmp_path, {**config, 'privacy_audits': True})
+
+
+def test_dp_variants_and_the_quality_epsilon_plot(tmp_path):
+    from sdv_llm.benchmark.plots import dp_variants, quality_vs_epsilon
+
+    results = pd.DataFrame({
+        'dataset': ['adult'] * 6,
+        'synthesizer': ['LLMSynthesizer', 'LLMSynthesizer-dp3', 'LLMSynthesizer-dp10',
+                        'TabularARGN-dp3', 'GaussianCopulaSynthesizer', 'LLMSynthesizer-small'],
+        'quality': [0.95, 0.88, 0.91, 0.80, 0.85, 0.9],
+    })
+    rows = dp_variants(results).set_index('synthesizer')
+    assert sorted(rows.index) == ['LLMSynthesizer', 'LLMSynthesizer-dp10', 'LLMSynthesizer-dp3',
+                                  'TabularARGN-dp3']
+    assert rows.loc['LLMSynthesizer-dp3', 'epsilon'] == 3.0
+    assert rows.loc['LLMSynthesizer', 'epsilon'] == float('inf')
+    assert rows.loc['TabularARGN-dp3', 'base'] == 'TabularARGN'
+    assert quality_vs_epsilon(results, tmp_path / 'q.png').stat().st_size > 1000
+    assert quality_vs_epsilon(results.iloc[[0, 4]], tmp_path / 'none.png') is None
