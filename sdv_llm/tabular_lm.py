@@ -6,7 +6,6 @@ their column metadata, and samples DataFrames of the same columns. ``LLMSynthesi
 """
 
 import copy
-import dataclasses
 import json
 import logging
 import math
@@ -175,7 +174,7 @@ class TabularLM:
         """The codec options; metadata-only under differential privacy."""
         options = self.config.codec_options
         if self.config.differential_privacy is not None:
-            options = dataclasses.replace(options, metadata_only=True)
+            options = replace(options, metadata_only=True)
         return options
 
     # ------------------------------------------------------------------ fitting

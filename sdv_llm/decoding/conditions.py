@@ -186,8 +186,8 @@ def _narrowed(column, kind, spec, allowed):
         low, high = spec
         values = [v for v in allowed if (low is None or v >= low) and (high is None or v <= high)]
     else:
-        asked = list(spec[0])
-        values = [v for v in asked if pd.isna(v) or v in set(allowed)]
+        allowed = set(allowed)
+        values = [v for v in spec[0] if pd.isna(v) or v in allowed]
     if not values:
         raise ValueError(f"The condition on column '{column}' leaves no value that its "
                          'constraint (FixedIncrements) allows.')

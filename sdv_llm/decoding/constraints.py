@@ -108,15 +108,12 @@ def _combination_rules(data, columns):
 
 def _one_hot_rules(data, columns):
     """Every ordered pair of ``columns``: a 1 allows only 0 in the other column."""
-    rules = []
-    for first in columns:
-        ones = [value for value in data[first].dropna().unique() if value == 1]
-        for second in columns:
-            zeros = [value for value in data[second].dropna().unique() if value == 0]
-            if first != second and ones and zeros:
-                rules.append((first, second, {one: Allowed('values', (tuple(zeros),))
-                                              for one in ones}))
-    return rules
+    seen = {column: data[column].dropna().unique() for column in columns}
+    ones = {column: [value for value in seen[column] if value == 1] for column in columns}
+    zeros = {column: tuple(value for value in seen[column] if value == 0) for column in columns}
+    return [(first, second, {one: Allowed('values', (zeros[second],)) for one in ones[first]})
+            for first in columns for second in columns
+            if first != second and ones[first] and zeros[second]]
 
 
 def _multiples(codec, values, increment):
@@ -133,10 +130,7 @@ def _multiples(codec, values, increment):
     low, high = np.ceil(present.min() / increment), np.floor(present.max() / increment)
     if high - low + 1 <= MAX_MULTIPLES:
         candidates = pd.Series(np.arange(low, high + 1) * increment).astype(present.dtype)
-        try:
-            exact = np.asarray(codec._round_trips(candidates), dtype=bool)
-        except ValueError:
-            exact = np.zeros(len(candidates), dtype=bool)
+        exact = codec.admissible(candidates)
         if exact.any():
             return candidates[exact].tolist()
     return sorted(present.unique().tolist())
