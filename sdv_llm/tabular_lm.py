@@ -23,7 +23,7 @@ from sdv_llm.decoding.dependencies import (
     compile_text_dependencies,
     dependency_mappings,
 )
-from sdv_llm.decoding.sampler import sample_sequences
+from sdv_llm.decoding.sampler import sample_sequences, sampling_dtype
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.privacy import (
@@ -93,6 +93,7 @@ class TabularLMConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     sample_batch_size: int = 4096
+    sampling_precision: str = 'auto'
     merge_sub_tokens: bool = False
     mixed_training: dict = None
     enable_gpu: bool = True
@@ -777,7 +778,8 @@ class TabularLM:
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
-            amp_dtype=mixed_precision(self.device),
+            amp_dtype=sampling_dtype(self.device, self.config.sampling_precision,
+                                     mixed_precision(self.device)),
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.

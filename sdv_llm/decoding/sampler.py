@@ -1,5 +1,6 @@
 """The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -31,6 +32,50 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     per_row = 2 * config.num_hidden_layers * config.hidden_size * capacity
     per_row *= torch.finfo(dtype).bits // 8
     return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
+
+
+PRECISIONS = ('auto', 'float32', 'bfloat16')
+"""Values of the ``sampling_precision`` parameter."""
+
+
+def cpu_supports_bf16():
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX-512 BF16 or AMX), as oneDNN
+    reports it; ``False`` where torch cannot tell."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def sampling_dtype(device, precision='auto', cuda_dtype=None):
+    """The dtype the decoder samples in.
+
+    ``'auto'``: on CUDA the training's autocast dtype (``cuda_dtype``); on a CPU with native
+    bfloat16 matrix products, bfloat16 (the decoder's matrix products run about 4x faster
+    there and SDMetrics quality is unchanged: BENCHMARKS.md, 2026-12-01, tenth session);
+    otherwise float32. The output layer's logits, the softmax and the draw stay in float32.
+
+    Args:
+        device (torch.device): where sampling runs.
+        precision (str): one of ``PRECISIONS``.
+        cuda_dtype (torch.dtype or None): the autocast dtype of training on CUDA.
+
+    Returns:
+        torch.dtype or None: ``None`` for float32.
+
+    Raises:
+        ValueError: an unknown ``precision``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f'sampling_precision must be one of {PRECISIONS}, not {precision!r}.')
+    if precision == 'float32':
+        return None
+    if device.type == 'cuda':
+        return cuda_dtype if precision == 'auto' else torch.bfloat16
+    if precision == 'bfloat16' or cpu_supports_bf16():
+        return torch.bfloat16
+    return None
 
 
 @contextmanager
@@ -160,15 +205,19 @@ class TokenWindows:
         table (torch.Tensor): ``automaton.window_table()`` on the sampling device.
         cache_dtype (torch.dtype or None): dtype of the KV cache (the autocast dtype);
             ``None`` for the model's.
+        output_weight (torch.Tensor or None): float ``(vocab_size, dim)`` output layer to
+            compute logits with (the float32 weights when ``model`` is a reduced-precision
+            copy); ``None`` for ``model``'s.
     """
 
-    def __init__(self, model, automaton, table, cache_dtype=None):
+    def __init__(self, model, automaton, table, cache_dtype=None, output_weight=None):
         self.model = model
         self.table = table
         self.cache_dtype = cache_dtype
         self.state_window = automaton.state_window.to(table.device)
         windows = automaton.windows.to(table.device)
-        self.weights = window_weights(model.output_weight().detach(), windows, table.shape[1])
+        weight = model.output_weight() if output_weight is None else output_weight
+        self.weights = window_weights(weight.detach(), windows, table.shape[1])
         self.start = windows[:, 0]
         self.merges = bool(getattr(model, 'sub_tokens', False)) and automaton.merged is not None
         self.merged = automaton.merged.to(table.device) if self.merges else None
@@ -196,6 +245,8 @@ class TokenWindows:
 
     def _window(self, hidden, state):
         window = self.state_window[state]
+        if not torch.is_autocast_enabled(hidden.device.type):
+            hidden = hidden.to(self.weights.dtype)  # a reduced-precision copy's state
         logits = window_logits(hidden, window, self.weights)  # float32
         return logits, self.table[state] >= 0, self.start[window]
 
@@ -315,8 +366,10 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         temperature (float): divides the logits; 1.0 samples the learned distribution.
         top_p (float): nucleus sampling mass; 1.0 disables it.
         max_length (int or None): most tokens after ``<bos>``; defaults to the model's positions.
-        amp_dtype (torch.dtype or None): run the decoder under autocast in this dtype (bf16
-            on CUDA, as in training; the KV cache is kept in it too); ``None`` for float32.
+        amp_dtype (torch.dtype or None): the decoder's dtype (``sampling_dtype``): on CUDA
+            it runs under autocast in it (as in training); on a CPU the embedded decoder's
+            weights are cast to it once and other backbones run in float32. The KV cache is
+            kept in it too. ``None`` for float32.
 
     Returns:
         numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
@@ -327,11 +380,19 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     batch_size = cache_batch_size(model, batch_size, max_length + prompt_length,
                                   amp_dtype or torch.float32)
     table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
-    head = (FullVocabulary(model, plan.automaton) if table is None
-            else TokenWindows(model, plan.automaton, table.to(device), amp_dtype))
+    reduced = amp_dtype is not None and device.type == 'cpu'
+    if table is None:
+        amp_dtype = None if reduced else amp_dtype  # a CPU runs other backbones in float32
+        head = FullVocabulary(model, plan.automaton)
+    elif reduced:  # weights cast once (CPU autocast would cast them at every step)
+        head = TokenWindows(copy.deepcopy(model).to(amp_dtype), plan.automaton,
+                            table.to(device), amp_dtype, output_weight=model.output_weight())
+    else:
+        head = TokenWindows(model, plan.automaton, table.to(device), amp_dtype)
+    autocast = amp_dtype is not None and not reduced
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
     with attention_implementation(model, 'eager'), \
-            torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
         outputs = [
             _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
                     generator, temperature, top_p, max_length)

@@ -18,6 +18,13 @@ from torch.nn import functional as F
 class StepCache:
     """Keys and values of every layer for ``batch`` rows, ``capacity`` positions.
 
+    Two layouts, each the faster one for its dtype on a CPU (measured on an AVX-512 core,
+    BENCHMARKS.md 2026-12-01, tenth session): in float32 the keys and values of one (row, head)
+    are contiguous and attention is two batched matrix products; in bfloat16 (or float16) they
+    are laid out position by position, so writing a position is one contiguous copy and
+    attention is an elementwise product and a sum over ``head_dim``, which avoids the copies
+    that batched products of strided reduced-precision slices make.
+
     Args:
         config (transformers.GPT2Config): the decoder's config.
         batch (int): rows.
@@ -25,13 +32,17 @@ class StepCache:
         dtype (torch.dtype), device (torch.device): of the buffers.
 
     Attributes:
-        keys, values (torch.Tensor): ``(num_layers, batch * num_heads, capacity, head_dim)``.
+        keys, values (torch.Tensor): ``(num_layers, batch * num_heads, capacity, head_dim)``
+            in float32, ``(num_layers, capacity, batch * num_heads, head_dim)`` otherwise.
+        by_position (bool): the second layout.
         length (int): positions written so far.
     """
 
     def __init__(self, config, batch, capacity, dtype, device):
         heads = config.n_head
-        shape = (config.n_layer, batch * heads, capacity, config.n_embd // heads)
+        self.by_position = dtype != torch.float32
+        rows = (batch * heads, capacity) if not self.by_position else (capacity, batch * heads)
+        shape = (config.n_layer, *rows, config.n_embd // heads)
         self.keys = torch.empty(shape, dtype=dtype, device=device)
         self.values = torch.empty(shape, dtype=dtype, device=device)
         self.length = 0
@@ -69,14 +80,7 @@ def decode_step(lm, embeds, cache):
     for layer, block in enumerate(transformer.h):
         hidden = F.layer_norm(x, (width,), block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
         qkv = torch.addmm(block.attn.c_attn.bias, hidden, block.attn.c_attn.weight)
-        query, key, value = (part.reshape(batch * heads, 1, head_dim)
-                             for part in qkv.split(width, dim=1))
-        cache.keys[layer, :, position] = key[:, 0]
-        cache.values[layer, :, position] = value[:, 0]
-        keys = cache.keys[layer, :, : position + 1]
-        values = cache.values[layer, :, : position + 1]
-        weights = torch.softmax(torch.bmm(query, keys.transpose(1, 2)) * scale, dim=-1)
-        attended = torch.bmm(weights, values).reshape(batch, width)
+        attended = _attention(qkv, cache, layer, position, heads, scale)
         x = x + torch.addmm(block.attn.c_proj.bias, attended, block.attn.c_proj.weight)
         hidden = F.layer_norm(x, (width,), block.ln_2.weight, block.ln_2.bias, block.ln_2.eps)
         inner = block.mlp.act(torch.addmm(block.mlp.c_fc.bias, hidden, block.mlp.c_fc.weight))
@@ -84,3 +88,41 @@ def decode_step(lm, embeds, cache):
     cache.length = position + 1
     norm = transformer.ln_f
     return F.layer_norm(x, (width,), norm.weight, norm.bias, norm.eps)
+
+
+def _attention(qkv, cache, layer, position, heads, scale):
+    """Write the new position's keys and values and attend over positions ``0..position``.
+
+    Args:
+        qkv (torch.Tensor): ``(batch, 3 * width)`` queries, keys and values of the new position.
+        cache (StepCache): written at ``layer``, ``position``.
+        layer, position, heads (int); scale (float): ``1 / sqrt(head_dim)``.
+
+    Returns:
+        torch.Tensor: ``(batch, width)`` in ``qkv``'s dtype, heads side by side.
+    """
+    batch, width = qkv.shape[0], qkv.shape[1] // 3
+    head_dim = width // heads
+    query, key, value = qkv.split(width, dim=1)
+    if not cache.by_position:
+        cache.keys[layer, :, position] = key.reshape(batch * heads, head_dim)
+        cache.values[layer, :, position] = value.reshape(batch * heads, head_dim)
+        keys = cache.keys[layer, :, : position + 1]
+        values = cache.values[layer, :, : position + 1]
+        query = query.reshape(batch * heads, 1, head_dim)
+        weights = torch.softmax(torch.bmm(query, keys.transpose(1, 2)) * scale, dim=-1)
+        return torch.bmm(weights, values).reshape(batch, width)
+    cache.keys[layer, position].view(batch, width).copy_(key)
+    cache.values[layer, position].view(batch, width).copy_(value)
+    keys = cache.keys[layer, : position + 1]  # (positions, batch * heads, head_dim)
+    values = cache.values[layer, : position + 1]
+    query = query.reshape(batch * heads, head_dim) * scale
+    # Scores as autocast computes them (reduced-precision products, summed in float32 and
+    # rounded); the softmax and the weighted sum of values in float32. One product per
+    # position accumulates in place: faster than a (positions, rows, head_dim) product.
+    scores = (keys * query).sum(dim=-1).float()  # (positions, batch * heads)
+    weights = torch.softmax(scores, dim=0)[..., None]
+    attended = torch.zeros((batch * heads, head_dim), dtype=torch.float32, device=qkv.device)
+    for index in range(position + 1):
+        attended.addcmul_(weights[index], values[index])
+    return attended.to(qkv.dtype).reshape(batch, width)

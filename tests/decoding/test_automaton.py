@@ -244,3 +244,69 @@ def test_long_rows_are_sampled_in_batches_under_the_kv_budget(iris, monkeypatch)
     ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
                            max_length=serializer.max_length - 1)
     assert len(ids) == 25 and seen == [10, 10, 5]
+
+
+def test_bfloat16_step_gives_the_float32_probabilities(titanic):
+    """The reduced-precision decoding step (weights cast once, keys and values laid out by
+    position, float32 softmax and value sums) gives the float32 step's allowed probabilities
+    within bfloat16 rounding, at every position of real rows."""
+    import copy
+
+    from sdv_llm.decoding.sampler import TokenWindows
+
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    model = _decoder(serializer, width=32, layers=2)
+    with torch.no_grad():  # peaked attention, so that a wrong score or weight shows
+        for block in model.lm.transformer.h:
+            block.attn.c_attn.weight.normal_(std=0.5)
+    table = automaton.window_table()
+    exact = TokenWindows(model, automaton, table)
+    reduced = TokenWindows(copy.deepcopy(model).to(torch.bfloat16), automaton, table,
+                           torch.bfloat16, output_weight=model.output_weight())
+    ids = torch.as_tensor(serializer.encode(data.head(64)))
+    targets = ids[:, 1:]
+    columns = serializer.next_columns(targets)
+    states = automaton.states_along(targets, columns)
+    caches = [exact.cache(64, ids.shape[1]), reduced.cache(64, ids.shape[1])]
+    assert not caches[0].by_position and caches[1].by_position
+    with torch.no_grad():
+        for t in range(targets.shape[1]):
+            inputs, column = ids[:, t:t + 1], columns[:, t:t + 1]
+            probs = []
+            for head, cache in zip((exact, reduced), caches):
+                logits, allowed, _, _ = head.step(inputs, column, cache, states[:, t])
+                assert logits.dtype == torch.float32
+                probs.append(torch.softmax(logits.masked_fill(~allowed, float('-inf')), -1))
+            finite = torch.isfinite(probs[0])
+            assert (probs[0][finite] - probs[1][finite]).abs().max() < 0.008
+
+
+def test_sampling_dtype_rule(monkeypatch):
+    from sdv_llm.decoding import sampler
+
+    cpu, cuda = torch.device('cpu'), torch.device('cuda')
+    assert sampler.sampling_dtype(cpu, 'float32') is None
+    assert sampler.sampling_dtype(cuda, 'float32', torch.float16) is None
+    assert sampler.sampling_dtype(cpu, 'bfloat16') == torch.bfloat16
+    assert sampler.sampling_dtype(cuda, 'auto', torch.float16) == torch.float16
+    monkeypatch.setattr(sampler, 'cpu_supports_bf16', lambda: False)
+    assert sampler.sampling_dtype(cpu, 'auto') is None
+    monkeypatch.setattr(sampler, 'cpu_supports_bf16', lambda: True)
+    assert sampler.sampling_dtype(cpu, 'auto') == torch.bfloat16
+    with pytest.raises(ValueError, match='sampling_precision'):
+        sampler.sampling_dtype(cpu, 'half')
+
+
+@pytest.mark.parametrize('precision', ['float32', 'bfloat16'])
+def test_each_sampling_precision_samples_valid_rows(iris, precision):
+    from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
+    from tests.conftest import TINY
+
+    data, metadata = iris
+    columns = metadata.tables['iris'].columns
+    model = TabularLM(TabularLMConfig(**TINY, sampling_precision=precision)).fit(data, columns)
+    sampled = model.sample(300)
+    assert len(sampled) == 300
+    for column in model.schema.order:
+        model.schema.codecs[column].check_values(sampled[column])

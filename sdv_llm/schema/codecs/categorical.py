@@ -136,7 +136,15 @@ class CategoricalCodec(ColumnCodec):
         return Fragment([{i: EXIT for i in range(len(self.categories))}])
 
     def _present_keys(self, values):
-        return [repr(_key(value)) for value in values]
+        keys = {}  # one repr per distinct (type, value): a column repeats few values
+        out = []
+        for value in values:
+            typed = (value.__class__, value)
+            key = keys.get(typed)
+            if key is None:
+                key = keys[typed] = repr(_key(value))
+            out.append(key)
+        return out
 
     def text_domain(self):
         rare = [RARE_TOKEN] if self.rare_token else []

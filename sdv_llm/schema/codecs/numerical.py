@@ -443,5 +443,7 @@ class NumericalCodec(ColumnCodec):
 
     def _present_keys(self, values):
         numbers = pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
-        return [f'n:{int(v)}' if np.isfinite(v) else f'n:{v!r}'
-                for v in np.round(numbers * 10**self.decimals)]
+        scaled = np.round(numbers * 10**self.decimals)
+        if np.isfinite(scaled).all() and (np.abs(scaled) < 2.0**62).all():
+            return ('n:' + pd.Series(scaled.astype(np.int64)).astype(str)).tolist()
+        return [f'n:{int(v)}' if np.isfinite(v) else f'n:{v!r}' for v in scaled]
