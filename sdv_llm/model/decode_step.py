@@ -72,7 +72,7 @@ def decode_step(lm, embeds, cache):
     position = cache.length
     if position >= cache.capacity:
         raise RuntimeError(f'KV cache capacity {cache.capacity} exceeded.')
-    batch, width = embeds.shape
+    width = embeds.shape[1]
     heads = lm.config.n_head
     head_dim = width // heads
     scale = 1.0 / math.sqrt(head_dim)
