@@ -310,10 +310,10 @@ PARAMETERS = (
               'nucleus sampling mass; 1.0 samples the full distribution', cli='--top-p'),
     Parameter('sample_batch_size', 4096, [POSITIVE_INT], 'rows decoded together',
               cli='--sample-batch-size'),
-    Parameter('sampling_precision', 'auto', [Options(('auto', 'float32', 'bfloat16'))],
-              "decoder dtype when sampling: `'auto'` = bfloat16 on CUDA and on CPUs with "
-              'native bfloat16 products (logits and draws in float32), else float32',
-              cli='--sampling-precision'),
+    Parameter('precision', 'auto', [Options(('auto', 'float32', 'bfloat16'))],
+              "dtype of the decoder's products in training (autocast) and sampling: `'auto'` = "
+              'bf16 (or fp16) on CUDA and bf16 on CPUs with native bf16 products, else float32',
+              cli='--precision'),
     Parameter('enable_gpu', True, ['boolean'], 'CUDA when available, else CPU', cli='--cpu'),
     Parameter('verbose', False, ['boolean'], 'tqdm progress bars', cli='--verbose'),
     Parameter('random_state', None, [None, NON_NEGATIVE_INT],

@@ -72,10 +72,11 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         temperature (float): sampling temperature. Default 1.0.
         top_p (float): nucleus sampling mass; 1.0 samples the full distribution. Default 1.0.
         sample_batch_size (int): rows decoded together. Default 4096.
-        sampling_precision (str): the decoder's dtype when sampling: ``'auto'`` (bfloat16 on
-            CUDA and on CPUs with native bfloat16 matrix products, float32 elsewhere),
-            ``'float32'`` or ``'bfloat16'``. Logits, softmax and draws are float32 in every
-            case. Default ``'auto'``.
+        precision (str): the dtype of the decoder's matrix products in training (autocast,
+            float32 weights) and sampling: ``'auto'`` (bf16 on CUDA, fp16 where it lacks bf16;
+            bf16 for the embedded decoder on CPUs with native bf16 products; float32
+            elsewhere), ``'float32'`` or ``'bfloat16'``. Logits, softmax and draws are
+            float32 in every case (``sdv_llm.model.precision``). Default ``'auto'``.
         enable_gpu (bool): use CUDA when available. Default True.
         verbose (bool): show progress bars. Default False.
         random_state (int or None): seed of the training run (initialisation, split, shuffling,
@@ -146,7 +147,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
-                 sample_batch_size=4096, sampling_precision='auto', enable_gpu=True, verbose=False, random_state=None,
+                 sample_batch_size=4096, precision='auto', enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
                  differential_privacy=None, privacy=None):

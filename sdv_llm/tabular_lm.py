@@ -23,9 +23,10 @@ from sdv_llm.decoding.dependencies import (
     compile_text_dependencies,
     dependency_mappings,
 )
-from sdv_llm.decoding.sampler import sample_sequences, sampling_dtype
+from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.model.distributed import shared_seed, training_device
+from sdv_llm.model.precision import compute_dtype
 from sdv_llm.model.privacy import (
     COPY_PLAIN_REDRAWS,
     COPY_REDRAWS,
@@ -40,7 +41,6 @@ from sdv_llm.model.privacy import (
 )
 from sdv_llm.model.training import (
     TrainingConfig,
-    mixed_precision,
     train_backbone,
     validation_split,
 )
@@ -93,7 +93,7 @@ class TabularLMConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     sample_batch_size: int = 4096
-    sampling_precision: str = 'auto'
+    precision: str = 'auto'
     merge_sub_tokens: bool = False
     mixed_training: dict = None
     enable_gpu: bool = True
@@ -454,6 +454,7 @@ class TabularLM:
             patience=config.patience,
             verbose=config.verbose,
             differential_privacy=dp,
+            precision=config.precision,
         )
         checkpoint = None
         if checkpoint_dir is not None:
@@ -778,8 +779,7 @@ class TabularLM:
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
-            amp_dtype=sampling_dtype(self.device, self.config.sampling_precision,
-                                     mixed_precision(self.device)),
+            amp_dtype=compute_dtype(self.device, self.config.precision),
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.

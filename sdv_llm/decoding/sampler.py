@@ -34,50 +34,6 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
 
 
-PRECISIONS = ('auto', 'float32', 'bfloat16')
-"""Values of the ``sampling_precision`` parameter."""
-
-
-def cpu_supports_bf16():
-    """Whether this CPU multiplies bfloat16 matrices natively (AVX-512 BF16 or AMX), as oneDNN
-    reports it; ``False`` where torch cannot tell."""
-    try:
-        return bool(torch.backends.mkldnn.is_available()
-                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def sampling_dtype(device, precision='auto', cuda_dtype=None):
-    """The dtype the decoder samples in.
-
-    ``'auto'``: on CUDA the training's autocast dtype (``cuda_dtype``); on a CPU with native
-    bfloat16 matrix products, bfloat16 (the decoder's matrix products run about 4x faster
-    there and SDMetrics quality is unchanged: BENCHMARKS.md, 2026-12-01, tenth session);
-    otherwise float32. The output layer's logits, the softmax and the draw stay in float32.
-
-    Args:
-        device (torch.device): where sampling runs.
-        precision (str): one of ``PRECISIONS``.
-        cuda_dtype (torch.dtype or None): the autocast dtype of training on CUDA.
-
-    Returns:
-        torch.dtype or None: ``None`` for float32.
-
-    Raises:
-        ValueError: an unknown ``precision``.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f'sampling_precision must be one of {PRECISIONS}, not {precision!r}.')
-    if precision == 'float32':
-        return None
-    if device.type == 'cuda':
-        return cuda_dtype if precision == 'auto' else torch.bfloat16
-    if precision == 'bfloat16' or cpu_supports_bf16():
-        return torch.bfloat16
-    return None
-
-
 @contextmanager
 def attention_implementation(model, name):
     """Run the ``transformers`` model inside ``model`` with another attention implementation.
@@ -366,7 +322,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         temperature (float): divides the logits; 1.0 samples the learned distribution.
         top_p (float): nucleus sampling mass; 1.0 disables it.
         max_length (int or None): most tokens after ``<bos>``; defaults to the model's positions.
-        amp_dtype (torch.dtype or None): the decoder's dtype (``sampling_dtype``): on CUDA
+        amp_dtype (torch.dtype or None): the decoder's dtype (``sdv_llm.model.precision``): on CUDA
             it runs under autocast in it (as in training); on a CPU the embedded decoder's
             weights are cast to it once and other backbones run in float32. The KV cache is
             kept in it too. ``None`` for float32.

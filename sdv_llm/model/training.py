@@ -18,8 +18,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from sdv_llm.decoding.sampler import attention_implementation
 from sdv_llm.decoding.windows import window_loss
 from sdv_llm.model import distributed
+from sdv_llm.model.precision import compute_dtype, float32_attention
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     differential_privacy: dict = None
+    precision: str = 'auto'
 
 
 def constrained_loss(logits, targets, allowed):
@@ -154,19 +157,19 @@ def merge_positions(inputs, targets, columns, states, labels, merged, pad):
         sub_labels
 
 
-def mixed_precision(device):
-    """The autocast dtype of training on ``device``: bf16 on CUDA where supported, else fp16
-    (with a gradient scaler), and none on the CPU.
+def mixed_precision(device, precision='auto'):
+    """The autocast dtype of training on ``device`` (``sdv_llm.model.precision``): bf16 on
+    CUDA where supported, else fp16 (with a gradient scaler); bf16 on CPUs with native bf16
+    products; none elsewhere or with ``precision='float32'``.
 
     Args:
         device (torch.device)
+        precision (str): ``'auto'``, ``'float32'`` or ``'bfloat16'``.
 
     Returns:
         torch.dtype or None
     """
-    if device.type != 'cuda':
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return compute_dtype(device, precision)
 
 
 def warmup_cosine(step, warmup, total):
@@ -221,8 +224,34 @@ def validation_split(num_rows, fraction, generator):
 
 
 def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   seed=0, prompt_length=1, checkpoint=None, privacy_report=None,
-                   monitor=None):
+                   *args, **kwargs):
+    """Train ``model`` on serialized rows with the constrained loss (see ``_train``).
+
+    On a CPU, reduced precision (``config.precision``) applies to the embedded decoder only:
+    it trains under bf16 autocast with its attention in float32 (``float32_attention``);
+    other backbones train in float32 there.
+    """
+    amp_dtype = _amp_dtype(model, config, device)
+    if amp_dtype is None or device.type != 'cpu':
+        return _train(model, encode_rows, num_rows, automaton, next_columns, config, device,
+                      amp_dtype, *args, **kwargs)
+    with attention_implementation(model, float32_attention()):
+        return _train(model, encode_rows, num_rows, automaton, next_columns, config, device,
+                      amp_dtype, *args, **kwargs)
+
+
+def _amp_dtype(model, config, device):
+    """The autocast dtype of this run: none under differential privacy (opacus computes
+    per-example gradients in float32) and for pretrained backbones on a CPU."""
+    if config.differential_privacy:
+        return None
+    if device.type == 'cpu' and not hasattr(model, 'output_weight'):
+        return None
+    return mixed_precision(device, config.precision)
+
+
+def _train(model, encode_rows, num_rows, automaton, next_columns, config, device, amp_dtype,
+           seed=0, prompt_length=1, checkpoint=None, privacy_report=None, monitor=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -244,7 +273,8 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
         next_columns (callable): token ids -> column index of each token
             (``CompactSerializer.next_columns``).
         config (TrainingConfig): epochs, batch size and optimiser settings.
-        device (torch.device): where to train; CUDA uses bf16 (or fp16) autocast.
+        device (torch.device): where to train.
+        amp_dtype (torch.dtype or None): the autocast dtype (``_amp_dtype``).
             Under ``accelerate launch`` with several processes, the model is trained
             data-parallel (DDP), each process on its share of every batch
             (``sdv_llm.model.distributed``); ``seed`` must then be the same in every process.
@@ -326,7 +356,6 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, functools.partial(warmup_cosine, warmup=warmup, total=total_steps))
-    amp_dtype = None if dp else mixed_precision(device)
     use_amp = amp_dtype is not None
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     validation = prepare(valid_idx) if n_valid else None

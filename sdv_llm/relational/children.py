@@ -19,8 +19,8 @@ import pandas as pd
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan
-from sdv_llm.decoding.sampler import Loop, sample_sequences, sampling_dtype
-from sdv_llm.model.training import mixed_precision
+from sdv_llm.decoding.sampler import Loop, sample_sequences
+from sdv_llm.model.precision import compute_dtype
 from sdv_llm.plugins import codec_hook
 from sdv_llm.schema import TableSchema
 from sdv_llm.serialization.compact import (
@@ -373,8 +373,7 @@ class ChildrenLM(TabularLM):
             int(batch_size or self.config.sample_batch_size),
             self.device, self._generator, self.config.temperature, self.config.top_p,
             self.serializer.max_length - 1,
-            amp_dtype=sampling_dtype(self.device, self.config.sampling_precision,
-                                     mixed_precision(self.device)),
+            amp_dtype=compute_dtype(self.device, self.config.precision),
         )
         rows, sequence = self.serializer.split(ids)
         children = self.serializer.decode(rows, self.serializer.child_columns,

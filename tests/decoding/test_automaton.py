@@ -282,30 +282,14 @@ def test_bfloat16_step_gives_the_float32_probabilities(titanic):
             assert (probs[0][finite] - probs[1][finite]).abs().max() < 0.008
 
 
-def test_sampling_dtype_rule(monkeypatch):
-    from sdv_llm.decoding import sampler
-
-    cpu, cuda = torch.device('cpu'), torch.device('cuda')
-    assert sampler.sampling_dtype(cpu, 'float32') is None
-    assert sampler.sampling_dtype(cuda, 'float32', torch.float16) is None
-    assert sampler.sampling_dtype(cpu, 'bfloat16') == torch.bfloat16
-    assert sampler.sampling_dtype(cuda, 'auto', torch.float16) == torch.float16
-    monkeypatch.setattr(sampler, 'cpu_supports_bf16', lambda: False)
-    assert sampler.sampling_dtype(cpu, 'auto') is None
-    monkeypatch.setattr(sampler, 'cpu_supports_bf16', lambda: True)
-    assert sampler.sampling_dtype(cpu, 'auto') == torch.bfloat16
-    with pytest.raises(ValueError, match='sampling_precision'):
-        sampler.sampling_dtype(cpu, 'half')
-
-
 @pytest.mark.parametrize('precision', ['float32', 'bfloat16'])
-def test_each_sampling_precision_samples_valid_rows(iris, precision):
+def test_each_precision_trains_and_samples_valid_rows(iris, precision):
     from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
     from tests.conftest import TINY
 
     data, metadata = iris
     columns = metadata.tables['iris'].columns
-    model = TabularLM(TabularLMConfig(**TINY, sampling_precision=precision)).fit(data, columns)
+    model = TabularLM(TabularLMConfig(**TINY, precision=precision)).fit(data, columns)
     sampled = model.sample(300)
     assert len(sampled) == 300
     for column in model.schema.order:
