@@ -119,9 +119,27 @@ def auto_epochs(num_rows):
     return int(min(200, max(8, round(300_000 / max(1, num_rows)))))
 
 
-def auto_batch_size(num_rows):
-    """Default batch size: about 1/16 of the rows, between 16 and 512."""
-    return int(min(512, max(16, 2 ** round(math.log2(max(1, num_rows / 16))))))
+BATCH_TOKENS = 65_536
+"""Most tokens in one automatic training batch: long rows (wide tables) train in batches of
+fewer rows, so activation memory does not grow with the column count (a 500-column row is
+about 1,000 tokens). No table of ``shared/data`` reaches it."""
+
+
+def auto_batch_size(num_rows, row_tokens=None):
+    """Default batch size: about 1/16 of the rows, between 16 and 512, and at most
+    ``BATCH_TOKENS`` tokens (a power of two, at least 4 rows).
+
+    Args:
+        num_rows (int): training rows.
+        row_tokens (int or None): tokens of the longest training row.
+
+    Returns:
+        int
+    """
+    size = int(min(512, max(16, 2 ** round(math.log2(max(1, num_rows / 16))))))
+    if row_tokens:
+        size = min(size, max(4, 2 ** int(math.log2(max(1, BATCH_TOKENS // row_tokens)))))
+    return size
 
 
 class TabularLM:
@@ -280,6 +298,7 @@ class TabularLM:
                 return self.serializer.assemble([block[index] for block in blocks],
                                                 orders)[:, :length]
 
+            encode_rows.length = length  # sizes the automatic batch (auto_batch_size)
             return encode_rows
         length = (len(self.serializer.prompt) + 1
                   + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
@@ -442,7 +461,9 @@ class TabularLM:
                     f'{limit} positions of backbone={config.backbone!r}.')
         epochs = config.epochs or (DEFAULT_ADAPTER_EPOCHS if self.pretrained
                                    else auto_epochs(num_rows))
-        batch_size = config.batch_size or auto_batch_size(num_rows)
+        # tokens of one training row (the compact path trims to the longest encoded row)
+        self.row_tokens = row_tokens = getattr(encode_rows, 'length', self.serializer.max_length)
+        batch_size = config.batch_size or auto_batch_size(num_rows, row_tokens)
         if dp is not None:
             epochs = config.epochs or min(epochs, DP_MAX_AUTO_EPOCHS)
             batch_size = config.batch_size or min(1024, DP_BATCH_FACTOR * batch_size)
@@ -478,7 +499,7 @@ class TabularLM:
             pre_config = replace(
                 self.training_config, validation_fraction=0.0,
                 epochs=(config.mixed_training or {}).get('epochs') or auto_epochs(pre_rows),
-                batch_size=config.batch_size or auto_batch_size(pre_rows))
+                batch_size=config.batch_size or auto_batch_size(pre_rows, row_tokens))
             self.pretrain_loss_values = train_backbone(
                 self.model, pretraining[0], pre_rows, self.automaton,
                 getattr(self.serializer, 'next_columns', None), pre_config, self.device,

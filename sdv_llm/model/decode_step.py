@@ -90,6 +90,10 @@ def decode_step(lm, embeds, cache):
     return F.layer_norm(x, (width,), norm.weight, norm.bias, norm.eps)
 
 
+POSITION_BLOCK = 32
+"""Positions summed together in the reduced-precision attention of rows longer than this."""
+
+
 def _attention(qkv, cache, layer, position, heads, scale):
     """Write the new position's keys and values and attend over positions ``0..position``.
 
@@ -118,11 +122,17 @@ def _attention(qkv, cache, layer, position, heads, scale):
     values = cache.values[layer, : position + 1]
     query = query.reshape(batch * heads, head_dim) * scale
     # Scores as autocast computes them (reduced-precision products, summed in float32 and
-    # rounded); the softmax and the weighted sum of values in float32. One product per
-    # position accumulates in place: faster than a (positions, rows, head_dim) product.
+    # rounded); the softmax and the weighted sum of values in float32. Short rows: one product
+    # per position accumulates in place, faster than a (positions, rows, head_dim) product;
+    # long rows (wide tables) sum blocks of positions, so the Python loop stays short.
     scores = (keys * query).sum(dim=-1).float()  # (positions, batch * heads)
     weights = torch.softmax(scores, dim=0)[..., None]
     attended = torch.zeros((batch * heads, head_dim), dtype=torch.float32, device=qkv.device)
-    for index in range(position + 1):
-        attended.addcmul_(weights[index], values[index])
+    if position < POSITION_BLOCK:
+        for index in range(position + 1):
+            attended.addcmul_(weights[index], values[index])
+    else:
+        for start in range(0, position + 1, POSITION_BLOCK):
+            block = slice(start, start + POSITION_BLOCK)
+            attended += (weights[block] * values[block]).sum(dim=0)
     return attended.to(qkv.dtype).reshape(batch, width)

@@ -246,13 +246,18 @@ def test_long_rows_are_sampled_in_batches_under_the_kv_budget(iris, monkeypatch)
     assert len(ids) == 25 and seen == [10, 10, 5]
 
 
-def test_bfloat16_step_gives_the_float32_probabilities(titanic):
+@pytest.mark.parametrize('block', [32, 3])
+def test_bfloat16_step_gives_the_float32_probabilities(titanic, monkeypatch, block):
     """The reduced-precision decoding step (weights cast once, keys and values laid out by
     position, float32 softmax and value sums) gives the float32 step's allowed probabilities
-    within bfloat16 rounding, at every position of real rows."""
+    within bfloat16 rounding, at every position of real rows; ``block=3`` sums the values of
+    the titanic rows' positions in blocks, as the step does for long (wide-table) rows."""
     import copy
 
     from sdv_llm.decoding.sampler import TokenWindows
+    from sdv_llm.model import decode_step
+
+    monkeypatch.setattr(decode_step, 'POSITION_BLOCK', block)
 
     data, metadata = titanic
     serializer, automaton = _setup(data, metadata, 'titanic')
