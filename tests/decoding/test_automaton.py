@@ -263,8 +263,8 @@ def test_bfloat16_step_gives_the_float32_probabilities(titanic, monkeypatch, blo
     serializer, automaton = _setup(data, metadata, 'titanic')
     model = _decoder(serializer, width=32, layers=2)
     with torch.no_grad():  # peaked attention, so that a wrong score or weight shows
-        for block in model.lm.transformer.h:
-            block.attn.c_attn.weight.normal_(std=0.5)
+        for layer in model.lm.transformer.h:
+            layer.attn.c_attn.weight.normal_(std=0.5)
     table = automaton.window_table()
     exact = TokenWindows(model, automaton, table)
     reduced = TokenWindows(copy.deepcopy(model).to(torch.bfloat16), automaton, table,
