@@ -288,14 +288,29 @@ def test_bfloat16_step_gives_the_float32_probabilities(titanic, monkeypatch, blo
 
 
 @pytest.mark.parametrize('precision', ['float32', 'bfloat16'])
-def test_each_precision_trains_and_samples_valid_rows(iris, precision):
+def test_each_precision_trains_and_samples_valid_rows(iris, precision, monkeypatch):
+    """Each precision samples valid rows; a CPU decodes in bf16 from
+    ``REDUCED_PRECISION_MIN_ROWS`` rows on and in float32 below."""
+    from sdv_llm.decoding import sampler
     from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
     from tests.conftest import TINY
 
+    dtypes = []
+
+    class Spy(sampler.TokenWindows):
+        def __init__(self, model, *args, **kwargs):
+            dtypes.append(next(model.parameters()).dtype)
+            super().__init__(model, *args, **kwargs)
+
+    monkeypatch.setattr(sampler, 'TokenWindows', Spy)
     data, metadata = iris
     columns = metadata.tables['iris'].columns
     model = TabularLM(TabularLMConfig(**TINY, precision=precision)).fit(data, columns)
-    sampled = model.sample(300)
-    assert len(sampled) == 300
-    for column in model.schema.order:
-        model.schema.codecs[column].check_values(sampled[column])
+    rows = sampler.REDUCED_PRECISION_MIN_ROWS
+    for num_rows in (rows, rows - 1):
+        sampled = model.sample(num_rows)
+        assert len(sampled) == num_rows
+        for column in model.schema.order:
+            model.schema.codecs[column].check_values(sampled[column])
+    reduced = torch.bfloat16 if precision == 'bfloat16' else torch.float32
+    assert dtypes == [reduced, torch.float32]
