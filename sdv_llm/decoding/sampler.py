@@ -33,6 +33,7 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     per_row *= torch.finfo(dtype).bits // 8
     return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
 
+
 REDUCED_PRECISION_MIN_ROWS = 512
 """Fewest rows a CPU samples in reduced precision: for fewer, the cast copy of the weights and
 the small bf16 products cost more than they save (iris, 120 rows: 1,480 rows/s in bf16 against
@@ -339,14 +340,15 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     """
     max_length = max_length or model.config.n_positions - 1
     prompt_length = 1 if plan.prompt is None else len(plan.prompt)
-    batch_size = cache_batch_size(model, batch_size, max_length + prompt_length,
-                                  amp_dtype or torch.float32)
     table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
     reduced = amp_dtype is not None and device.type == 'cpu'
-    if reduced and len(plan) < REDUCED_PRECISION_MIN_ROWS:
-        amp_dtype, reduced = None, False  # casting a copy of the weights costs more than it saves
+    if reduced and (table is None or len(plan) < REDUCED_PRECISION_MIN_ROWS):
+        # A CPU runs other backbones in float32, and small samples too (casting a copy of the
+        # weights costs more than it saves); decided before the KV cache is sized.
+        amp_dtype, reduced = None, False
+    batch_size = cache_batch_size(model, batch_size, max_length + prompt_length,
+                                  amp_dtype or torch.float32)
     if table is None:
-        amp_dtype = None if reduced else amp_dtype  # a CPU runs other backbones in float32
         head = FullVocabulary(model, plan.automaton)
     elif reduced:  # weights cast once (CPU autocast would cast them at every step)
         head = TokenWindows(copy.deepcopy(model).to(amp_dtype), plan.automaton,

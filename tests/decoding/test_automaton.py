@@ -244,6 +244,11 @@ def test_long_rows_are_sampled_in_batches_under_the_kv_budget(iris, monkeypatch)
     ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
                            max_length=serializer.max_length - 1)
     assert len(ids) == 25 and seen == [10, 10, 5]
+    # Fewer rows than REDUCED_PRECISION_MIN_ROWS run (and are sized) in float32 on a CPU.
+    seen.clear()
+    ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
+                           max_length=serializer.max_length - 1, amp_dtype=torch.bfloat16)
+    assert len(ids) == 25 and seen == [10, 10, 5]
 
 
 @pytest.mark.parametrize('block', [32, 3])
