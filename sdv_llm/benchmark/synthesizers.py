@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 LLM_CONFIGURATIONS = {
     'LLMSynthesizer': {},
     'LLMSynthesizer-small': {'embedding_dim': 64, 'num_layers': 2},
+    # Issue 14: the decoder the size rule picked above 10,000 rows before it became 64 x 2.
+    'LLMSynthesizer-large': {'embedding_dim': 128, 'num_layers': 3},
     # Issue 14: the float32 decoder on a CPU with native bf16, for a same-machine comparison.
     'LLMSynthesizer-float32': {'precision': 'float32'},
     # Issue 18's strategies, one at a time (sdv_llm.mixed).

@@ -181,6 +181,7 @@ class TokenWindows:
         weight = model.output_weight() if output_weight is None else output_weight
         self.weights = window_weights(weight.detach(), windows, table.shape[1])
         self.start = windows[:, 0]
+        self.allowed = table >= 0  # bool (num_states, width), gathered at every step
         self.merges = bool(getattr(model, 'sub_tokens', False)) and automaton.merged is not None
         self.merged = automaton.merged.to(table.device) if self.merges else None
         self.hidden = None
@@ -210,7 +211,7 @@ class TokenWindows:
         if not torch.is_autocast_enabled(hidden.device.type):
             hidden = hidden.to(self.weights.dtype)  # a reduced-precision copy's state
         logits = window_logits(hidden, window, self.weights)  # float32
-        return logits, self.table[state] >= 0, self.start[window]
+        return logits, self.allowed[state], self.start[window]
 
     def cache(self, batch, capacity):
         """An empty KV cache for ``batch`` rows of ``capacity`` positions."""

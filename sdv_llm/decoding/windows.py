@@ -82,6 +82,8 @@ def window_loss(hidden, labels, states, automaton, table, weight):
     window = automaton.state_window[states]
     weights = window_weights(weight, automaton.windows, table.shape[1])
     logits = window_logits(hidden[learned].float(), window, weights.float())
-    logits = logits.masked_fill(table[states] < 0, float('-inf'))
+    # A bool gather of the allowed tokens, masked in place: the int64 rows of ``table`` and a
+    # masked copy were the peak RSS of a 500-column table's fit (its validation pass).
+    logits.masked_fill_((table < 0)[states], float('-inf'))
     local = labels[learned] - automaton.windows[window, 0]
     return torch.nn.functional.cross_entropy(logits, local)

@@ -1,5 +1,7 @@
-"""The embedded decoder's attention implementation, set through transformers' API."""
+"""The embedded decoder: its attention implementation, set through transformers' API, and
+its size rule."""
 
+import pytest
 import torch
 
 from sdv_llm.decoding.sampler import attention_implementation
@@ -43,3 +45,26 @@ def test_attention_implementation_switches_and_restores():
             eager = model(input_ids=ids, next_columns=columns).logits
     assert model.config._attn_implementation == 'sdpa'
     torch.testing.assert_close(eager, fused, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('rows, expected', [
+    (120, (64, 2, 4, 0.2)),
+    (1_999, (64, 2, 4, 0.2)),
+    (2_000, (64, 2, 4, 0.1)),
+    (32_561, (64, 2, 4, 0.1)),
+])
+def test_the_default_decoder_size(rows, expected):
+    """Width 64 x 2 layers for every table (the same or higher SDMetrics quality than 96 x 3
+    and 128 x 2-3 on the six larger tables of shared/data, BENCHMARKS.md); small tables get
+    more dropout."""
+    config = BackboneConfig.for_table(rows, 1_000, 200)
+    assert (config.embedding_dim, config.num_layers, config.num_heads, config.dropout) \
+        == expected
+
+
+def test_a_fixed_size_overrides_the_rule():
+    config = BackboneConfig.for_table(50_000, 1_000, 200, embedding_dim=128, num_layers=3,
+                                      dropout=0.0)
+    assert (config.embedding_dim, config.num_layers, config.dropout) == (128, 3, 0.0)
+    with pytest.raises(ValueError, match='embedding_dim=30 must be a multiple of num_heads=4'):
+        BackboneConfig.for_table(50_000, 1_000, 200, embedding_dim=30)
