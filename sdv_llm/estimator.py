@@ -29,7 +29,8 @@ class TabularLLM(BaseEstimator):
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
-                 sample_batch_size=4096, precision='auto', enable_gpu=True, verbose=False, random_state=None,
+                 sample_batch_size=4096, precision='auto', merge_sub_tokens=False, enable_gpu=True,
+                 verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
                  differential_privacy=None, privacy=None):

@@ -314,6 +314,10 @@ PARAMETERS = (
               "dtype of the decoder's products in training (autocast) and sampling: `'auto'` = "
               'bf16 (or fp16) on CUDA and bf16 on CPUs with native bf16 products, else float32',
               cli='--precision'),
+    Parameter('merge_sub_tokens', False, ['boolean'],
+              "a binned number's sub-bin token shares its bin token's decoder position: one "
+              'decoding step per continuous number instead of two (faster sampling, a measured '
+              'quality cost on some tables, BENCHMARKS.md)', cli='--merge-sub-tokens'),
     Parameter('enable_gpu', True, ['boolean'], 'CUDA when available, else CPU', cli='--cpu'),
     Parameter('verbose', False, ['boolean'], 'tqdm progress bars', cli='--verbose'),
     Parameter('random_state', None, [None, NON_NEGATIVE_INT],

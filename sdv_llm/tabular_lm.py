@@ -58,11 +58,8 @@ LOGGER = logging.getLogger(__name__)
 class TabularLMConfig:
     """Every setting of the model, as the front ends pass them (``None`` = sized from the table).
 
-    See ``LLMSynthesizer`` for the meaning of each field. ``merge_sub_tokens`` (not a
-    synthesizer parameter yet) puts a binned number's sub-bin token in its bin token's decoder
-    position (``TabularDecoder.sub_tokens``): one decoder step per number instead of two, but
-    measured lower quality on shoppers (0.953 against 0.974 with two positions, BENCHMARKS.md
-    2026-12-01), so it is off by default. ``privacy`` is the synthesizer parameter
+    See ``LLMSynthesizer`` for the meaning of each field (``merge_sub_tokens`` is not applied
+    under differential privacy). ``privacy`` is the synthesizer parameter
     (``sdv_llm.model.privacy.privacy_settings``).
 
     ``differential_privacy`` (a dict, see ``sdv_llm.model.differential_privacy.DEFAULTS``)

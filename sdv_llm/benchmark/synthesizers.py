@@ -20,6 +20,8 @@ LLM_CONFIGURATIONS = {
     'LLMSynthesizer-large': {'embedding_dim': 128, 'num_layers': 3},
     # Issue 14: the float32 decoder on a CPU with native bf16, for a same-machine comparison.
     'LLMSynthesizer-float32': {'precision': 'float32'},
+    # Issue 14: one decoder step per binned number (sub-bin token in the bin token's position).
+    'LLMSynthesizer-merged': {'merge_sub_tokens': True},
     # Issue 18's strategies, one at a time (sdv_llm.mixed).
     'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
     'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},

@@ -60,3 +60,25 @@ def test_binned_numbers_take_one_step_and_keep_conditions_exact():
     known = pd.DataFrame({'value': [123.45, 456.78] * 50})
     filled = lm.sample_known(known)
     assert (filled['value'] == known['value']).all()
+
+
+def test_merge_sub_tokens_is_a_synthesizer_parameter_kept_in_model_files(tmp_path):
+    from sdv.metadata import Metadata
+    from sdv.single_table import LLMSynthesizer
+
+    data = _binned_table(4000)  # enough rows per bin for sub-bins (about 20 values each)
+    metadata = Metadata.detect_from_dataframes({'t': data})
+    assert LLMSynthesizer(metadata).get_parameters()['merge_sub_tokens'] is False
+    synthesizer = LLMSynthesizer(metadata, epochs=1, batch_size=64, embedding_dim=16,
+                                 num_layers=1, num_heads=2, enable_gpu=False, random_state=0,
+                                 merge_sub_tokens=True)
+    synthesizer.fit({'t': data})
+    # One decoder position per binned number, with the layer that predicts the sub-bin token.
+    assert synthesizer._model.model.sub_tokens and hasattr(synthesizer._model.model, 'sub_layer')
+    directory = tmp_path / 'model'
+    synthesizer.save_pretrained(directory)
+    loaded = LLMSynthesizer.from_pretrained(directory)
+    assert loaded._model.model.sub_tokens
+    rows = loaded.sample(300)['t']
+    assert len(rows) == 300
+    assert rows['value'].between(data['value'].min(), data['value'].max()).all()
