@@ -81,7 +81,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             position (``TabularDecoder.sub_tokens``): one decoder step per continuous number
             instead of two. Measured on a 2-core CPU (BENCHMARKS.md, 2026-12-02, fourteenth
             session): sampling 1.3-1.95x faster on tables with several continuous columns,
-            quality within 0.005 on five of six tables but 0.007 lower on magic. Default False.
+            quality within 0.005 on five of six tables but 0.007 lower on magic. Not applied
+            under ``differential_privacy`` (training stays one position per token). Default
+            False.
         enable_gpu (bool): use CUDA when available. Default True.
         verbose (bool): show progress bars. Default False.
         random_state (int or None): seed of the training run (initialisation, split, shuffling,
