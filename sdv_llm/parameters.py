@@ -208,6 +208,16 @@ def _mixed_training(value):
     return is_valid(value)
 
 
+def _critic_filter(value):
+    from sdv_llm.model.critic import critic_settings
+
+    try:
+        critic_settings(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed='left')
 NON_NEGATIVE_INT = Interval(numbers.Integral, 0, None, closed='left')
 POSITIVE_REAL = Interval(numbers.Real, 0, None, closed='neither')
@@ -354,6 +364,13 @@ PARAMETERS = (
                                             "'FastGenSynthesizer'), 'rows', 'epochs'")],
               "train first on rows sampled from a baseline synthesizer fitted on the same "
               "rows, then on the real rows (`sdv_llm.mixed`); `None` = off"),
+    Parameter('critic_filter', None,
+              [None, 'boolean',
+               Check(_critic_filter, "a dict with keys among 'ratio' (above 1), 'mode' "
+                                     "('top' or 'weighted'), 'rows'")],
+              'draw `ratio` times the rows and keep those a real-vs-synthetic classifier '
+              'fitted after training finds most real (`sdv_llm.model.critic`); `True` = '
+              "`{'ratio': 1.5, 'mode': 'top'}`; `None` = off"),
     Parameter('differential_privacy', None,
               [None, Check(_differential_privacy,
                            "a dict of DP settings ({'epsilon': 3.0, 'delta': 1e-05, "

@@ -111,6 +111,17 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
             ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
             automatic rule). ``None`` trains on the real rows only. Default None.
+        critic_filter (dict or bool or None): critic filtering (``sdv_llm.model.critic``):
+            after training, a logistic-regression critic (quadratic features) learns to tell
+            the training rows from sampled ones; sampling then draws ``ratio`` times the rows
+            and keeps the ``n`` it finds most real (``'mode': 'top'``) or a draw weighted by its
+            density ratio (``'weighted'``). Keys ``ratio`` (above 1, default 1.5), ``mode`` and
+            ``rows`` (the critic's training rows of each kind; default every training row, at
+            most 10,000, and at least 1,000 sampled rows). The kept rows are a subset of the
+            drawn ones: any share of them moves by at most the bound of
+            ``sdv_llm.model.critic`` (total variation at most ``1 - 1 / ratio``). With known
+            cells each row is drawn ``ceil(ratio)`` times and one draw kept. ``True`` = the
+            defaults; ``None`` = off. Not with ``differential_privacy``. Default None.
         differential_privacy (dict or None): train with DP-SGD (Abadi et al. 2016) through
             opacus so that the fitted synthesizer is (epsilon, delta)-differentially private
             with respect to one training row: ``{'epsilon': 3.0}`` and optionally ``'delta'``
@@ -158,7 +169,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 differential_privacy=None, privacy=None):
+                 critic_filter=None, differential_privacy=None, privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -286,6 +297,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         if self._reject_sampling_constraints or self._chained_constraints:
             problems.append('Constraints learn from the training rows (value combinations, '
                             'bounds); they are not supported with differential_privacy.')
+        if getattr(self, 'critic_filter', None) not in (None, False):
+            problems.append('critic_filter fits a classifier on the training rows outside the '
+                            'DP guarantee; it is not supported with differential_privacy.')
         if getattr(self, 'mixed_training', None) is not None:
             problems.append('mixed_training pre-trains on rows of a baseline fitted on the '
                             'training rows outside the DP guarantee; it is not supported with '

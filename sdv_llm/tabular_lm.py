@@ -25,6 +25,12 @@ from sdv_llm.decoding.dependencies import (
 )
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
+from sdv_llm.model.critic import (
+    MAX_CRITIC_ROWS,
+    MIN_SYNTHETIC_ROWS,
+    Critic,
+    critic_settings,
+)
 from sdv_llm.model.distributed import shared_seed, training_device
 from sdv_llm.model.precision import compute_dtype
 from sdv_llm.model.privacy import (
@@ -93,6 +99,7 @@ class TabularLMConfig:
     precision: str = 'auto'
     merge_sub_tokens: bool = False
     mixed_training: dict = None
+    critic_filter: object = None
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
@@ -241,6 +248,10 @@ class TabularLM:
                 raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
                                  'training rows outside the DP guarantee; it is not supported '
                                  'with differential privacy.')
+            if critic_settings(config.critic_filter) is not None:
+                raise ValueError('The critic filter is a classifier fitted on the training rows '
+                                 'outside the DP guarantee; it is not supported with '
+                                 'differential privacy.')
             # Value protection and the copy filter read the rows outside the DP guarantee
             # (counts, row hashes); DP itself bounds what a row can show.
             privacy = dict(privacy, value_protection=False, copy_filter=False,
@@ -275,9 +286,35 @@ class TabularLM:
                                      len(rows))
         self._fit_privacy(privacy, data, columns_metadata, seed)
         try:
-            return self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
+            self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
         finally:
             self.__dict__.pop('_monitor', None)
+        self._fit_critic(data, columns_metadata, seed)
+        return self
+
+    def _fit_critic(self, data, columns_metadata, seed):
+        """Fit the critic of ``critic_filter`` on the training rows against sampled rows
+        (``sdv_llm.model.critic``); ``critic`` is None when it is off."""
+        self.critic = None
+        chosen = critic_settings(self.config.critic_filter)
+        if chosen is None:
+            return
+        rng = np.random.default_rng(seed % 2**32)
+        most = min(chosen['rows'] or MAX_CRITIC_ROWS, MAX_CRITIC_ROWS)
+        real = data if len(data) <= most else data.iloc[
+            np.sort(rng.choice(len(data), most, replace=False))]
+        rows = chosen['rows'] or max(MIN_SYNTHETIC_ROWS, len(real))
+        saved = self._generator
+        self._generator = torch.Generator(device=self.device).manual_seed(seed + 7919)
+        try:
+            synthetic = self._sample_plan(rows, None, None, None, None, filters=False)
+        finally:
+            self._generator = saved
+        sdtypes = {c: columns_metadata.get(c, {}).get('sdtype') for c in self.columns}
+        self.critic = Critic.fit(real.reset_index(drop=True), synthetic, sdtypes, chosen, seed)
+        LOGGER.info('critic: cross-validated AUC %.3f on %d real and %d sampled rows, %d '
+                    'features', self.critic.report['auc'], len(real), len(synthetic),
+                    self.critic.report['features'])
 
     def _row_encoder(self, blocks):
         """``encode_rows(index, rng)`` over the encoded blocks of a table (see
@@ -364,7 +401,7 @@ class TabularLM:
             saved = self._generator
             self._generator = torch.Generator(device=self.device).manual_seed(seed + epoch + 1)
             try:
-                synthetic = self._sample_plan(rows, None, None, None, None, filter_copies=False)
+                synthetic = self._sample_plan(rows, None, None, None, None, filters=False)
             finally:
                 self._generator = saved
             return dcr_share(train, synthetic, valid, metadata, 'table', seed=share_seed)
@@ -653,8 +690,9 @@ class TabularLM:
         return self._sample_plan(len(known), known, known_mask, None, batch_size, allow_null)
 
     def _sample_plan(self, num_rows, known, known_mask, constraints, batch_size,
-                     allow_null=True, filter_copies=True):
-        """Draw the rows of a plan, then redraw copies of training rows (``copy_filter``).
+                     allow_null=True, filters=True):
+        """Draw the rows of a plan (through the critic, ``critic_filter``), then redraw
+        copies of training rows (``copy_filter``).
 
         Args:
             num_rows (int): rows.
@@ -662,16 +700,54 @@ class TabularLM:
             constraints (dict or None): conditions (``sample``).
             batch_size (int or None): rows decoded together.
             allow_null (bool): whether generated cells may be missing.
-            filter_copies (bool): apply the copy filter (off for DCR checks while training).
+            filters (bool): apply the critic and the copy filter (off for the rows that fit
+                the critic and for DCR checks while training).
 
         Returns:
             pandas.DataFrame: ``num_rows`` rows with the training columns.
         """
-        rows = self._draw_plan(num_rows, known, known_mask, constraints, batch_size, allow_null)
-        if getattr(self, 'copy_filter', None) is None or not filter_copies or not num_rows:
+        if getattr(self, 'critic', None) is not None and filters and num_rows:
+            rows = self._draw_criticized(num_rows, known, known_mask, constraints, batch_size,
+                                         allow_null)
+        else:
+            rows = self._draw_plan(num_rows, known, known_mask, constraints, batch_size,
+                                   allow_null)
+        if getattr(self, 'copy_filter', None) is None or not filters or not num_rows:
             return rows
         return self._filter_copies(rows, known, known_mask, constraints, batch_size,
                                    allow_null)
+
+    def _draw_criticized(self, num_rows, known, known_mask, constraints, batch_size,
+                         allow_null):
+        """Draw ``critic.ratio`` times the rows and keep those the critic finds most real.
+
+        Without known cells (or with the same known cells on every row) ``ceil(ratio * n)``
+        rows are drawn and ``n`` kept; otherwise each row is drawn ``ceil(ratio)`` times and
+        one draw kept (``sdv_llm.model.critic``).
+
+        Returns:
+            pandas.DataFrame: ``num_rows`` rows, indexed from 0, in the drawn order.
+        """
+        critic = self.critic
+        rng = np.random.default_rng(self._draw_seed())
+        same = known is None or (
+            len(known.drop_duplicates()) == 1
+            and (known_mask is None or (np.asarray(known_mask) == np.asarray(known_mask)[0]).all()))
+        if same:
+            drawn = critic.drawn_rows(num_rows)
+            more = None if known is None else known.iloc[[0] * drawn].reset_index(drop=True)
+            more_mask = None if known_mask is None else np.repeat(
+                np.asarray(known_mask)[:1], drawn, axis=0)
+            rows = self._draw_plan(drawn, more, more_mask, constraints, batch_size, allow_null)
+            keep = critic.select(rows, num_rows, rng)
+        else:
+            draws = math.ceil(critic.ratio)
+            repeat = np.repeat(np.arange(num_rows), draws)
+            more_mask = None if known_mask is None else np.asarray(known_mask)[repeat]
+            rows = self._draw_plan(num_rows * draws, known.iloc[repeat].reset_index(drop=True),
+                                   more_mask, constraints, batch_size, allow_null)
+            keep = critic.select_per_row(rows, num_rows, draws, rng)
+        return rows.iloc[keep].reset_index(drop=True)
 
     def _filter_copies(self, rows, known, known_mask, constraints, batch_size, allow_null):
         """Redraw the rows equal to a training row beyond the holdout copy rate.
@@ -893,6 +969,7 @@ class TabularLM:
             'privacy': {'copy_filter': getattr(self, 'copy_filter', None),
                         'report': getattr(self, 'privacy_report', None),
                         'differential_privacy': getattr(self, 'privacy', None)},
+            'critic': getattr(self, 'critic', None),
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
@@ -943,6 +1020,9 @@ class TabularLM:
             raise UnsafeStateError('model.json holds an invalid copy filter.')
         self.privacy_report = privacy.get('report')
         self.copy_stats = empty_copy_stats()
+        self.critic = state.get('critic')
+        if self.critic is not None and not isinstance(self.critic, Critic):
+            raise UnsafeStateError('model.json holds an invalid critic.')
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
@@ -984,7 +1064,7 @@ def _state_registry():
 
     return {**state_registry(),
             **registry_of([TabularLMConfig, BackboneConfig, TrainingConfig, Allowed,
-                           CopyFilter])}
+                           CopyFilter, Critic])}
 
 
 def _visible_mappings(schema, mappings):

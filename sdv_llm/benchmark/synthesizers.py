@@ -25,6 +25,9 @@ LLM_CONFIGURATIONS = {
     # Issue 18's strategies, one at a time (sdv_llm.mixed).
     'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
     'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},
+    # Issue 18: critic filtering (sdv_llm.model.critic), confidence-based and importance-weighted.
+    'LLMSynthesizer-critic': {'critic_filter': {'mode': 'top'}},
+    'LLMSynthesizer-critic-weighted': {'critic_filter': {'mode': 'weighted'}},
     # Issue 17: DP-SGD at three budgets (delta 1e-5).
     **{f'LLMSynthesizer-dp{e}': {'differential_privacy': {'epsilon': float(e), 'delta': 1e-5}}
        for e in (1, 3, 10)},
