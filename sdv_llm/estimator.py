@@ -33,7 +33,8 @@ class TabularLLM(BaseEstimator):
                  verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 critic_filter=None, differential_privacy=None, privacy=None):
+                 critic_filter=None, reward_finetuning=None, differential_privacy=None,
+                 privacy=None):
         store_parameters(self, locals())
 
     def fit(self, X, y=None, metadata=None, table_name='table', checkpoint_dir=None):

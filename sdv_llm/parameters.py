@@ -218,6 +218,16 @@ def _critic_filter(value):
     return True
 
 
+def _reward_finetuning(value):
+    from sdv_llm.model.reward import reward_settings
+
+    try:
+        reward_settings(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed='left')
 NON_NEGATIVE_INT = Interval(numbers.Integral, 0, None, closed='left')
 POSITIVE_REAL = Interval(numbers.Real, 0, None, closed='neither')
@@ -371,6 +381,16 @@ PARAMETERS = (
               'draw `ratio` times the rows and keep those a real-vs-synthetic classifier '
               'fitted after training finds most real (`sdv_llm.model.critic`); `True` = '
               "`{'ratio': 1.5, 'mode': 'top'}`; `None` = off"),
+    Parameter('reward_finetuning', None,
+              [None, 'boolean',
+               Check(_reward_finetuning, "a dict with keys among 'steps', 'batch_rows', "
+                                         "'critic_every' (positive integers), 'kl' (at least "
+                                         "0), 'learning_rate' (above 0), 'reward' ('critic' "
+                                         "or 'marginal')")],
+              'after training, a short KL-penalised policy-gradient stage that rewards sampled '
+              'rows for resembling the training rows (`sdv_llm.model.reward`); `True` = '
+              "`{'steps': 30, 'batch_rows': 256, 'kl': 0.1, 'learning_rate': 1e-4, "
+              "'critic_every': 10, 'reward': 'critic'}`; `None` = off"),
     Parameter('differential_privacy', None,
               [None, Check(_differential_privacy,
                            "a dict of DP settings ({'epsilon': 3.0, 'delta': 1e-05, "

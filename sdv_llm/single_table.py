@@ -122,6 +122,18 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             ``sdv_llm.model.critic`` (total variation at most ``1 - 1 / ratio``). With known
             cells each row is drawn ``ceil(ratio)`` times and one draw kept. ``True`` = the
             defaults; ``None`` = off. Not with ``differential_privacy``. Default None.
+        reward_finetuning (dict or bool or None): similarity-reward fine-tuning
+            (``sdv_llm.model.reward``; the project seeds' strategy from the ITMO thesis on
+            fine-tuning LLMs for tables): after maximum-likelihood training, ``steps`` (default
+            30) REINFORCE updates (Williams 1992), each on ``batch_rows`` (256) rows sampled
+            with constrained decoding, rewarded by the logit of a real-vs-synthetic critic
+            fitted again every ``critic_every`` (10) updates (``'reward': 'critic'``) or by how
+            much each row's bins move the batch's marginals toward the training rows'
+            (``'marginal'``), with a KL penalty of weight ``kl`` (0.1) to the
+            maximum-likelihood model (Ziegler et al. 2019); AdamW at ``learning_rate``
+            (1e-4). ``reward_history`` of the fitted model records each step. Embedded decoder
+            only (not a pretrained backbone nor ``merge_sub_tokens``); not with
+            ``differential_privacy``. ``True`` = the defaults; ``None`` = off. Default None.
         differential_privacy (dict or None): train with DP-SGD (Abadi et al. 2016) through
             opacus so that the fitted synthesizer is (epsilon, delta)-differentially private
             with respect to one training row: ``{'epsilon': 3.0}`` and optionally ``'delta'``
@@ -169,7 +181,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 critic_filter=None, differential_privacy=None, privacy=None):
+                 critic_filter=None, reward_finetuning=None, differential_privacy=None,
+                 privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
         super().__init__(metadata, enforce_min_max_values=enforce_min_max_values,
@@ -300,6 +313,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         if getattr(self, 'critic_filter', None) not in (None, False):
             problems.append('critic_filter fits a classifier on the training rows outside the '
                             'DP guarantee; it is not supported with differential_privacy.')
+        if getattr(self, 'reward_finetuning', None) not in (None, False):
+            problems.append('reward_finetuning rewards sampled rows for resembling the training '
+                            'rows outside the DP guarantee; it is not supported with '
+                            'differential_privacy.')
         if getattr(self, 'mixed_training', None) is not None:
             problems.append('mixed_training pre-trains on rows of a baseline fitted on the '
                             'training rows outside the DP guarantee; it is not supported with '

@@ -45,6 +45,7 @@ from sdv_llm.model.privacy import (
     privacy_settings,
     row_keys,
 )
+from sdv_llm.model.reward import build_reward, finetune, reward_settings
 from sdv_llm.model.training import (
     TrainingConfig,
     train_backbone,
@@ -100,6 +101,7 @@ class TabularLMConfig:
     merge_sub_tokens: bool = False
     mixed_training: dict = None
     critic_filter: object = None
+    reward_finetuning: object = None
     enable_gpu: bool = True
     verbose: bool = False
     random_state: int = None
@@ -169,7 +171,10 @@ class TabularLM:
         ``epsilon``, ``delta``, ``noise_multiplier``, ``max_grad_norm``, ``sample_rate``,
         ``steps``, ...), None without it,
         copy_filter (CopyFilter or None), privacy_report (dict): what ``privacy`` did at fit
-        (``sdv_llm.model.privacy``; read with ``privacy_info``).
+        (``sdv_llm.model.privacy``; read with ``privacy_info``),
+        reward_history (pandas.DataFrame or None): one row per batch of reward fine-tuning
+        (``sdv_llm.model.reward.finetune``: ``Step``, ``Reward``, ``KL``, ``Shaped Reward``,
+        ``Critic AUC``, ``Updated``, ``Seconds``); None when ``reward_finetuning`` is off.
     """
 
     def __init__(self, config=None):
@@ -252,6 +257,10 @@ class TabularLM:
                 raise ValueError('The critic filter is a classifier fitted on the training rows '
                                  'outside the DP guarantee; it is not supported with '
                                  'differential privacy.')
+            if reward_settings(config.reward_finetuning) is not None:
+                raise ValueError('Reward fine-tuning rewards rows for resembling the training '
+                                 'rows outside the DP guarantee; reward_finetuning is not '
+                                 'supported with differential privacy.')
             # Value protection and the copy filter read the rows outside the DP guarantee
             # (counts, row hashes); DP itself bounds what a row can show.
             privacy = dict(privacy, value_protection=False, copy_filter=False,
@@ -267,6 +276,10 @@ class TabularLM:
             self.schema.order = dependency_order(self.schema.order, self.schema.dependencies,
                                                  precedence)
         self.serializer = self._build_serializer()
+        reward = reward_settings(config.reward_finetuning)
+        if reward is not None and (self.pretrained is not None or config.merge_sub_tokens):
+            raise ValueError('reward_finetuning supports the embedded decoder with compact rows '
+                             'only: not a pretrained backbone nor merge_sub_tokens.')
         encode_rows = self._row_encoder(self.serializer.encode_blocks(data))
         self.schema.release_training_values()  # hidden values: in the blocks, not the model
         self.column_restrictions = dict(restrictions(self.schema.codecs) if restrictions else {})
@@ -289,8 +302,53 @@ class TabularLM:
             self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
         finally:
             self.__dict__.pop('_monitor', None)
+        self._fit_reward(reward, data, columns_metadata, seed)
         self._fit_critic(data, columns_metadata, seed)
         return self
+
+    def _fit_reward(self, settings, data, columns_metadata, seed):
+        """Fine-tune the trained model on a similarity reward (``reward_finetuning``,
+        ``sdv_llm.model.reward``); ``reward_history`` is its per-step record, None when off."""
+        self.reward_history = None
+        if settings is None:
+            return
+        sdtypes = {c: columns_metadata.get(c, {}).get('sdtype') for c in self.columns}
+        reward = build_reward(settings, data.reset_index(drop=True), sdtypes, seed)
+        generator = torch.Generator(device=self.device).manual_seed(seed + 104_729)
+        self.reward_history = finetune(self.model, lambda rows: self._draw_paths(rows, generator),
+                                       reward, settings, self.device, self.config.verbose)
+        first, last = self.reward_history.iloc[0], self.reward_history.iloc[-1]
+        LOGGER.info('reward fine-tuning: reward %.4f -> %.4f, KL %.4f, critic AUC %.3f -> %.3f',
+                    first['Reward'], last['Reward'], last['KL'], first['Critic AUC'],
+                    last['Critic AUC'])
+        self.set_random_state(seed)
+
+    def _draw_paths(self, num_rows, generator):
+        """Sample rows for reward fine-tuning, with their plan and token ids.
+
+        Temperature 1 and no top-p (the distribution whose log-likelihood the stage
+        computes), float32, no filters.
+
+        Args:
+            num_rows (int): rows.
+            generator (torch.Generator): the random source, on ``self.device``.
+
+        Returns:
+            tuple: ``(rows, plan, ids)``: a DataFrame of ``num_rows`` raw rows, the
+            ``SamplingPlan`` and the int64 ``(num_rows, length)`` token ids after ``<bos>``.
+        """
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=self.device))
+        plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
+                          self.schema.order_mode == 'random',
+                          standing=getattr(self, 'column_restrictions', None))
+        plan.automaton.to(self.device)
+        plan.dependencies = self.dependency_table
+        ids = sample_sequences(self.model, plan, int(self.config.sample_batch_size),
+                               self.device, generator, 1.0, 1.0,
+                               self.serializer.max_length - len(self.serializer.prompt))
+        rows = self.serializer.decode(ids, orders=plan.columns[:, :-1],
+                                      rng=np.random.default_rng([seed, 1]))[self.columns]
+        return rows, plan, ids
 
     def _fit_critic(self, data, columns_metadata, seed):
         """Fit the critic of ``critic_filter`` on the training rows against sampled rows
@@ -934,7 +992,8 @@ class TabularLM:
         Files: ``model.json`` (the settings, the column names, the fitted schema with its
         codecs, the dependency maps, the decoder and training settings, the loss history and
         what differential privacy spent and the privacy state: the copy filter's salted row
-        hashes and what the protections did, as ``sdv_llm.state`` JSON) and
+        hashes and what the protections did, the critic and the reward fine-tuning history,
+        as ``sdv_llm.state`` JSON) and
         ``model.safetensors`` (the embedded decoder's weights)
         or, for a pretrained backbone, ``adapter/`` as peft writes it
         (``adapter_config.json``, ``adapter_model.safetensors``; the backbone's weights stay
@@ -970,6 +1029,8 @@ class TabularLM:
                         'report': getattr(self, 'privacy_report', None),
                         'differential_privacy': getattr(self, 'privacy', None)},
             'critic': getattr(self, 'critic', None),
+            'reward_history': None if getattr(self, 'reward_history', None) is None
+            else self.reward_history.to_dict(orient='list'),
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
@@ -1023,6 +1084,8 @@ class TabularLM:
         self.critic = state.get('critic')
         if self.critic is not None and not isinstance(self.critic, Critic):
             raise UnsafeStateError('model.json holds an invalid critic.')
+        history = state.get('reward_history')
+        self.reward_history = None if history is None else pd.DataFrame(history)
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
