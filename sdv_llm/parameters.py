@@ -389,7 +389,7 @@ PARAMETERS = (
                                          "or 'marginal')")],
               'after training, a short KL-penalised policy-gradient stage that rewards sampled '
               'rows for resembling the training rows (`sdv_llm.model.reward`); `True` = '
-              "`{'steps': 30, 'batch_rows': 256, 'kl': 0.1, 'learning_rate': 1e-4, "
+              "`{'steps': 20, 'batch_rows': 128, 'kl': 0.1, 'learning_rate': 1e-4, "
               "'critic_every': 10, 'reward': 'critic'}`; `None` = off"),
     Parameter('differential_privacy', None,
               [None, Check(_differential_privacy,

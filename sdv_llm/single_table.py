@@ -125,7 +125,7 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         reward_finetuning (dict or bool or None): similarity-reward fine-tuning
             (``sdv_llm.model.reward``; the project seeds' strategy from the ITMO thesis on
             fine-tuning LLMs for tables): after maximum-likelihood training, ``steps`` (default
-            30) REINFORCE updates (Williams 1992), each on ``batch_rows`` (256) rows sampled
+            20) REINFORCE updates (Williams 1992), each on ``batch_rows`` (128) rows sampled
             with constrained decoding, rewarded by the logit of a real-vs-synthetic critic
             fitted again every ``critic_every`` (10) updates (``'reward': 'critic'``) or by how
             much each row's bins move the batch's marginals toward the training rows'

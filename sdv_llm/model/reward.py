@@ -34,6 +34,14 @@ Rewards (``reward``):
   batch's and the training rows' marginals (up to smoothing); it knows nothing of relations
   between columns.
 
+Off by default: in a sanity check (not a benchmark) on scikit-learn's breast-cancer table (569
+rows, 31 columns, default model, one seed) neither reward improved SDMetrics' quality scores
+(critic reward: column shapes 0.960 -> 0.955, pair trends 0.642 -> 0.639 with the defaults;
+with 30 steps of 256 rows, learning rates 1e-3 and 3e-3 raised the reward and lowered column
+shapes to 0.937 and 0.870; the critic's AUC stayed near 1 throughout; the marginal reward
+moved both scores by less than 0.002), and the stage took
+about 7 s of a 12 s fit (5 s without it).
+
 Only the embedded decoder with its compact rows (one position per token) is supported: not
 pretrained backbones, merged sub-tokens nor differential privacy (the reward reads the
 training rows outside its guarantee).
@@ -59,7 +67,7 @@ from sdv_llm.model.critic import MAX_CRITIC_ROWS, Critic, critic_settings
 
 LOGGER = logging.getLogger(__name__)
 
-DEFAULTS = {'steps': 30, 'batch_rows': 256, 'kl': 0.1, 'learning_rate': 1e-4,
+DEFAULTS = {'steps': 20, 'batch_rows': 128, 'kl': 0.1, 'learning_rate': 1e-4,
             'critic_every': 10, 'reward': 'critic'}
 """``steps``: policy-gradient updates. ``batch_rows``: rows sampled per update.
 ``kl``: weight of the KL penalty (``>= 0``). ``learning_rate``: AdamW's (no weight decay).
