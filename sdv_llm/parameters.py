@@ -380,7 +380,7 @@ PARAMETERS = (
                                      "('top' or 'weighted'), 'rows'")],
               'draw `ratio` times the rows and keep those a real-vs-synthetic classifier '
               'fitted after training finds most real (`sdv_llm.model.critic`); `True` = '
-              "`{'ratio': 1.5, 'mode': 'top'}`; `None` = off"),
+              "`{'ratio': 3.0, 'mode': 'weighted'}`; `None` = off"),
     Parameter('reward_finetuning', None,
               [None, 'boolean',
                Check(_reward_finetuning, "a dict with keys among 'steps', 'batch_rows', "

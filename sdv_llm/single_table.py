@@ -112,16 +112,17 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
             automatic rule). ``None`` trains on the real rows only. Default None.
         critic_filter (dict or bool or None): critic filtering (``sdv_llm.model.critic``):
-            after training, a logistic-regression critic (quadratic features) learns to tell
-            the training rows from sampled ones; sampling then draws ``ratio`` times the rows
-            and keeps the ``n`` it finds most real (``'mode': 'top'``) or a draw weighted by its
-            density ratio (``'weighted'``). Keys ``ratio`` (above 1, default 1.5), ``mode`` and
-            ``rows`` (the critic's training rows of each kind; default every training row, at
-            most 10,000, and at least 1,000 sampled rows). The kept rows are a subset of the
-            drawn ones: any share of them moves by at most the bound of
-            ``sdv_llm.model.critic`` (total variation at most ``1 - 1 / ratio``). With known
-            cells each row is drawn ``ceil(ratio)`` times and one draw kept. ``True`` = the
-            defaults; ``None`` = off. Not with ``differential_privacy``. Default None.
+            after training, a logistic-regression critic (products of up to three standardized
+            numbers and categories) learns to tell the training rows from sampled ones;
+            sampling then draws ``ratio`` times the rows and keeps ``n`` of them: a draw
+            weighted by the critic's density ratio (``'mode': 'weighted'``, the default) or the
+            ``n`` it finds most real (``'top'``). Keys ``ratio`` (above 1, default 3),
+            ``mode`` and ``rows`` (the critic's sampled rows; default as many as the training
+            rows, at most 10,000 and at least 1,000). The kept rows are a subset of the drawn
+            ones: any share of them moves by at most the bound of ``sdv_llm.model.critic``
+            (total variation at most ``1 - 1 / ratio``). With known cells each row is drawn
+            ``ceil(ratio)`` times and one draw kept. ``True`` = the defaults; ``None`` = off.
+            Not with ``differential_privacy``. Default None.
         reward_finetuning (dict or bool or None): similarity-reward fine-tuning
             (``sdv_llm.model.reward``; the project seeds' strategy from the ITMO thesis on
             fine-tuning LLMs for tables): after maximum-likelihood training, ``steps`` (default

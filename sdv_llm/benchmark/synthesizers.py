@@ -26,8 +26,8 @@ LLM_CONFIGURATIONS = {
     'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
     'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},
     # Issue 18: critic filtering (sdv_llm.model.critic), confidence-based and importance-weighted.
-    'LLMSynthesizer-critic': {'critic_filter': {'mode': 'top'}},
-    'LLMSynthesizer-critic-weighted': {'critic_filter': {'mode': 'weighted'}},
+    'LLMSynthesizer-critic': {'critic_filter': True},
+    'LLMSynthesizer-critic-top': {'critic_filter': {'mode': 'top', 'ratio': 1.5}},
     # Issue 17: DP-SGD at three budgets (delta 1e-5).
     **{f'LLMSynthesizer-dp{e}': {'differential_privacy': {'epsilon': float(e), 'delta': 1e-5}}
        for e in (1, 3, 10)},

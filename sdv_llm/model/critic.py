@@ -16,7 +16,7 @@ Bound on how far the kept rows may move: the ``n`` kept rows are a subset of the
 range of a number, any joint event) ``share_kept(A) <= ratio * share_drawn(A)`` and
 ``share_kept(A) >= ratio * share_drawn(A) - (ratio - 1)``; the total variation distance between
 the kept and the drawn rows, and so between any marginal of them, is at most ``1 - 1 / ratio``
-(1/3 at the default ratio 1.5). With known cells (imputation, ``sample_remaining_columns``)
+(2/3 at the default ratio 3; 1/3 at ratio 1.5). With known cells (imputation, ``sample_remaining_columns``)
 each row is drawn ``ceil(ratio)`` times and one draw is kept per row.
 
 The critic is a logistic regression (scikit-learn, L2, its strength chosen by 3-fold
@@ -39,7 +39,7 @@ import math
 import numpy as np
 import pandas as pd
 
-DEFAULTS = {'ratio': 1.5, 'mode': 'top', 'rows': None}
+DEFAULTS = {'ratio': 3.0, 'mode': 'weighted', 'rows': None}
 """``ratio``: rows drawn per row returned (> 1). ``mode``: ``'top'`` or ``'weighted'``.
 ``rows``: the critic's sampled rows, and the most training rows it reads (never more than
 ``MAX_CRITIC_ROWS``); ``None`` = every training row (at most ``MAX_CRITIC_ROWS``) against as

@@ -26,7 +26,7 @@ def _correlated(num_rows, sign, seed):
 
 def test_settings_fill_defaults_and_name_bad_values():
     assert critic_settings(None) is None and critic_settings(False) is None
-    assert critic_settings(True) == {'ratio': 1.5, 'mode': 'top', 'rows': None}
+    assert critic_settings(True) == {'ratio': 3.0, 'mode': 'weighted', 'rows': None}
     assert critic_settings({'ratio': 3, 'mode': 'weighted'})['ratio'] == 3.0
     for bad, name in [({'ratio': 1}, 'ratio'), ({'ratio': float('inf')}, 'ratio'),
                       ({'mode': 'best'}, 'mode'), ({'rows': 0}, 'rows'), ({'size': 2}, 'size')]:
