@@ -48,7 +48,7 @@ def test_critic_finds_a_relation_the_sample_gets_wrong_and_top_keeps_the_right_r
     real = _correlated(1000, 1, 0)
     good, bad = _correlated(1000, 1, 1), _correlated(1000, -1, 2)
     synthetic = pd.concat([good, bad], ignore_index=True)
-    critic = Critic.fit(real, synthetic, SDTYPES, critic_settings({'ratio': 2.0}))
+    critic = Critic.fit(real, synthetic, SDTYPES, critic_settings({'ratio': 2.0, 'mode': 'top'}))
     assert critic.report['auc'] > 0.7
     logits = critic.logits(synthetic)
     assert logits[:1000].mean() > logits[1000:].mean() + 1
