@@ -32,8 +32,8 @@ class TabularLLM(BaseEstimator):
                  sample_batch_size=4096, precision='auto', merge_sub_tokens=False, enable_gpu=True,
                  verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 critic_filter=None, reward_finetuning=None, differential_privacy=None,
+                 gradient_checkpointing=False, text_preamble=False, mixed_training='auto',
+                 critic_filter='auto', reward_finetuning=None, differential_privacy=None,
                  privacy=None):
         store_parameters(self, locals())
 

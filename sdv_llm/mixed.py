@@ -15,6 +15,8 @@ language models for tabular data generation).
 
 from sdv.errors import SynthesizerInputError
 
+from sdv_llm.model.training import small_table
+
 BASELINES = {
     'GaussianCopulaSynthesizer': ('sdv.single_table', 'GaussianCopulaSynthesizer'),
     'FastGenSynthesizer': ('sdv_llm.fastgen.synthesizer', 'FastGenSynthesizer'),
@@ -58,8 +60,32 @@ def settings(value):
     return merged
 
 
+AUTO = {'baseline': 'FastGenSynthesizer', 'epochs': 20}
+"""What ``mixed_training='auto'`` trains with on a table of fewer than ``SMALL_TABLE_ROWS``
+rows: FastGen's rows (their marginals are the closest of the two baselines to the data), 20
+epochs; measured on the ``small`` profile (BENCHMARKS.md)."""
+
+
+def resolve(value, num_rows):
+    """The ``mixed_training`` parameter for a table of ``num_rows`` rows.
+
+    Args:
+        value (dict or str or None): the parameter: a dict, ``'auto'`` or ``None``.
+        num_rows (int): training rows.
+
+    Returns:
+        dict or None: ``value`` itself when a dict; for ``'auto'``, ``AUTO`` under
+        ``SMALL_TABLE_ROWS`` rows and ``None`` above; ``None`` when off.
+    """
+    if isinstance(value, str) and value == 'auto':
+        return dict(AUTO) if small_table(num_rows) else None
+    return value
+
+
 def is_valid(value):
-    """bool: whether ``value`` is a dict that ``settings`` accepts."""
+    """bool: whether ``value`` is ``'auto'`` or a dict that ``settings`` accepts."""
+    if isinstance(value, str) and value == 'auto':
+        return True
     if not isinstance(value, dict):
         return False
     try:

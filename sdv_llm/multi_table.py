@@ -119,8 +119,11 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
         self.max_sequence_length = max_sequence_length
         self.grandparent_context = grandparent_context
         self.differential_privacy = differential_privacy
+        # The small-table strategies ('auto' in LLMSynthesizer) are off for the tables of a
+        # relational fit (not measured there); set_table_parameters turns them on.
         self.DEFAULT_SYNTHESIZER_KWARGS = {'enable_gpu': enable_gpu, 'verbose': verbose,
-                                           'random_state': random_state}
+                                           'random_state': random_state,
+                                           'mixed_training': None, 'critic_filter': None}
         if differential_privacy is not None:
             self.DEFAULT_SYNTHESIZER_KWARGS['differential_privacy'] = _table_share(
                 differential_privacy, len(_modelled_tables(metadata)))

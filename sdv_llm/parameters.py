@@ -368,19 +368,21 @@ PARAMETERS = (
     Parameter('text_preamble', False, ['boolean'],
               'start text rows with an instruction built from the metadata (not trained on)',
               cli='--text-preamble'),
-    Parameter('mixed_training', None,
-              [None, Check(_mixed_training, "a dict with keys among 'baseline' "
+    Parameter('mixed_training', 'auto',
+              [None, Check(_mixed_training, "'auto' or a dict with keys among 'baseline' "
                                             "('GaussianCopulaSynthesizer' or "
                                             "'FastGenSynthesizer'), 'rows', 'epochs'")],
               "train first on rows sampled from a baseline synthesizer fitted on the same "
-              "rows, then on the real rows (`sdv_llm.mixed`); `None` = off"),
-    Parameter('critic_filter', None,
-              [None, 'boolean',
+              "rows, then on the real rows (`sdv_llm.mixed`); `'auto'` = FastGen's rows, 20 "
+              "epochs, on tables of fewer than 2,000 rows (not under DP); `None` = off"),
+    Parameter('critic_filter', 'auto',
+              [None, 'boolean', Options(('auto',)),
                Check(_critic_filter, "a dict with keys among 'ratio' (above 1), 'mode' "
                                      "('top' or 'weighted'), 'rows'")],
               'draw `ratio` times the rows and keep those a real-vs-synthetic classifier '
               'fitted after training finds most real (`sdv_llm.model.critic`); `True` = '
-              "`{'ratio': 3.0, 'mode': 'weighted'}`; `None` = off"),
+              "`{'ratio': 3.0, 'mode': 'weighted'}`; `'auto'` = `True` on tables of fewer than "
+              '2,000 rows (not under DP); `None` = off'),
     Parameter('reward_finetuning', None,
               [None, 'boolean',
                Check(_reward_finetuning, "a dict with keys among 'steps', 'batch_rows', "

@@ -106,11 +106,14 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             memory for large backbones). Default False.
         text_preamble (bool): start every text row with an instruction built from the metadata
             (table, columns, sdtypes, ranges), as a prompt that is not trained on. Default False.
-        mixed_training (dict or None): train first on rows sampled from a baseline synthesizer
-            fitted on the same rows, then on the real rows (``sdv_llm.mixed``): keys
-            ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
+        mixed_training (dict or str or None): train first on rows sampled from a baseline
+            synthesizer fitted on the same rows, then on the real rows (``sdv_llm.mixed``):
+            keys ``baseline`` (``'GaussianCopulaSynthesizer'`` or ``'FastGenSynthesizer'``),
             ``rows`` (default 10 per training row, 5,000 to 50,000) and ``epochs`` (default the
-            automatic rule). ``None`` trains on the real rows only. Default None.
+            automatic rule). ``'auto'``: ``{'baseline': 'FastGenSynthesizer', 'epochs': 20}``
+            on tables of fewer than 2,000 rows (``SMALL_TABLE_ROWS``), off on larger ones and
+            under ``differential_privacy`` (chosen on the ``small`` benchmark profile,
+            BENCHMARKS.md). ``None`` trains on the real rows only. Default ``'auto'``.
         critic_filter (dict or bool or None): critic filtering (``sdv_llm.model.critic``):
             after training, a logistic-regression critic (products of up to three standardized
             numbers and categories) learns to tell the training rows from sampled ones;
@@ -121,8 +124,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             rows, at most 10,000 and at least 1,000). The kept rows are a subset of the drawn
             ones: any share of them moves by at most the bound of ``sdv_llm.model.critic``
             (total variation at most ``1 - 1 / ratio``). With known cells each row is drawn
-            ``ceil(ratio)`` times and one draw kept. ``True`` = the defaults; ``None`` = off.
-            Not with ``differential_privacy``. Default None.
+            ``ceil(ratio)`` times and one draw kept. ``True`` = the defaults; ``'auto'`` = the
+            defaults on tables of fewer than 2,000 rows, off on larger ones and under
+            ``differential_privacy``; ``None`` = off. Not with ``differential_privacy``.
+            Default ``'auto'``.
         reward_finetuning (dict or bool or None): similarity-reward fine-tuning
             (``sdv_llm.model.reward``; the project seeds' strategy from the ITMO thesis on
             fine-tuning LLMs for tables): after maximum-likelihood training, ``steps`` (default
@@ -181,8 +186,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  sample_batch_size=4096, precision='auto', merge_sub_tokens=False, enable_gpu=True,
                  verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
-                 gradient_checkpointing=False, text_preamble=False, mixed_training=None,
-                 critic_filter=None, reward_finetuning=None, differential_privacy=None,
+                 gradient_checkpointing=False, text_preamble=False, mixed_training='auto',
+                 critic_filter='auto', reward_finetuning=None, differential_privacy=None,
                  privacy=None):
         # The signature is explicit for SDV's get_parameters and for IDEs; its defaults are
         # those of sdv_llm.parameters.PARAMETERS (checked by tests/test_parameters.py).
@@ -311,14 +316,14 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         if self._reject_sampling_constraints or self._chained_constraints:
             problems.append('Constraints learn from the training rows (value combinations, '
                             'bounds); they are not supported with differential_privacy.')
-        if getattr(self, 'critic_filter', None) not in (None, False):
+        if getattr(self, 'critic_filter', None) not in (None, False, 'auto'):
             problems.append('critic_filter fits a classifier on the training rows outside the '
                             'DP guarantee; it is not supported with differential_privacy.')
         if getattr(self, 'reward_finetuning', None) not in (None, False):
             problems.append('reward_finetuning rewards sampled rows for resembling the training '
                             'rows outside the DP guarantee; it is not supported with '
                             'differential_privacy.')
-        if getattr(self, 'mixed_training', None) is not None:
+        if getattr(self, 'mixed_training', None) not in (None, 'auto'):
             problems.append('mixed_training pre-trains on rows of a baseline fitted on the '
                             'training rows outside the DP guarantee; it is not supported with '
                             'differential_privacy.')
@@ -453,6 +458,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             constraint_restrictions,
             constraint_rules,
         )
+        from sdv_llm.mixed import resolve as resolve_mixed_training
+        from sdv_llm.model.critic import critic_settings
         from sdv_llm.tabular_lm import TabularLM
 
         columns = dict(self.metadata.tables[self._table_name].columns)
@@ -473,12 +480,18 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                     'the training rows; remove them to fit with differential_privacy.')
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
+        # 'auto': the small-table strategies under SMALL_TABLE_ROWS rows, never under DP.
+        private = self.differential_privacy is not None
+        config.mixed_training = None if private and self.mixed_training == 'auto' else \
+            resolve_mixed_training(self.mixed_training, len(processed_data))
+        config.critic_filter = None if private else critic_settings(self.critic_filter,
+                                                                    len(processed_data))
         constraints = self._reject_sampling_constraints
         pretrain_data = None
-        if self.mixed_training is not None:
+        if config.mixed_training is not None:
             from sdv_llm.mixed import baseline_rows
 
-            pretrain_data = baseline_rows(processed_data, columns, self.mixed_training,
+            pretrain_data = baseline_rows(processed_data, columns, config.mixed_training,
                                           self.random_state)
         from sdv_llm.model.differential_privacy import PrivacyBudgetError
 

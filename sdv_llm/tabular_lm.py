@@ -99,8 +99,8 @@ class TabularLMConfig:
     sample_batch_size: int = 4096
     precision: str = 'auto'
     merge_sub_tokens: bool = False
-    mixed_training: dict = None
-    critic_filter: object = None
+    mixed_training: object = 'auto'
+    critic_filter: object = 'auto'
     reward_finetuning: object = None
     enable_gpu: bool = True
     verbose: bool = False
@@ -172,6 +172,8 @@ class TabularLM:
         ``steps``, ...), None without it,
         copy_filter (CopyFilter or None), privacy_report (dict): what ``privacy`` did at fit
         (``sdv_llm.model.privacy``; read with ``privacy_info``),
+        pretrain_rows (int or None): baseline rows trained on first (mixed training),
+        critic (Critic or None): the critic of ``critic_filter`` (``sdv_llm.model.critic``),
         reward_history (pandas.DataFrame or None): one row per batch of reward fine-tuning
         (``sdv_llm.model.reward.finetune``: ``Step``, ``Reward``, ``KL``, ``Shaped Reward``,
         ``Critic AUC``, ``Updated``, ``Seconds``); None when ``reward_finetuning`` is off.
@@ -253,7 +255,7 @@ class TabularLM:
                 raise ValueError('Mixed training pre-trains on rows of a baseline fitted on the '
                                  'training rows outside the DP guarantee; it is not supported '
                                  'with differential privacy.')
-            if critic_settings(config.critic_filter) is not None:
+            if config.critic_filter not in (None, False, 'auto'):
                 raise ValueError('The critic filter is a classifier fitted on the training rows '
                                  'outside the DP guarantee; it is not supported with '
                                  'differential privacy.')
@@ -302,6 +304,10 @@ class TabularLM:
             self._train(encode_rows, len(data), checkpoint_dir, seed=seed)
         finally:
             self.__dict__.pop('_monitor', None)
+            # The baseline's encoded rows (a closure over them) are not kept: a fitted model
+            # is pickled, and they are training input only.
+            pretraining = self.__dict__.pop('_pretraining', None)
+        self.pretrain_rows = None if pretraining is None else int(pretraining[1])
         self._fit_reward(reward, data, columns_metadata, seed)
         self._fit_critic(data, columns_metadata, seed)
         return self
@@ -354,9 +360,9 @@ class TabularLM:
         """Fit the critic of ``critic_filter`` on the training rows against sampled rows
         (``sdv_llm.model.critic``); ``critic`` is None when it is off."""
         self.critic = None
-        chosen = critic_settings(self.config.critic_filter)
-        if chosen is None:
-            return
+        chosen = critic_settings(self.config.critic_filter, len(data))
+        if chosen is None or self.config.differential_privacy is not None:
+            return  # 'auto' is off under DP (an explicit critic_filter was refused)
         rng = np.random.default_rng(seed % 2**32)
         most = min(chosen['rows'] or MAX_CRITIC_ROWS, MAX_CRITIC_ROWS)
         real = data if len(data) <= most else data.iloc[
@@ -590,7 +596,8 @@ class TabularLM:
             pre_rows = pretraining[1]
             pre_config = replace(
                 self.training_config, validation_fraction=0.0,
-                epochs=(config.mixed_training or {}).get('epochs') or auto_epochs(pre_rows),
+                epochs=(config.mixed_training if isinstance(config.mixed_training, dict)
+                        else {}).get('epochs') or auto_epochs(pre_rows),
                 batch_size=config.batch_size or auto_batch_size(pre_rows, row_tokens))
             self.pretrain_loss_values = train_backbone(
                 self.model, pretraining[0], pre_rows, self.automaton,

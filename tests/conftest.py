@@ -19,6 +19,17 @@ def _quiet():
         yield
 
 
+@pytest.fixture(autouse=True, scope='session')
+def _plain_training_by_default():
+    """The small-table strategies that ``'auto'`` turns on under 2,000 rows (mixed training's
+    20 epochs on 5,000 baseline rows, the critic's 3x sampling) would make every tiny fit of
+    the suite many times slower: tests train plainly unless they ask for a strategy, and
+    tests/test_small_tables.py checks the ``'auto'`` rule itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr('sdv_llm.model.training.SMALL_TABLE_ROWS', 0)
+        yield
+
+
 @pytest.fixture
 def titanic():
     data = pd.read_csv(DATA / 'titanic.csv')

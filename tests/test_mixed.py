@@ -29,7 +29,7 @@ def test_mixed_training_pretrains_then_fits_the_real_rows(baseline):
         'baseline': baseline, 'rows': 600, 'epochs': 1})
     synthesizer.fit({'t': data})
     model = synthesizer._model
-    assert model._pretraining[1] == 600  # every baseline row is written exactly
+    assert model.pretrain_rows == 600  # every baseline row is written exactly
     assert len(model.pretrain_loss_values) == 1 and model.pretrain_loss_values['Loss'].notna().all()
     assert model.pretrain_loss_values['Validation Loss'].isna().all()  # no split of baseline rows
     assert len(model.loss_values) == 2 and model.loss_values['Validation Loss'].notna().all()
@@ -43,7 +43,7 @@ def test_baseline_rows_with_values_that_value_protection_hides_are_dropped():
     metadata = Metadata.detect_from_dataframes({'t': data})
     synthesizer = LLMSynthesizer(metadata, **TINY, mixed_training={'rows': 600, 'epochs': 1})
     synthesizer.fit({'t': data})  # default privacy: the extreme x and y are clipped
-    assert 0 < synthesizer._model._pretraining[1] < 600
+    assert 0 < synthesizer._model.pretrain_rows < 600
 
 
 def test_mixed_training_changes_the_model_and_is_seeded():

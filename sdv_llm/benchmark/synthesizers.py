@@ -22,12 +22,18 @@ LLM_CONFIGURATIONS = {
     'LLMSynthesizer-float32': {'precision': 'float32'},
     # Issue 14: one decoder step per binned number (sub-bin token in the bin token's position).
     'LLMSynthesizer-merged': {'merge_sub_tokens': True},
-    # Issue 18's strategies, one at a time (sdv_llm.mixed).
-    'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'}},
-    'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer'}},
-    # Issue 18: critic filtering (sdv_llm.model.critic), confidence-based and importance-weighted.
-    'LLMSynthesizer-critic': {'critic_filter': True},
-    'LLMSynthesizer-critic-top': {'critic_filter': {'mode': 'top', 'ratio': 1.5}},
+    # Issue 18's strategies one at a time, without the small-table defaults ('auto': mixed
+    # training and critic filtering under 2,000 rows): plain training, then each strategy.
+    'LLMSynthesizer-plain': {'mixed_training': None, 'critic_filter': None},
+    'LLMSynthesizer-mixed': {'mixed_training': {'baseline': 'GaussianCopulaSynthesizer'},
+                             'critic_filter': None},
+    'LLMSynthesizer-mixed-fastgen': {'mixed_training': {'baseline': 'FastGenSynthesizer',
+                                                        'epochs': 20}, 'critic_filter': None},
+    'LLMSynthesizer-critic': {'critic_filter': True, 'mixed_training': None},
+    'LLMSynthesizer-critic-top': {'critic_filter': {'mode': 'top', 'ratio': 1.5},
+                                  'mixed_training': None},
+    'LLMSynthesizer-reward': {'reward_finetuning': True, 'mixed_training': None,
+                              'critic_filter': None},
     # Issue 17: DP-SGD at three budgets (delta 1e-5).
     **{f'LLMSynthesizer-dp{e}': {'differential_privacy': {'epsilon': float(e), 'delta': 1e-5}}
        for e in (1, 3, 10)},

@@ -25,6 +25,17 @@ from sdv_llm.model.precision import compute_dtype, float32_attention
 
 LOGGER = logging.getLogger(__name__)
 
+SMALL_TABLE_ROWS = 2_000
+"""Tables fitted on fewer rows than this get the small-table strategies whose parameter is
+``'auto'`` (the default of ``mixed_training`` and ``critic_filter``). Chosen on the ``small``
+benchmark profile, whose tables have 142 to 1,600 training rows (BENCHMARKS.md, issue 18);
+larger tables keep plain training, measured on the ``full`` profile."""
+
+
+def small_table(num_rows):
+    """bool: whether a table of ``num_rows`` training rows is below ``SMALL_TABLE_ROWS``."""
+    return num_rows < SMALL_TABLE_ROWS
+
 
 @dataclass
 class TrainingConfig:
