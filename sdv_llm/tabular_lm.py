@@ -69,6 +69,10 @@ class TabularLMConfig:
     under differential privacy). ``privacy`` is the synthesizer parameter
     (``sdv_llm.model.privacy.privacy_settings``).
 
+    ``mixed_training`` and ``critic_filter`` set to ``'auto'`` are off here: the front ends
+    resolve ``'auto'`` by the table's size (``LLMSynthesizer._fit``) and pass the result, and
+    mixed training's rows come in through ``fit(pretrain_data=...)``.
+
     ``differential_privacy`` (a dict, see ``sdv_llm.model.differential_privacy.DEFAULTS``)
     trains with DP-SGD and fits every codec from the metadata alone
     (``CodecOptions.metadata_only``); the ``privacy`` protections, which read the rows, are
@@ -360,7 +364,7 @@ class TabularLM:
         """Fit the critic of ``critic_filter`` on the training rows against sampled rows
         (``sdv_llm.model.critic``); ``critic`` is None when it is off."""
         self.critic = None
-        chosen = critic_settings(self.config.critic_filter, len(data))
+        chosen = critic_settings(self.config.critic_filter)  # 'auto': resolved by the front end
         if chosen is None or self.config.differential_privacy is not None:
             return  # 'auto' is off under DP (an explicit critic_filter was refused)
         rng = np.random.default_rng(seed % 2**32)

@@ -9,17 +9,13 @@ from sdv.metadata import Metadata
 from sdv_llm.schema.codecs.categorical import CategoricalCodec
 from sdv_llm.schema.codecs.numerical import NumericalCodec
 from sdv_llm.single_table import LLMSynthesizer
+from tests.helpers.tables import linear_table
 
 TINY = {'epochs': 2, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
         'enable_gpu': False, 'random_state': 0}
 
 
-def _table(num_rows=300, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(50, 10, num_rows).round(1)
-    return pd.DataFrame({'x': x, 'y': (2 * x + rng.normal(0, 3, num_rows)).round(1),
-                         'kind': rng.choice(['a', 'b', 'c'], num_rows)})
-
+_table = linear_table
 
 @pytest.mark.parametrize('baseline', ['GaussianCopulaSynthesizer', 'FastGenSynthesizer'])
 def test_mixed_training_pretrains_then_fits_the_real_rows(baseline):

@@ -3,7 +3,6 @@ strategies on under ``SMALL_TABLE_ROWS`` training rows, off above it and under D
 
 import pickle
 
-import numpy as np
 import pandas as pd
 import pytest
 from sdv.metadata import Metadata
@@ -11,17 +10,14 @@ from sdv.metadata import Metadata
 from sdv_llm.mixed import AUTO, resolve
 from sdv_llm.model.critic import DEFAULTS, critic_settings
 from sdv_llm.single_table import LLMSynthesizer
+from tests.helpers.tables import linear_table
 
 TINY = {'epochs': 1, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
         'enable_gpu': False, 'random_state': 0}
 
 
-def _table(num_rows=200, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(50, 10, num_rows).round(1)
-    return pd.DataFrame({'x': x, 'y': (2 * x + rng.normal(0, 3, num_rows)).round(1),
-                         'kind': rng.choice(['a', 'b', 'c'], num_rows)})
-
+def _table():
+    return linear_table(200)
 
 def test_the_rule_is_the_documented_threshold():
     from sdv_llm.model import training

@@ -37,8 +37,8 @@ replacement, Efraimidis & Spirakis 2006.
 import math
 
 import numpy as np
-import pandas as pd
 
+from sdv_llm.evaluation.columns import as_labels, as_numbers
 from sdv_llm.model.training import small_table
 
 DEFAULTS = {'ratio': 3.0, 'mode': 'weighted', 'rows': None}
@@ -107,19 +107,6 @@ def critic_settings(value, num_rows=None):
     return {'ratio': float(ratio), 'mode': merged['mode'], 'rows': rows}
 
 
-def _numbers(values, sdtype):
-    """float ``(n,)``: a column as numbers (datetimes as seconds), ``nan`` where missing."""
-    if sdtype == 'datetime':
-        parsed = pd.to_datetime(values, errors='coerce', format='mixed')
-        out = parsed.astype('int64').to_numpy(dtype=float) / 1e9
-        out[parsed.isna().to_numpy()] = np.nan
-        return out
-    return pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
-
-
-def _labels(values):
-    """object ``(n,)``: a column's values as text, missing as ``'<NA>'``."""
-    return values.astype(object).where(values.notna(), '<NA>').astype(str).to_numpy()
 
 
 class Critic:
@@ -177,8 +164,8 @@ class Critic:
         for column in real.columns:
             sdtype = sdtypes.get(column)
             if sdtype in ('numerical', 'datetime'):
-                values = np.concatenate([_numbers(real[column], sdtype),
-                                         _numbers(synthetic[column], sdtype)])
+                values = np.concatenate([as_numbers(real[column], sdtype),
+                                         as_numbers(synthetic[column], sdtype)])
                 seen = values[np.isfinite(values)]
                 center = float(np.median(seen)) if len(seen) else 0.0
                 spread = float(np.std(seen)) if len(seen) else 0.0
@@ -186,7 +173,7 @@ class Critic:
                                 bool(np.isnan(values).any())))
             else:
                 # Categories of the sampled rows only: values the model can write.
-                counts = pd.Series(_labels(synthetic[column])).value_counts(sort=True)
+                counts = as_labels(synthetic[column]).value_counts(sort=True)
                 categorical.append((column, list(counts.index[:MAX_CATEGORIES])))
         critic = cls(numeric, categorical, np.zeros((0, 3)), [], 0.0, settings['mode'],
                      settings['ratio'], {})
@@ -232,14 +219,14 @@ class Critic:
         base = []
         indicators = []
         for column, sdtype, center, scale, missing in self.numeric:
-            values = (_numbers(rows[column], sdtype) - center) / scale
+            values = (as_numbers(rows[column], sdtype) - center) / scale
             absent = np.isnan(values)
             base.append(np.clip(np.where(absent, 0.0, values), -10, 10))
             if missing:
                 indicators.append(absent.astype(float))
         base += indicators
         for column, categories in self.categorical:
-            labels = _labels(rows[column])
+            labels = np.asarray(as_labels(rows[column]))
             base += [(labels == category).astype(float) for category in categories]
         base = np.column_stack(base + [np.ones(len(rows))])
         products = self.products

@@ -63,6 +63,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sdv_llm.decoding.windows import window_logits, window_weights
+from sdv_llm.evaluation.columns import as_labels, as_numbers
 from sdv_llm.model.critic import MAX_CRITIC_ROWS, Critic, critic_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -318,19 +319,6 @@ def policy_gradient_step(model, optimizer, paths, advantages, max_grad_norm=MAX_
 
 
 # ---------------------------------------------------------------------- rewards
-def _labels(values):
-    """object ``(n,)``: values as text, missing as ``'<NA>'``."""
-    return values.astype(object).where(values.notna(), '<NA>').astype(str).to_numpy()
-
-
-def _numbers(values, sdtype):
-    """float ``(n,)``: a column as numbers (datetimes as seconds), ``nan`` where missing."""
-    if sdtype == 'datetime':
-        parsed = pd.to_datetime(values, errors='coerce', format='mixed')
-        out = parsed.astype('int64').to_numpy(dtype=float) / 1e9
-        out[parsed.isna().to_numpy()] = np.nan
-        return out
-    return pd.to_numeric(values, errors='coerce').to_numpy(dtype=float)
 
 
 class MarginalReward:
@@ -356,8 +344,8 @@ class MarginalReward:
     def _bins(self, column, values, fit=False):
         """object ``(n,)``: each value's bin label in ``column``."""
         if self.sdtypes.get(column) not in ('numerical', 'datetime'):
-            return _labels(values)
-        numbers = _numbers(values, self.sdtypes[column])
+            return np.asarray(as_labels(values))
+        numbers = as_numbers(values, self.sdtypes[column])
         if fit:
             seen = numbers[np.isfinite(numbers)]
             quantiles = np.quantile(seen, np.linspace(0, 1, MARGINAL_BINS + 1)[1:-1]) \

@@ -9,6 +9,7 @@ from sdv.metadata import Metadata
 
 from sdv_llm.model.critic import Critic, critic_settings
 from sdv_llm.single_table import LLMSynthesizer
+from tests.helpers.tables import linear_table
 
 TINY = {'epochs': 2, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
         'enable_gpu': False, 'random_state': 0}
@@ -84,14 +85,10 @@ def test_select_per_row_keeps_one_draw_of_each_row():
     assert list(kept // 2) == list(range(10))
 
 
-def _table(num_rows=300, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(50, 10, num_rows).round(1)
-    kind = rng.choice(['a', 'b', 'c'], num_rows).astype(object)
-    kind[0] = 'once'  # value protection hides it
-    return pd.DataFrame({'x': x, 'y': (2 * x + rng.normal(0, 3, num_rows)).round(1),
-                         'kind': kind})
-
+def _table():
+    data = linear_table()
+    data.loc[0, 'kind'] = 'once'  # value protection hides it
+    return data
 
 def test_synthesizer_with_critic_returns_exactly_n_valid_rows_and_saves_it(tmp_path):
     data = _table()

@@ -26,17 +26,14 @@ from sdv_llm.model.reward import (
     trace_paths,
 )
 from sdv_llm.single_table import LLMSynthesizer
+from tests.helpers.tables import linear_table
 
 TINY = {'epochs': 2, 'batch_size': 64, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
         'enable_gpu': False, 'random_state': 0}
 
 
 def _table(num_rows=300, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(50, 10, num_rows).round(1)
-    return pd.DataFrame({'x': x, 'y': (2 * x + rng.normal(0, 3, num_rows)).round(1),
-                         'kind': rng.choice(['a', 'b', 'c'], num_rows, p=[0.2, 0.4, 0.4])})
-
+    return linear_table(num_rows, seed, p=[0.2, 0.4, 0.4])
 
 def _categories(num_rows=300, seed=0, dependent=False):
     """Two categorical columns: independent, or ``code`` a function of ``kind``."""

@@ -16,7 +16,8 @@ from sdv_llm.model import checkpoint as checkpoint_module
 from sdv_llm.single_table import LLMSynthesizer
 
 PARAMS = {'epochs': 4, 'batch_size': 32, 'embedding_dim': 16, 'num_layers': 1, 'num_heads': 2,
-          'enable_gpu': False, 'random_state': 0, 'sample_batch_size': 512, 'patience': 10}
+          'enable_gpu': False, 'random_state': 0, 'sample_batch_size': 512, 'patience': 10,
+          'mixed_training': None, 'critic_filter': None}  # a plain fit (iris is under 2,000 rows)
 
 
 def main(checkpoint_dir, prefix, slow=False):
