@@ -81,8 +81,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             position (``TabularDecoder.sub_tokens``): one decoder step per continuous number
             instead of two. Measured on a 2-core CPU (BENCHMARKS.md, 2026-12-02, fourteenth
             session): sampling 1.3-1.95x faster on tables with several continuous columns,
-            quality within 0.005 on five of six tables but 0.007 lower on magic. Not applied
-            under ``differential_privacy`` (training stays one position per token). Default
+            quality within 0.005 on five of six tables but 0.007 lower on magic. Not with
+            ``differential_privacy`` (``fit`` raises ``SynthesizerInputError``). Default
             False.
         enable_gpu (bool): use CUDA when available. Default True.
         verbose (bool): show progress bars. Default False.
@@ -286,8 +286,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         Raises:
             sdv.errors.SynthesizerInputError: every column whose metadata lacks a key its codec
                 needs (column, sdtype and keys named), an ``unknown``, non-key ``id`` or
-                ``pii=False`` column, a constraint, ``mixed_training``, or a delta not below
-                1/rows.
+                ``pii=False`` column, a constraint, an explicit ``mixed_training``,
+                ``critic_filter`` or ``reward_finetuning``, ``merge_sub_tokens=True``, or a
+                delta not below 1/rows.
         """
         from sdv_llm.model.differential_privacy import check_delta, settings
         from sdv_llm.schema.metadata_only import (
@@ -316,6 +317,9 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         if self._reject_sampling_constraints or self._chained_constraints:
             problems.append('Constraints learn from the training rows (value combinations, '
                             'bounds); they are not supported with differential_privacy.')
+        if getattr(self, 'merge_sub_tokens', False):
+            problems.append('merge_sub_tokens=True trains a sub-token layer that opacus does '
+                            'not clip per row; it is not supported with differential_privacy.')
         if getattr(self, 'critic_filter', None) not in (None, False, 'auto'):
             problems.append('critic_filter fits a classifier on the training rows outside the '
                             'DP guarantee; it is not supported with differential_privacy.')

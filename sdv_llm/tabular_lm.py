@@ -65,8 +65,8 @@ LOGGER = logging.getLogger(__name__)
 class TabularLMConfig:
     """Every setting of the model, as the front ends pass them (``None`` = sized from the table).
 
-    See ``LLMSynthesizer`` for the meaning of each field (``merge_sub_tokens`` is not applied
-    under differential privacy). ``privacy`` is the synthesizer parameter
+    See ``LLMSynthesizer`` for the meaning of each field (``merge_sub_tokens`` with
+    differential privacy raises ``ValueError`` in ``fit``). ``privacy`` is the synthesizer parameter
     (``sdv_llm.model.privacy.privacy_settings``).
 
     ``mixed_training`` and ``critic_filter`` set to ``'auto'`` are off here: the front ends
@@ -252,6 +252,10 @@ class TabularLM:
         self.columns = list(data.columns)
         dp = self._dp_settings(len(data))
         if dp is not None:
+            if config.merge_sub_tokens:
+                raise ValueError('merge_sub_tokens=True trains a sub-token layer that opacus '
+                                 'does not clip per row; it is not supported with differential '
+                                 'privacy.')
             if rules:
                 raise ValueError('Constraints are enforced with values read from the training '
                                  'rows; they are not supported with differential privacy.')
@@ -547,7 +551,7 @@ class TabularLM:
         self._compile_grammar()  # a text automaton also bounds the sequence length
         merged = getattr(self.automaton, 'merged', None)
         self.sub_tokens = (config.merge_sub_tokens and merged is not None
-                           and bool(merged.any()) and dp is None)
+                           and bool(merged.any()))
         if self.pretrained is None:
             self.backbone_config = BackboneConfig.for_table(
                 num_rows, self.serializer.vocab_size, self.serializer.max_length,

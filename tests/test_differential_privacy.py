@@ -124,6 +124,12 @@ def test_mixed_training_is_refused():
         synthesizer.fit({'people': table(40)})
 
 
+def test_merged_sub_tokens_are_refused():
+    synthesizer = LLMSynthesizer(metadata(), differential_privacy=DP, merge_sub_tokens=True)
+    with pytest.raises(SynthesizerInputError, match='merge_sub_tokens=True'):
+        synthesizer.fit({'people': table(40)})
+
+
 def test_scikit_learn_front_end_needs_declared_metadata():
     with pytest.raises(SynthesizerInputError, match='needs the metadata given to fit'):
         TabularLLM(differential_privacy=DP).fit(table(40))
