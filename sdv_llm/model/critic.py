@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from sdv_llm.evaluation.columns import as_labels, as_numbers
+from sdv_llm.model.settings import merged_settings
 from sdv_llm.model.training import small_table
 
 DEFAULTS = {'ratio': 3.0, 'mode': 'weighted', 'rows': None}
@@ -89,12 +90,7 @@ def critic_settings(value, num_rows=None):
         value = {}
     if value is True:
         value = {}
-    if not isinstance(value, dict):
-        raise TypeError(f"critic_filter must be None, a bool, 'auto' or a dict, not {value!r}.")
-    unknown = sorted(set(value) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f'Unknown keys {unknown} in critic_filter; it takes {sorted(DEFAULTS)}.')
-    merged = {**DEFAULTS, **value}
+    merged = merged_settings(value, DEFAULTS, 'critic_filter', "None, a bool, 'auto' or a dict")
     ratio = merged['ratio']
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio > 1 \
             or not math.isfinite(ratio):

@@ -65,6 +65,7 @@ from tqdm.auto import tqdm
 from sdv_llm.decoding.windows import window_logits, window_weights
 from sdv_llm.evaluation.columns import as_labels, as_numbers
 from sdv_llm.model.critic import MAX_CRITIC_ROWS, Critic, critic_settings
+from sdv_llm.model.settings import merged_settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -104,13 +105,7 @@ def reward_settings(value):
         return None
     if value is True:
         value = {}
-    if not isinstance(value, dict):
-        raise TypeError(f'reward_finetuning must be None, a bool or a dict, not {value!r}.')
-    unknown = sorted(set(value) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f'Unknown keys {unknown} in reward_finetuning; it takes '
-                         f'{sorted(DEFAULTS)}.')
-    merged = {**DEFAULTS, **value}
+    merged = merged_settings(value, DEFAULTS, 'reward_finetuning', 'None, a bool or a dict')
     for key in ('steps', 'batch_rows', 'critic_every'):
         count = merged[key]
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
