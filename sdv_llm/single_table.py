@@ -484,12 +484,14 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                     'the training rows; remove them to fit with differential_privacy.')
         config = build_config(self._model_parameters())
         config.table_name = self._table_name
-        # 'auto': the small-table strategies under SMALL_TABLE_ROWS rows, never under DP.
+        # 'auto': the small-table strategies under SMALL_TABLE_ROWS rows, never under DP (an
+        # explicit strategy under DP reaches the model, which refuses it).
         private = self.differential_privacy is not None
+        rows = len(processed_data)
         config.mixed_training = None if private and self.mixed_training == 'auto' else \
-            resolve_mixed_training(self.mixed_training, len(processed_data))
-        config.critic_filter = None if private else critic_settings(self.critic_filter,
-                                                                    len(processed_data))
+            resolve_mixed_training(self.mixed_training, rows)
+        config.critic_filter = None if private and self.critic_filter == 'auto' else \
+            critic_settings(self.critic_filter, rows)
         constraints = self._reject_sampling_constraints
         pretrain_data = None
         if config.mixed_training is not None:

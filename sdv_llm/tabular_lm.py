@@ -316,17 +316,17 @@ class TabularLM:
             # is pickled, and they are training input only.
             pretraining = self.__dict__.pop('_pretraining', None)
         self.pretrain_rows = None if pretraining is None else int(pretraining[1])
-        self._fit_reward(reward, data, columns_metadata, seed)
-        self._fit_critic(data, columns_metadata, seed)
+        sdtypes = {c: columns_metadata.get(c, {}).get('sdtype') for c in self.columns}
+        self._fit_reward(reward, data, sdtypes, seed)
+        self._fit_critic(data, sdtypes, seed)
         return self
 
-    def _fit_reward(self, settings, data, columns_metadata, seed):
+    def _fit_reward(self, settings, data, sdtypes, seed):
         """Fine-tune the trained model on a similarity reward (``reward_finetuning``,
         ``sdv_llm.model.reward``); ``reward_history`` is its per-step record, None when off."""
         self.reward_history = None
         if settings is None:
             return
-        sdtypes = {c: columns_metadata.get(c, {}).get('sdtype') for c in self.columns}
         reward = build_reward(settings, data.reset_index(drop=True), sdtypes, seed)
         generator = torch.Generator(device=self.device).manual_seed(seed + 104_729)
         self.reward_history = finetune(self.model, lambda rows: self._draw_paths(rows, generator),
@@ -364,29 +364,35 @@ class TabularLM:
                                       rng=np.random.default_rng([seed, 1]))[self.columns]
         return rows, plan, ids
 
-    def _fit_critic(self, data, columns_metadata, seed):
+    def _fit_critic(self, data, sdtypes, seed):
         """Fit the critic of ``critic_filter`` on the training rows against sampled rows
-        (``sdv_llm.model.critic``); ``critic`` is None when it is off."""
+        (``sdv_llm.model.critic``); ``critic`` is None when it is off (``'auto'`` here: the
+        front end resolves it; an explicit critic under DP was refused by ``fit``)."""
         self.critic = None
-        chosen = critic_settings(self.config.critic_filter)  # 'auto': resolved by the front end
-        if chosen is None or self.config.differential_privacy is not None:
-            return  # 'auto' is off under DP (an explicit critic_filter was refused)
+        chosen = critic_settings(self.config.critic_filter)
+        if chosen is None:
+            return
         rng = np.random.default_rng(seed % 2**32)
         most = min(chosen['rows'] or MAX_CRITIC_ROWS, MAX_CRITIC_ROWS)
         real = data if len(data) <= most else data.iloc[
             np.sort(rng.choice(len(data), most, replace=False))]
-        rows = chosen['rows'] or max(MIN_SYNTHETIC_ROWS, len(real))
-        saved = self._generator
-        self._generator = torch.Generator(device=self.device).manual_seed(seed + 7919)
-        try:
-            synthetic = self._sample_plan(rows, None, None, None, None, filters=False)
-        finally:
-            self._generator = saved
-        sdtypes = {c: columns_metadata.get(c, {}).get('sdtype') for c in self.columns}
+        synthetic = self._sample_unfiltered(
+            chosen['rows'] or max(MIN_SYNTHETIC_ROWS, len(real)), seed + 7919)
         self.critic = Critic.fit(real.reset_index(drop=True), synthetic, sdtypes, chosen, seed)
         LOGGER.info('critic: cross-validated AUC %.3f on %d real and %d sampled rows, %d '
                     'features', self.critic.report['auc'], len(real), len(synthetic),
                     self.critic.report['features'])
+
+    def _sample_unfiltered(self, num_rows, seed):
+        """``num_rows`` rows drawn with their own seed, without the critic or the copy filter
+        (what fits the critic and what DCR early stopping measures); the sampling generator
+        is left as it was."""
+        saved = self._generator
+        self._generator = torch.Generator(device=self.device).manual_seed(seed)
+        try:
+            return self._sample_plan(num_rows, None, None, None, None, filters=False)
+        finally:
+            self._generator = saved
 
     def _row_encoder(self, blocks):
         """``encode_rows(index, rng)`` over the encoded blocks of a table (see
@@ -470,12 +476,7 @@ class TabularLM:
                                seed=share_seed)
 
         def measure(epoch):
-            saved = self._generator
-            self._generator = torch.Generator(device=self.device).manual_seed(seed + epoch + 1)
-            try:
-                synthetic = self._sample_plan(rows, None, None, None, None, filters=False)
-            finally:
-                self._generator = saved
+            synthetic = self._sample_unfiltered(rows, seed + epoch + 1)
             return dcr_share(train, synthetic, valid, metadata, 'table', seed=share_seed)
 
         self._monitor = DCRStopping(

@@ -150,7 +150,7 @@ class Critic:
         Raises:
             ValueError: either table is empty.
         """
-        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -180,8 +180,8 @@ class Critic:
         model = LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=folds, scoring='neg_log_loss',
                                      class_weight='balanced', max_iter=300)
         model.fit(features, labels)
-        chosen = LogisticRegressionCV(Cs=[float(model.C_[0])], cv=folds, scoring='neg_log_loss',
-                                      class_weight='balanced', max_iter=300)
+        # The chosen strength's out-of-fold scores (no second search inside each fold).
+        chosen = LogisticRegression(C=float(model.C_[0]), class_weight='balanced', max_iter=300)
         scores = cross_val_predict(chosen, features, labels, cv=folds,
                                    method='decision_function')
         critic.coef = model.coef_[0].astype(float)

@@ -123,3 +123,13 @@ def test_critic_is_refused_with_differential_privacy():
                                  differential_privacy={'epsilon': 3.0})
     with pytest.raises(SynthesizerInputError, match='critic_filter'):
         synthesizer.fit({'t': data})
+
+
+def test_the_core_refuses_an_explicit_critic_under_differential_privacy():
+    # The path of fits that skip LLMSynthesizer's checks (fit_processed_data in multi-table).
+    from sdv_llm.tabular_lm import TabularLM, TabularLMConfig
+
+    config = TabularLMConfig(critic_filter={'ratio': 3.0, 'mode': 'weighted', 'rows': None},
+                             differential_privacy={'epsilon': 3.0})
+    with pytest.raises(ValueError, match='critic filter'):
+        TabularLM(config).fit(_table(), {c: {'sdtype': s} for c, s in SDTYPES.items()})
