@@ -13,10 +13,21 @@ def sdv_llm_column_codec(column, column_metadata, values, enforce_min_max_values
 @hookimpl
 def sdv_llm_serializations():
     """The compact serialization of the embedded backbone and the text ones of pretrained LMs."""
+    from sdv_llm.decoding.automaton import TokenAutomaton
+    from sdv_llm.decoding.dependencies import (
+        compile_dependencies,
+        compile_text_dependencies,
+    )
+    from sdv_llm.decoding.serializations import Serialization
+    from sdv_llm.decoding.text_automaton import TextTokenAutomaton
     from sdv_llm.serialization.compact import CompactSerializer
     from sdv_llm.serialization.text import FORMATS, TextSerializer
 
-    return {'compact': CompactSerializer, **{name: TextSerializer for name in FORMATS}}
+    text = Serialization(TextSerializer, TextTokenAutomaton.compile, compile_text_dependencies,
+                         backbone='pretrained')
+    return {'compact': Serialization(CompactSerializer, TokenAutomaton.compile,
+                                     compile_dependencies),
+            **{name: text for name in FORMATS}}
 
 
 @hookimpl

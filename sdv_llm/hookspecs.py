@@ -33,7 +33,13 @@ class HookSpecs:
 
     @hookspec
     def sdv_llm_serializations(self):
-        """Return a dict ``{name: serializer class}`` of the serializations a plugin provides."""
+        """Return a dict ``{name: Serialization}`` of the serializations a plugin provides.
+
+        A ``sdv_llm.decoding.serializations.Serialization`` pairs a
+        ``sdv_llm.serialization.base.Serializer`` subclass with its grammar and dependency
+        compilers and the kind of backbone it writes for (``tests/serialization/
+        test_toy_tsv.py`` registers a TSV serialization this way).
+        """
 
     @hookspec
     def sdv_llm_state_classes(self):

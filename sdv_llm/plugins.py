@@ -42,7 +42,8 @@ def codec_hook():
 
 
 def get_serializations():
-    """All registered serializations, ``{name: class}``."""
+    """All registered serializations, ``{name: Serialization}``
+    (``sdv_llm.decoding.serializations``)."""
     found = {}
     for result in get_plugin_manager().hook.sdv_llm_serializations():
         found.update(result)

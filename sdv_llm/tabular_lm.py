@@ -16,15 +16,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan, normalize_constraint
-from sdv_llm.decoding.dependencies import (
-    compile_dependencies,
-    compile_text_dependencies,
-    dependency_mappings,
-)
+from sdv_llm.decoding.dependencies import dependency_mappings
 from sdv_llm.decoding.sampler import sample_sequences
-from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
+from sdv_llm.model.backbone import BackboneConfig
+from sdv_llm.model.backbones import backbone_class, backbone_for
 from sdv_llm.model.critic import (
     MAX_CRITIC_ROWS,
     MIN_SYNTHETIC_ROWS,
@@ -48,6 +44,7 @@ from sdv_llm.model.privacy import (
 from sdv_llm.model.reward import build_reward, finetune, reward_settings
 from sdv_llm.model.training import (
     TrainingConfig,
+    auto_epochs,
     train_backbone,
     validation_split,
 )
@@ -55,7 +52,6 @@ from sdv_llm.plugins import codec_hook, get_serializations, state_registry
 from sdv_llm.schema import CodecOptions, TableSchema
 from sdv_llm.schema.dependencies import dependency_order
 from sdv_llm.schema.protection import ValueProtection
-from sdv_llm.serialization.compact import BOS, EOS
 from sdv_llm.state import UnsafeStateError, from_json_value, registry_of, to_json_value
 
 LOGGER = logging.getLogger(__name__)
@@ -113,20 +109,12 @@ class TabularLMConfig:
     privacy: object = None
 
 
-DEFAULT_ADAPTER_EPOCHS = 3
-"""Epochs of adapter training on a pretrained backbone when ``epochs`` is None."""
-
 DP_MAX_AUTO_EPOCHS = 50
 """Most epochs ``epochs=None`` picks under differential privacy (every step spends budget)."""
 
 DP_BATCH_FACTOR = 4
 """Under differential privacy ``batch_size=None`` picks this many times the usual size (at
 most 1,024): larger Poisson batches need less noise per row for the same epsilon. Not tuned."""
-
-
-def auto_epochs(num_rows):
-    """Default epochs: about 300,000 row presentations, between 8 and 200 epochs."""
-    return int(min(200, max(8, round(300_000 / max(1, num_rows)))))
 
 
 BATCH_TOKENS = 65_536
@@ -287,7 +275,7 @@ class TabularLM:
                                                  precedence)
         self.serializer = self._build_serializer()
         reward = reward_settings(config.reward_finetuning)
-        if reward is not None and (self.pretrained is not None or config.merge_sub_tokens):
+        if reward is not None and (not self.backbone.supports_reward or config.merge_sub_tokens):
             raise ValueError('reward_finetuning supports the embedded decoder with compact rows '
                              'only: not a pretrained backbone nor merge_sub_tokens.')
         encode_rows = self._row_encoder(self.serializer.encode_blocks(data))
@@ -397,31 +385,7 @@ class TabularLM:
     def _row_encoder(self, blocks):
         """``encode_rows(index, rng)`` over the encoded blocks of a table (see
         ``train_backbone``), each row in the order ``training_orders`` draws."""
-        if self.pretrained is None:
-            # Positions that are padding in every training row (escape paths no row took) cost
-            # training time and teach nothing; a row's length does not depend on its order.
-            # (Under differential privacy too: a padding position's loss is ignored and causal
-            # attention keeps it from every learned position, so cutting it changes no
-            # per-row gradient.)
-            length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
-
-            def encode_rows(index, rng):
-                orders = self.training_orders(len(index), rng)
-                return self.serializer.assemble([block[index] for block in blocks],
-                                                orders)[:, :length]
-
-            encode_rows.length = length  # sizes the automatic batch (auto_batch_size)
-            return encode_rows
-        length = (len(self.serializer.prompt) + 1
-                  + sum(max(m.shape[1], last.shape[1]) for m, last in blocks))
-
-        def encode_rows(index, rng):
-            orders = self.training_orders(len(index), rng)
-            ids, columns = self.serializer.assemble(
-                [(m[index], last[index]) for m, last in blocks], orders)
-            return ids[:, :length], None, columns[:, :length - 1]
-
-        return encode_rows
+        return self.serializer.row_encoder(blocks, self.training_orders)
 
     def _training_seed(self, checkpoint_dir=None):
         """int: the seed of the fit: ``random_state``, a resumed checkpoint's, or fresh (the
@@ -483,55 +447,49 @@ class TabularLM:
             measure, dcr_threshold(privacy, null_share, copy_share), privacy['dcr_every'],
             privacy['dcr_patience'], {'null_share': null_share, 'copy_share': copy_share})
 
-    def _build_serializer(self):
-        """The serializer the configuration asks for, with the backbone's tokenizer if any.
+    def _serialization_name(self):
+        """The serialization the configuration asks for: ``serialization``, or the backbone
+        kind's default (``Backbone.serialization``: ``'compact'`` for the embedded decoder,
+        ``'text'`` for a pretrained LM)."""
+        return self.config.serialization or backbone_class(self.config).serialization
+
+    def _serialization(self):
+        """The registered ``Serialization`` (``sdv_llm.decoding.serializations``) in use.
 
         Raises:
-            ValueError: an unknown serialization, a text serialization without a pretrained
-                backbone (or the reverse), a random order with CSV, or an unusable backbone.
+            ValueError: no serialization of that name is registered.
         """
-        from sdv_llm.model.pretrained import (
-            PretrainedSpec,
-            load_config,
-            load_tokenizer,
-            lora_config,
-        )
-
-        config = self.config
-        pretrained = config.backbone not in (None, 'default')
-        name = config.serialization or ('text' if pretrained else 'compact')
-        serializers = get_serializations()
-        if name not in serializers:
+        name = self._serialization_name()
+        serializations = get_serializations()
+        if name not in serializations:
             raise ValueError(
-                f'Unknown serialization {name!r}; available: {sorted(serializers)}.')
-        factory = serializers[name]
-        uses_tokenizer = getattr(factory, 'uses_tokenizer', False)
-        self.pretrained = None
-        if not uses_tokenizer:
-            if pretrained:
-                raise ValueError(f"serialization={name!r} is for the embedded backbone; with "
-                                 f"backbone={config.backbone!r} use 'text', 'json' or 'csv'.")
-            return factory(self.schema)
-        if not pretrained:
-            raise ValueError(f"serialization={name!r} needs a pretrained backbone's tokenizer: "
-                             "set backbone to a local Hugging Face model directory, or use "
-                             "serialization='compact'.")
-        hf_config = load_config(config.backbone)
-        self.pretrained = PretrainedSpec(str(config.backbone),
-                                         lora_config(config.lora, hf_config.model_type),
-                                         config.merge_adapter, config.gradient_checkpointing)
-        tokenizer = load_tokenizer(config.backbone)
-        preamble = None
-        if config.text_preamble:
-            from sdv_llm.serialization.text import preamble as build_preamble
+                f'Unknown serialization {name!r}; available: {sorted(serializations)}.')
+        return serializations[name]
 
-            preamble = build_preamble(self.schema, config.table_name)
-        serializer = factory(self.schema, tokenizer, format=name,
-                             vocab_size=getattr(hf_config, 'vocab_size', None), preamble=preamble)
-        if serializer.fixed_order and self.schema.order_mode == 'random':
-            raise ValueError(f"serialization={name!r} writes every row in the header's column "
-                             "order; column_order='random' needs 'text' or 'json'.")
-        self._hf_config = hf_config
+    def _build_serializer(self):
+        """The backbone (``sdv_llm.model.backbones``) and the serializer the configuration
+        asks for, with the backbone's tokenizer if it has one.
+
+        Raises:
+            ValueError: an unknown serialization, one written for another kind of backbone, a
+                random order with CSV, or an unusable backbone.
+        """
+        config = self.config
+        name = self._serialization_name()
+        spec = self._serialization()
+        self.backbone = backbone_for(config)
+        if spec.backbone != self.backbone.family:
+            names = [n for n, s in get_serializations().items()
+                     if s.backbone == self.backbone.family]
+            listed = ' or '.join([', '.join(map(repr, names[:-1])), repr(names[-1])]
+                                 if len(names) > 1 else map(repr, names))
+            article = 'an' if spec.backbone[0] in 'aeiou' else 'a'
+            raise ValueError(f'serialization={name!r} needs {article} {spec.backbone} backbone; '
+                             f'with backbone={config.backbone!r} use {listed}.')
+        self.pretrained = getattr(self.backbone, 'spec', None)
+        serializer = spec.serializer.create(
+            self.schema, self.backbone.serializer_context(name, self.schema, config))
+        serializer.check_order_mode(self.schema.order_mode)
         return serializer
 
     def _train(self, encode_rows, num_rows, checkpoint_dir=None, seed=None):
@@ -553,21 +511,10 @@ class TabularLM:
         merged = getattr(self.automaton, 'merged', None)
         self.sub_tokens = (config.merge_sub_tokens and merged is not None
                            and bool(merged.any()))
-        if self.pretrained is None:
-            self.backbone_config = BackboneConfig.for_table(
-                num_rows, self.serializer.vocab_size, self.serializer.max_length,
-                config.embedding_dim, config.num_layers, config.num_heads, config.dropout,
-            )
-        else:
-            from sdv_llm.model.pretrained import max_positions
-
-            limit = max_positions(self._hf_config)
-            if limit is not None and self.serializer.max_length > limit:
-                raise ValueError(
-                    f'A row takes up to {self.serializer.max_length} tokens, more than the '
-                    f'{limit} positions of backbone={config.backbone!r}.')
-        epochs = config.epochs or (DEFAULT_ADAPTER_EPOCHS if self.pretrained
-                                   else auto_epochs(num_rows))
+        backbone = self._backbone()
+        backbone.size(num_rows, self.serializer, config)
+        self.backbone_config = backbone.config
+        epochs = config.epochs or backbone.default_epochs(num_rows)
         # tokens of one training row (the compact path trims to the longest encoded row)
         self.row_tokens = row_tokens = getattr(encode_rows, 'length', self.serializer.max_length)
         batch_size = config.batch_size or auto_batch_size(num_rows, row_tokens)
@@ -609,12 +556,10 @@ class TabularLM:
                         else {}).get('epochs') or auto_epochs(pre_rows),
                 batch_size=config.batch_size or auto_batch_size(pre_rows, row_tokens))
             self.pretrain_loss_values = train_backbone(
-                self.model, pretraining[0], pre_rows, self.automaton,
-                getattr(self.serializer, 'next_columns', None), pre_config, self.device,
+                self.model, pretraining[0], pre_rows, self.automaton, pre_config, self.device,
                 seed + 1, prompt_length=len(self.serializer.prompt))
         report = {} if dp is not None else None
         self.loss_values = train_backbone(self.model, encode_rows, num_rows, self.automaton,
-                                          getattr(self.serializer, 'next_columns', None),
                                           self.training_config, self.device, seed,
                                           prompt_length=len(self.serializer.prompt),
                                           checkpoint=checkpoint, privacy_report=report,
@@ -627,38 +572,31 @@ class TabularLM:
                         report['noise_multiplier'], report['steps'])
         if getattr(self, '_monitor', None) is not None:
             self.privacy_report['early_stopping'] = self._monitor.report()
-        if self.pretrained is not None and self.pretrained.merge_adapter:
-            self.model.merge()
+        backbone.after_training(self.model)
         self.set_random_state(seed)
         return self
 
     def _compile_grammar(self):
-        """The automaton, extended with the enforced dependencies of an ``'fd'`` order."""
-        compile_ = (compile_text_dependencies if getattr(self.serializer, 'uses_tokenizer', False)
-                    else compile_dependencies)
-        self.automaton, self.dependency_table = compile_(
-            self.serializer, self._compile_automaton(), getattr(self, 'dependency_mappings', []))
+        """The automaton, extended with the enforced dependencies of an ``'fd'`` order and
+        the constraint rules (``Serialization.compile``)."""
+        self.automaton, self.dependency_table = self._serialization().compile(
+            self.serializer, getattr(self, 'dependency_mappings', []))
         self.automaton.to(self.device)
         if self.dependency_table is not None:
             self.dependency_table.to(self.device)
 
-    def _compile_automaton(self):
-        """The grammar of the serialized sequences (one row per sequence here)."""
-        if getattr(self, 'pretrained', None) is not None:
-            from sdv_llm.decoding.text_automaton import TextTokenAutomaton
-
-            return TextTokenAutomaton.compile(self.serializer)
-        return TokenAutomaton.compile(self.serializer)
-
     def _build_model(self):
-        if getattr(self, 'pretrained', None) is not None:
-            from sdv_llm.model.pretrained import build_pretrained
+        return self._backbone().build(self.serializer, getattr(self, 'sub_tokens', False))
 
-            return build_pretrained(self.pretrained, self.serializer.vocab_size)
-        lm = build_backbone(self.backbone_config, self.serializer.vocab_size,
-                            self.serializer.max_length, {'bos': BOS, 'eos': EOS})
-        return TabularDecoder(lm, self.serializer.num_columns,
-                              sub_tokens=getattr(self, 'sub_tokens', False))
+    def _backbone(self):
+        """The ``Backbone`` (``sdv_llm.model.backbones``), created from the configuration
+        where a model has none yet (a subclass's own serializer, a model loaded from files
+        or pickled before the registry), with the size it was trained at."""
+        backbone = getattr(self, 'backbone', None) or backbone_for(self.config)
+        if backbone.config is None:
+            backbone.config = getattr(self, 'backbone_config', None)
+        self.backbone = backbone
+        return backbone
 
     def training_orders(self, num_rows, rng):
         """Column order of each training row for one epoch.
@@ -968,14 +906,8 @@ class TabularLM:
     def __getstate__(self):
         """Pickle the weights as a CPU state dict and rebuild automaton and model on load."""
         state = self.__dict__.copy()
-        state.pop('_hf_config', None)
         if self.model is not None:
-            if getattr(self, 'pretrained', None) is not None:
-                # The adapter only: the backbone's weights stay in its directory.
-                state['model'] = self.model.adapter_state_dict()
-            else:
-                state['model'] = {k: v.detach().cpu()
-                                  for k, v in self.model.state_dict().items()}
+            state['model'] = self._backbone().weights(self.model)
             state.pop('automaton', None)
             state.pop('dependency_table', None)
             state['device'] = None
@@ -988,19 +920,12 @@ class TabularLM:
         if isinstance(weights, dict):
             self.device = training_device(self.config.enable_gpu)
             self.model = self._build_model()
-            if getattr(self, 'pretrained', None) is not None:
-                self.model.load_adapter_state_dict(weights)
-                if self.pretrained.merge_adapter:
-                    self.model.merge()
-            else:
-                self.model.load_state_dict(weights)
+            self._backbone().load_weights(self.model, weights)
             self.model.to(self.device).eval()
             self._compile_grammar()
 
     # ------------------------------------------------- safe files (no pickle)
     STATE_FILE = 'model.json'
-    WEIGHTS_FILE = 'model.safetensors'
-    ADAPTER_DIR = 'adapter'
 
     def save_files(self, directory):
         """Write the fitted model as JSON and safetensors into ``directory`` (which exists).
@@ -1021,8 +946,6 @@ class TabularLM:
             TypeError: a setting or codec holds an object that cannot be written as JSON.
         """
         from pathlib import Path
-
-        from safetensors.torch import save_model
 
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
@@ -1050,10 +973,7 @@ class TabularLM:
             **self._files_state(),
         }
         _write_json(directory / self.STATE_FILE, to_json_value(state, registry))
-        if self.pretrained is not None:
-            self.model.lm.save_pretrained(str(directory / self.ADAPTER_DIR))
-        else:
-            save_model(self.model, str(directory / self.WEIGHTS_FILE))
+        self._backbone().save(self.model, directory)
 
     @classmethod
     def load_files(cls, directory):
@@ -1071,8 +991,6 @@ class TabularLM:
             ValueError: the files do not fit together (weights of another shape).
         """
         from pathlib import Path
-
-        from safetensors.torch import load_file, load_model
 
         directory = Path(directory)
         registry = _state_registry()
@@ -1105,25 +1023,10 @@ class TabularLM:
         self._restore_files_state(state)
         self.serializer = self._build_serializer()
         self.device = training_device(config.enable_gpu)
-        if self.pretrained is not None:
-            from peft import PeftConfig, set_peft_model_state_dict
-
-            adapter = directory / cls.ADAPTER_DIR
-            self.pretrained.peft_config = PeftConfig.from_pretrained(str(adapter))
-            self.pretrained.peft_config.inference_mode = False  # as it was trained
-            self.config.lora = self.pretrained.peft_config
-            self.model = self._build_model()
-            set_peft_model_state_dict(self.model.lm,
-                                      load_file(str(adapter / 'adapter_model.safetensors')))
-            if self.pretrained.merge_adapter:
-                self.model.merge()
-        else:
-            self.model = self._build_model()
-            try:
-                load_model(self.model, str(directory / cls.WEIGHTS_FILE), strict=True)
-            except RuntimeError as error:
-                raise ValueError(f'{directory / cls.WEIGHTS_FILE} does not fit the model '
-                                 f'described by {cls.STATE_FILE}: {error}') from error
+        backbone = self._backbone()
+        backbone.read_settings(directory, self.config)
+        self.model = self._build_model()
+        backbone.load(self.model, directory)
         self.model.to(self.device).eval()
         self._compile_grammar()
         return self

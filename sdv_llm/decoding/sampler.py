@@ -9,7 +9,7 @@ import torch
 
 from sdv_llm.decoding.kv_cache import preallocated_cache
 from sdv_llm.decoding.windows import window_logits, window_weights
-from sdv_llm.serialization.compact import holes_last
+from sdv_llm.serialization.base import holes_last
 
 KV_CACHE_BUDGET = 2**30
 """Most bytes of keys and values one sampling batch may hold: wide tables (long rows) are
@@ -20,7 +20,7 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     """The batch size under ``KV_CACHE_BUDGET`` for rows of ``capacity`` positions.
 
     Args:
-        model: the decoder (its ``config`` has ``num_hidden_layers`` and ``hidden_size``).
+        model: the decoder (``kv_cache_bytes``, see ``sample_sequences``).
         batch_size (int): the batch size asked for.
         capacity (int): positions per row.
         dtype (torch.dtype): of the cache.
@@ -28,9 +28,7 @@ def cache_batch_size(model, batch_size, capacity, dtype=torch.float32):
     Returns:
         int: at most ``batch_size``, at least 1.
     """
-    config = model.config
-    per_row = 2 * config.num_hidden_layers * config.hidden_size * capacity
-    per_row *= torch.finfo(dtype).bits // 8
+    per_row = model.kv_cache_bytes(capacity, dtype)
     return max(1, min(int(batch_size), KV_CACHE_BUDGET // max(1, per_row)))
 
 
@@ -151,7 +149,8 @@ class FullVocabulary:
             out.past_key_values
 
     def cache(self, batch, capacity):
-        """An empty KV cache for ``batch`` rows of ``capacity`` positions."""
+        """An empty ``transformers`` KV cache for ``batch`` rows of ``capacity`` positions
+        (the model's ``__call__`` reads it)."""
         return preallocated_cache(self.model, capacity)
 
 
@@ -320,7 +319,11 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     With ``plan.loop`` each sequence writes exactly its number of repeated rows.
 
     Args:
-        model (TabularDecoder): the decoder in eval mode on ``device``.
+        model: the decoder in eval mode on ``device``, as the backbone built it
+            (``sdv_llm.model.backbones``): ``windowed`` (bool: logits over token windows
+            through ``last_hidden`` and ``output_weight``, else the whole vocabulary through
+            ``__call__``), ``max_positions`` (int) and ``kv_cache_bytes(capacity, dtype)``;
+            a windowed model also ``step_cache(batch, capacity, dtype)``.
         plan (SamplingPlan): column order, forced tokens and automaton of every row.
         batch_size (int): rows decoded together (fewer where their KV cache would pass
             ``KV_CACHE_BUDGET``).
@@ -339,9 +342,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
         (``<bos>``).
     """
-    max_length = max_length or model.config.n_positions - 1
+    max_length = max_length or model.max_positions - 1
     prompt_length = 1 if plan.prompt is None else len(plan.prompt)
-    table = plan.automaton.window_table() if hasattr(model, 'last_hidden') else None
+    table = plan.automaton.window_table() if model.windowed else None
     reduced = amp_dtype is not None and device.type == 'cpu'
     if reduced and (table is None or len(plan) < REDUCED_PRECISION_MIN_ROWS):
         # A CPU runs other backbones in float32, and small samples too (casting a copy of the

@@ -143,14 +143,16 @@ def _compile_clauses(regexes, vocabulary, hub, first):
 
 
 class TextTokenAutomaton(TokenAutomaton):
-    """A ``TokenAutomaton`` compiled from the clause regexes of a ``TextSerializer``."""
+    """A ``TokenAutomaton`` compiled from the clause regexes of a ``TextSerializer``.
+
+    Attributes:
+        max_length (int): the longest valid sequence: the prompt, the longest clause path of
+            every column and ``<eos>`` (the serializer takes it in ``bind``).
+    """
 
     @classmethod
     def compile(cls, serializer, repeat_token=None):
         """Compile the clauses of every column (separator and row-end variants).
-
-        Also sets ``serializer.max_length``: the prompt, the longest clause path of every
-        column and ``<eos>``, so a row always fits.
 
         Args:
             serializer (TextSerializer): tokenizer, formats and codecs.
@@ -173,11 +175,11 @@ class TextTokenAutomaton(TokenAutomaton):
         count = len(order)
         column_start = torch.as_tensor(starts[:count] + [end] + starts[count:],
                                        dtype=torch.int64)
-        serializer.max_length = (len(serializer.prompt) + 1
-                                 + sum(max(a, b) for a, b in
-                                       zip(longest[:count], longest[count:])))
         automaton = cls(table, column_start, hub, end, done, bos=serializer.bos,
                         eos=serializer.eos, pad=serializer.pad)
+        automaton.max_length = (len(serializer.prompt) + 1
+                                + sum(max(a, b) for a, b in
+                                      zip(longest[:count], longest[count:])))
         automaton._vocabulary = vocabulary
         return automaton
 

@@ -194,6 +194,20 @@ class TabularDecoder(torch.nn.Module):
             return states, self.sub_hidden(states, sub_ids)
         return self.lm(inputs_embeds=embeds, **kwargs)
 
+    windowed = True
+    """The sampler and the loss compute logits over token windows (``last_hidden``,
+    ``output_weight``; ``sdv_llm.decoding.windows``)."""
+
+    @property
+    def max_positions(self):
+        """int: most positions the decoder attends over."""
+        return int(self.config.n_positions)
+
+    def kv_cache_bytes(self, capacity, dtype):
+        """Bytes of keys and values one row of ``capacity`` positions holds in ``dtype``."""
+        return (2 * self.config.n_layer * self.config.n_embd * capacity
+                * (torch.finfo(dtype).bits // 8))
+
     def step_cache(self, batch, capacity, dtype=None):
         """An empty KV cache for ``last_hidden``.
 

@@ -122,6 +122,20 @@ class PretrainedDecoder(torch.nn.Module):
         """Run the LM; ``next_columns`` is accepted and ignored. Shapes as ``TabularDecoder``."""
         return self.lm(input_ids=input_ids, **kwargs)
 
+    windowed = False
+    """Logits over the whole vocabulary (the sampler's ``FullVocabulary``)."""
+
+    @property
+    def max_positions(self):
+        """int or None: most positions the LM attends over (``None`` when its config does
+        not say)."""
+        return max_positions(self.config)
+
+    def kv_cache_bytes(self, capacity, dtype):
+        """Bytes of keys and values one row of ``capacity`` positions holds in ``dtype``."""
+        return (2 * self.config.num_hidden_layers * self.config.hidden_size * capacity
+                * (torch.finfo(dtype).bits // 8))
+
     def adapter_state_dict(self):
         """Only the adapter's weights (CPU tensors): what a saved synthesizer holds."""
         from peft import get_peft_model_state_dict

@@ -216,6 +216,12 @@ def _batches(count, batch_size, generator=None):
         yield order[start : start + batch_size]
 
 
+def auto_epochs(num_rows):
+    """Default epochs of the embedded decoder: about 300,000 row presentations, between 8
+    and 200 epochs."""
+    return int(min(200, max(8, round(300_000 / max(1, num_rows)))))
+
+
 def validation_split(num_rows, fraction, generator):
     """The rows held out for early stopping and the rows trained on.
 
@@ -234,8 +240,7 @@ def validation_split(num_rows, fraction, generator):
     return permutation[:n_valid], permutation[n_valid:]
 
 
-def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                   *args, **kwargs):
+def train_backbone(model, encode_rows, num_rows, automaton, config, device, *args, **kwargs):
     """Train ``model`` on serialized rows with the constrained loss (see ``_train``).
 
     On a CPU, reduced precision (``config.precision``) applies to the embedded decoder only:
@@ -244,11 +249,11 @@ def train_backbone(model, encode_rows, num_rows, automaton, next_columns, config
     """
     amp_dtype = _amp_dtype(model, config, device)
     if amp_dtype is None or device.type != 'cpu':
-        return _train(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                      amp_dtype, *args, **kwargs)
+        return _train(model, encode_rows, num_rows, automaton, config, device, amp_dtype,
+                      *args, **kwargs)
     with attention_implementation(model, float32_attention()):
-        return _train(model, encode_rows, num_rows, automaton, next_columns, config, device,
-                      amp_dtype, *args, **kwargs)
+        return _train(model, encode_rows, num_rows, automaton, config, device, amp_dtype,
+                      *args, **kwargs)
 
 
 def _amp_dtype(model, config, device):
@@ -256,13 +261,12 @@ def _amp_dtype(model, config, device):
     per-example gradients in float32) and for pretrained backbones on a CPU."""
     if config.differential_privacy:
         return None
-    if device.type == 'cpu' and not hasattr(model, 'output_weight'):
+    if device.type == 'cpu' and not getattr(model, 'windowed', False):
         return None
     return mixed_precision(device, config.precision)
 
 
-def _train(model, encode_rows, num_rows, automaton, next_columns, config, device, amp_dtype,
-           seed=0, prompt_length=1, checkpoint=None, privacy_report=None, monitor=None):
+def _train(model, encode_rows, num_rows, automaton, config, device, amp_dtype, seed=0, prompt_length=1, checkpoint=None, privacy_report=None, monitor=None):
     """Train ``model`` on serialized rows with the constrained loss.
 
     The rows are serialized anew for every epoch by ``encode_rows``, so each epoch can present
@@ -270,19 +274,16 @@ def _train(model, encode_rows, num_rows, automaton, next_columns, config, device
 
     Args:
         model (TabularDecoder): the decoder, on ``device``.
-        encode_rows (callable): ``encode_rows(index, rng) -> numpy.ndarray``: int64
-            ``(len(index), length)`` token ids starting with ``<bos>`` for the rows ``index``
-            (int64 array), with the same ``length`` on every call; ``rng`` is a
-            ``numpy.random.Generator`` for the column orders. It may also return a pair
-            ``(ids, context)``: ``context`` int ``(len(index),)`` is the number of tokens after
-            ``<bos>`` that are given, not learned (a parent row before its children), and
-            left out of the loss. A triple ``(ids, context, columns)`` also gives the column of
-            each token after ``<bos>`` (``ids[:, 1:]``), for serializations whose token ids do
-            not tell it (text).
+        encode_rows (callable): ``encode_rows(index, rng) ->
+            sdv_llm.serialization.base.EncodedRows`` for the rows ``index`` (int64 array):
+            int64 ``(len(index), length)`` token ids starting with ``<bos>``, with the same
+            ``length`` on every call; ``context`` (int ``(len(index),)`` tokens after
+            ``<bos>`` that are given, not learned: a parent row before its children; left out
+            of the loss) or ``None``; and the model's next-column input of each token after
+            ``<bos>`` (``ids[:, 1:]``). ``rng`` is a ``numpy.random.Generator`` for the
+            column orders (``Serializer.row_encoder``).
         num_rows (int): training rows.
         automaton (TokenAutomaton): the row grammar, on ``device``.
-        next_columns (callable): token ids -> column index of each token
-            (``CompactSerializer.next_columns``).
         config (TrainingConfig): epochs, batch size and optimiser settings.
         device (torch.device): where to train.
         amp_dtype (torch.dtype or None): the autocast dtype (``_amp_dtype``).
@@ -331,13 +332,10 @@ def _train(model, encode_rows, num_rows, automaton, next_columns, config, device
     merging = getattr(model, 'sub_tokens', False)
 
     def prepare(index):
-        encoded = encode_rows(np.asarray(index), rng)
-        encoded = encoded if isinstance(encoded, tuple) else (encoded,)
-        encoded, context, columns = (tuple(encoded) + (None, None))[:3]
+        encoded, context, columns = encode_rows(np.asarray(index), rng)
         data = torch.as_tensor(encoded, dtype=torch.int64)
         inputs, targets = data[:, :-1], data[:, 1:]
-        columns = (next_columns(targets) if columns is None
-                   else torch.as_tensor(columns, dtype=torch.int64))
+        columns = torch.as_tensor(columns, dtype=torch.int64)
         skip = prompt_length - 1
         on = automaton.transitions.device
         states = automaton.states_along(targets[:, skip:].to(on), columns[:, skip:].to(on)).cpu()
@@ -390,7 +388,7 @@ def _train(model, encode_rows, num_rows, automaton, next_columns, config, device
         trained = distributed.wrap(model, device)
 
     # The compact decoder's logits are computed over each position's token window only.
-    table = automaton.window_table() if hasattr(model, 'output_weight') and not dp else None
+    table = automaton.window_table() if getattr(model, 'windowed', False) and not dp else None
 
     def private_loss(prepared, index, network):
         """``row_mean_loss`` of the rows ``index``, positions given (opacus needs per-row

@@ -12,6 +12,7 @@ child rows; a parent with more children is split into chunks of ``max_children``
 ``ChildrenLM``).
 """
 
+import functools
 import logging
 
 import numpy as np
@@ -19,10 +20,13 @@ import pandas as pd
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan
+from sdv_llm.decoding.dependencies import compile_dependencies
 from sdv_llm.decoding.sampler import Loop, sample_sequences
+from sdv_llm.decoding.serializations import Serialization
 from sdv_llm.model.precision import compute_dtype
 from sdv_llm.plugins import codec_hook
 from sdv_llm.schema import TableSchema
+from sdv_llm.serialization.base import EncodedRows
 from sdv_llm.serialization.compact import (
     BOS,
     EOS,
@@ -284,7 +288,8 @@ class ChildrenLM(TabularLM):
                     len(parent), len(children), len(ids), ids.shape[1], cap)
 
         def encode_rows(index, rng):
-            return ids[index], context_length[index]
+            return EncodedRows(ids[index], context_length[index],
+                               self.serializer.next_columns(ids[index][:, 1:]))
 
         return self._train(encode_rows, len(ids), checkpoint_dir)
 
@@ -323,8 +328,11 @@ class ChildrenLM(TabularLM):
             frame[CONTINUED] = np.where(np.asarray(continued), 'continued', 'first')
         return frame
 
-    def _compile_automaton(self):
-        return TokenAutomaton.compile(self.serializer, repeat_token=ROW)
+    def _serialization(self):
+        """The children's compact serialization: ``<row>`` repeats the child columns."""
+        return Serialization(ChildrenSerializer,
+                             functools.partial(TokenAutomaton.compile, repeat_token=ROW),
+                             compile_dependencies)
 
     def sample(self, parent, counts, batch_size=None):
         """Sample the given number of child rows of each parent row, all chunks in one pass.

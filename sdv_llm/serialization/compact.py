@@ -3,11 +3,13 @@
 import numpy as np
 import pandas as pd
 
+from sdv_llm.serialization.base import EncodedRows, Serializer, holes_last
+
 PAD, BOS, EOS = 0, 1, 2
 SPECIAL_TOKENS = ('<pad>', '<bos>', '<eos>')
 
 
-class CompactSerializer:
+class CompactSerializer(Serializer):
     """Rows as ``<bos>``, each column's codec tokens in the row's column order, ``<eos>``, padding.
 
     Every column owns a contiguous range of token ids (its codec's local alphabet shifted by
@@ -46,15 +48,34 @@ class CompactSerializer:
         self.token_column = np.array([-1] * len(self.special_tokens) + columns, dtype=np.int64)
         self.max_length = 2 + sum(schema.codecs[c].max_length for c in schema.order)
 
+    @classmethod
+    def create(cls, schema, context):
+        """The compact vocabulary of ``schema`` (``context`` holds nothing it needs)."""
+        return cls(schema)
+
     @property
     def vocab_size(self):
         """Number of tokens."""
         return len(self.tokens)
 
-    @property
-    def num_columns(self):
-        """Number of modelled columns."""
-        return len(self.schema.order)
+    def row_encoder(self, blocks, orders):
+        """``Serializer.row_encoder``: compact rows, next-column input from the token ids.
+
+        Positions that are padding in every training row (escape paths no row took) cost
+        training time and teach nothing, so the sequences end at the longest encoded row (a
+        row's length does not depend on its order). Under differential privacy too: a padding
+        position's loss is ignored and causal attention keeps it from every learned position,
+        so cutting it changes no per-row gradient.
+        """
+        length = 2 + int(sum((block >= 0).sum(axis=1) for block in blocks).max())
+
+        def encode_rows(index, rng):
+            ids = self.assemble([block[index] for block in blocks],
+                                orders(len(index), rng))[:, :length]
+            return EncodedRows(ids, None, self.next_columns(ids[:, 1:]))
+
+        encode_rows.length = length
+        return encode_rows
 
     def next_columns(self, targets):
         """Column index of each target token, as the model's next-column input.
@@ -155,32 +176,6 @@ class CompactSerializer:
                               np.full((n, 1), EOS, dtype=np.int64)], axis=1)
         return holes_last(ids, PAD)
 
-    @staticmethod
-    def join(blocks, orders=None):
-        """Concatenate per-column blocks in each row's column order; holes go to the end.
-
-        Args:
-            blocks (list[numpy.ndarray]): one int64 ``(n, width_k)`` block per column of
-                ``schema.order``, ``-1`` padded (a block may have width 0).
-            orders (numpy.ndarray or None): int ``(n, num_columns)`` column order per row;
-                ``None`` keeps the block order.
-
-        Returns:
-            numpy.ndarray: int64 ``(n, sum(width_k))``, each row's tokens first, then ``-1``.
-        """
-        ids = np.concatenate(blocks, axis=1)
-        n, total = ids.shape
-        widths = np.array([b.shape[1] for b in blocks])
-        if orders is not None and total:
-            starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
-            positions = np.full((len(blocks), max(1, int(widths.max()))), -1, dtype=np.int64)
-            for index, (start, width) in enumerate(zip(starts, widths)):
-                positions[index, :width] = np.arange(start, start + width)
-            gather = positions[np.asarray(orders)].reshape(n, -1)
-            gather = gather[gather >= 0].reshape(n, total)
-            ids = np.take_along_axis(ids, gather, axis=1)
-        return holes_last(ids, -1)
-
     def decode(self, ids, columns=None, orders=None, rng=None, known=None, known_mask=None):
         """Turn token ids back into a table.
 
@@ -236,20 +231,3 @@ def _restore_known(table, schema, known, known_mask):
         decoded[rows] = values
         table[column] = pd.Series(decoded).infer_objects() if decoded.dtype == object \
             else decoded
-
-
-def holes_last(ids, fill):
-    """Move the ``-1`` holes of each row to its end (stable) and write ``fill`` there.
-
-    Args:
-        ids (numpy.ndarray): int64 ``(n, length)``, ``-1`` for a hole.
-        fill (int): written in place of the holes.
-
-    Returns:
-        numpy.ndarray: int64 ``(n, length)``, each row's tokens in order, then ``fill``.
-    """
-    holes = ids < 0
-    order = np.argsort(holes, axis=1, kind='stable')
-    ids = np.take_along_axis(ids, order, axis=1)
-    ids[np.take_along_axis(holes, order, axis=1)] = fill
-    return ids

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sdv_llm.schema.text_domains.regex import alternation, regex_escape
-from sdv_llm.serialization.compact import CompactSerializer, holes_last
+from sdv_llm.serialization.base import EncodedRows, Serializer, holes_last
 
 
 class TextFormat:
@@ -159,13 +159,14 @@ def preamble(schema, table_name=None, max_values=12):
     return '\n'.join(lines) + '\n'
 
 
-class TextSerializer:
+class TextSerializer(Serializer):
     """Rows as text in one of ``FORMATS``, tokenized by a pretrained tokenizer.
 
     Args:
         schema (TableSchema): fitted codecs and base column order.
         tokenizer (transformers.PreTrainedTokenizerBase): the backbone's tokenizer.
-        format (str): ``'text'``, ``'json'`` or ``'csv'``.
+        format (str or TextFormat): ``'text'``, ``'json'``, ``'csv'``, or a format instance
+            (a plugin's own, as ``tests/serialization/test_toy_tsv.py`` registers).
         vocab_size (int or None): width of the model's logits (at least the tokenizer's size).
         preamble (str or None): instruction text put before the format's prefix; part of the
             prompt, never trained on.
@@ -182,17 +183,16 @@ class TextSerializer:
     """
 
     special_tokens = ()
-    uses_tokenizer = True
 
     def __init__(self, schema, tokenizer, format='text', vocab_size=None, preamble=None):
-        if format not in FORMATS:
+        if isinstance(format, str) and format not in FORMATS:
             raise ValueError(f'Unknown text format {format!r}; available: {sorted(FORMATS)}.')
         if tokenizer.eos_token_id is None:
             raise ValueError('The tokenizer has no end-of-sequence token (eos_token).')
         self.schema = schema
         self.tokenizer = tokenizer
-        self.format = FORMATS[format]()
-        self.name = format
+        self.format = FORMATS[format]() if isinstance(format, str) else format
+        self.name = self.format.name
         self.eos = int(tokenizer.eos_token_id)
         self.bos = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None
                        else self.eos)
@@ -203,14 +203,28 @@ class TextSerializer:
         self.preamble = preamble or ''
         prompt_text = self.preamble + self.format.prefix(schema.order)
         self.prompt = np.array([self.bos] + self._tokenize([prompt_text])[0], dtype=np.int64)
-        self.max_length = None  # set by the automaton compiler: the longest valid sequence
+        self.max_length = None  # the grammar's longest valid sequence (``bind``)
+
+    @classmethod
+    def create(cls, schema, context):
+        """A serializer of the format ``context.name`` with the backbone's tokenizer.
+
+        Raises:
+            ValueError: no tokenizer in ``context`` (an embedded backbone), or see the class.
+        """
+        if context.tokenizer is None:
+            raise ValueError(f"serialization={context.name!r} needs a pretrained backbone's "
+                             'tokenizer: set backbone to a local Hugging Face model directory, '
+                             "or use serialization='compact'.")
+        return cls(schema, context.tokenizer, format=context.name,
+                   vocab_size=context.vocab_size, preamble=context.preamble)
+
+    def bind(self, automaton):
+        """Take the longest valid sequence from the compiled grammar
+        (``TextTokenAutomaton.max_length``)."""
+        self.max_length = automaton.max_length
 
     # ----------------------------------------------------------------- geometry
-    @property
-    def num_columns(self):
-        """Number of modelled columns."""
-        return len(self.schema.order)
-
     @property
     def fixed_order(self):
         """Whether every row must be written in the base column order (CSV)."""
@@ -342,6 +356,18 @@ class TextSerializer:
         return [(self.value_block(c, data[c]), self.value_block(c, data[c], last=True))
                 for c in columns or self.schema.order]
 
+    def row_encoder(self, blocks, orders):
+        """``Serializer.row_encoder``: clauses, each token's column from ``assemble``."""
+        length = (len(self.prompt) + 1
+                  + sum(max(middle.shape[1], last.shape[1]) for middle, last in blocks))
+
+        def encode_rows(index, rng):
+            ids, columns = self.assemble([(middle[index], last[index])
+                                          for middle, last in blocks], orders(len(index), rng))
+            return EncodedRows(ids[:, :length], None, columns[:, :length - 1])
+
+        return encode_rows
+
     def assemble(self, blocks, orders=None):
         """Join clause blocks into sequences, each row in its own column order.
 
@@ -368,8 +394,8 @@ class TextSerializer:
             block = np.where(is_last, last, middle)
             chosen.append(block)
             labels.append(np.where(block >= 0, np.where(is_last, num_columns + 1 + k, k), -1))
-        body = CompactSerializer.join(chosen, orders)
-        body_columns = CompactSerializer.join(labels, orders)
+        body = self.join(chosen, orders)
+        body_columns = self.join(labels, orders)
         prompt = np.broadcast_to(self.prompt, (n, len(self.prompt)))
         eos = np.full((n, 1), self.eos, dtype=np.int64)
         ids = np.concatenate([prompt, body, eos], axis=1)
@@ -380,11 +406,6 @@ class TextSerializer:
                                   np.full((n, 1), num_columns)], axis=1)
         columns = holes_last(columns, num_columns)
         return ids, columns
-
-    @staticmethod
-    def join(blocks, orders=None):
-        """``CompactSerializer.join`` (forced tokens of conditions)."""
-        return CompactSerializer.join(blocks, orders)
 
     # ----------------------------------------------------------------- decoding
     def _parsers(self):

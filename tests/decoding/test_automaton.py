@@ -6,6 +6,7 @@ import torch
 
 from sdv_llm.decoding.automaton import TokenAutomaton
 from sdv_llm.decoding.conditions import build_plan
+from sdv_llm.decoding.kv_cache import preallocated_cache
 from sdv_llm.decoding.sampler import sample_sequences
 from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
 from sdv_llm.schema import TableSchema
@@ -100,7 +101,6 @@ def test_top_p_keeps_the_smallest_set_of_likeliest_tokens_that_reaches_p():
 
 
 def test_preallocated_cache_matches_the_dynamic_cache(iris):
-    from sdv_llm.decoding.kv_cache import preallocated_cache
 
     data, metadata = iris
     serializer, _ = _setup(data, metadata, 'iris')
@@ -206,10 +206,13 @@ def test_windowed_and_full_sampling_agree(titanic):
     without = type('Plain', (), {'__init__': lambda self, m: setattr(self, 'm', m),
                                  '__call__': lambda self, **k: self.m(**k),
                                  'modules': lambda self: self.m.modules(),
+                                 'windowed': False,
+                                 'max_positions': property(lambda self: self.m.max_positions),
+                                 'kv_cache_bytes': lambda self, *a: self.m.kv_cache_bytes(*a),
                                  'config': property(lambda self: self.m.config)})(model)
     full = sample_sequences(without, plan, 128, torch.device('cpu'),
                             torch.Generator().manual_seed(3), temperature=2.0)
-    assert not hasattr(without, 'last_hidden')  # so sample_sequences took FullVocabulary
+    assert not hasattr(without, 'last_hidden')  # sample_sequences took FullVocabulary
     assert (windowed == full).mean() > 0.99
 
 

@@ -27,7 +27,7 @@ def _fit(counts, max_children, epochs=1):
     original = model._train
 
     def capture(encode_rows, num_rows, *args):
-        captured['ids'], captured['context'] = encode_rows(np.arange(num_rows), None)
+        captured['ids'], captured['context'], _ = encode_rows(np.arange(num_rows), None)
         return original(encode_rows, num_rows, *args)
 
     model._train = capture
