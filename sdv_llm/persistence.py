@@ -276,8 +276,8 @@ def restore_table(synthesizer, directory, state, model_classes=None, prepare=Non
                                  f'{type(synthesizer).__name__} loads {sorted(model_classes)} '
                                  'here.')
         model = model_class.load_files(directory)
-        if synthesizer.get_parameters().get('lora') is None and model.pretrained is not None:
-            synthesizer.lora = model.config.lora
+        if synthesizer.get_parameters().get('lora') is None and model.config.lora is not None:
+            synthesizer.lora = model.config.lora  # the adapter's config, read from its files
     synthesizer._original_columns = pd.Index(state['original_columns'])
     _restore_data_processor(synthesizer._data_processor, state['data_processor'], prepare)
     synthesizer._model = model

@@ -40,7 +40,7 @@ def normalize_constraint(column, constraint):
 
 
 def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=None,
-               known_mask=None, constraints=None, allow_null=True, standing=None):
+               known_mask=None, constraints=None, allow_null=True, standing=None, loop=None):
     """Column order, forced tokens and grammar of each row to sample.
 
     Args:
@@ -62,6 +62,10 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
             (``FixedIncrements``, see ``sdv_llm.decoding.constraints.constraint_restrictions``).
             Unlike a condition, the column keeps its place in the order; a condition on the same
             column is narrowed to these values.
+        loop (Loop or None): several rows per sequence (``sdv_llm.relational``): the columns
+            from ``loop.slot`` on repeat, so the row's ``end`` entry (where ``loop.token``
+            starts another row and ``<eos>`` ends the sequence) is put before them; the
+            order is then the base order (``random_order`` must be False).
 
     Returns:
         SamplingPlan
@@ -172,8 +176,16 @@ def build_plan(serializer, automaton, num_rows, rng, random_order=False, known=N
         forced = serializer.join(blocks, orders)
         forced = forced[:, : int((forced >= 0).sum(axis=1).max())]
     first_free = (fixed | restricted).sum(axis=1).astype(np.int64)
+    if loop is not None:
+        if random_order:
+            raise ValueError('Repeated rows (loop) keep the base column order.')
+        at = loop.slot
+        end = np.full((num_rows, 1), automaton.end, dtype=np.int64)
+        gate = np.full((num_rows, 1), num_columns, dtype=np.int64)
+        entries = np.concatenate([entries[:, :at], end, entries[:, at:]], axis=1)
+        columns = np.concatenate([columns[:, :at], gate, columns[:, at:]], axis=1)
     return SamplingPlan(entries.astype(np.int64), columns.astype(np.int64), forced, automaton,
-                        first_free, prompt=serializer.prompt)
+                        first_free, loop=loop, prompt=serializer.prompt)
 
 
 def _narrowed(column, kind, spec, allowed):

@@ -26,6 +26,7 @@ from sdv_llm.decoding.serializations import Serialization
 from sdv_llm.model.precision import compute_dtype
 from sdv_llm.plugins import codec_hook
 from sdv_llm.schema import TableSchema
+from sdv_llm.sequence_lm import SequenceLM
 from sdv_llm.serialization.base import EncodedRows
 from sdv_llm.serialization.compact import (
     BOS,
@@ -35,7 +36,6 @@ from sdv_llm.serialization.compact import (
     CompactSerializer,
 )
 from sdv_llm.state import UnsafeStateError
-from sdv_llm.tabular_lm import TabularLM
 
 LOGGER = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class ChildrenSerializer(CompactSerializer):
         return rows, np.repeat(np.arange(len(ids)), num_rows)
 
 
-class ChildrenLM(TabularLM):
+class ChildrenLM(SequenceLM):
     """A causal LM of the child rows of each parent row, sampled all parents at once.
 
     How many children: ``sample`` is given the number of each parent (the parent model
@@ -396,13 +396,7 @@ class ChildrenLM(TabularLM):
         seed = self._draw_seed()
         num_context = self.serializer.num_context
         plan = build_plan(self.serializer, self.automaton, len(known),
-                          np.random.default_rng(seed), False, known if num_context else None)
-        end = np.full((len(known), 1), plan.automaton.end, dtype=np.int64)
-        gate = np.full((len(known), 1), self.serializer.num_columns, dtype=np.int64)
-        plan.entries = np.concatenate(
-            [plan.entries[:, :num_context], end, plan.entries[:, num_context:]], axis=1)
-        plan.columns = np.concatenate(
-            [plan.columns[:, :num_context], gate, plan.columns[:, num_context:]], axis=1)
-        plan.loop = Loop(ROW, num_context, counts)
+                          np.random.default_rng(seed), False, known if num_context else None,
+                          loop=Loop(ROW, num_context, counts))
         plan.automaton.to(self.device)
         return plan

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from sdv.metadata import Metadata
 
-from sdv_llm import tabular_lm
+from sdv_llm import sequence_lm
+from sdv_llm.sequence_lm import BATCH_TOKENS, auto_batch_size
 from sdv_llm.single_table import LLMSynthesizer
-from sdv_llm.tabular_lm import BATCH_TOKENS, auto_batch_size
 
 
 @pytest.mark.parametrize(('rows', 'row_tokens', 'expected'), [
@@ -24,7 +24,7 @@ def test_automatic_batch_size(rows, row_tokens, expected):
 
 
 def test_a_wide_table_trains_in_batches_within_the_token_budget(monkeypatch, tiny):
-    monkeypatch.setattr(tabular_lm, 'BATCH_TOKENS', 128)
+    monkeypatch.setattr(sequence_lm, 'BATCH_TOKENS', 128)
     rng = np.random.default_rng(0)
     data = pd.DataFrame(rng.integers(0, 100, size=(256, 12)),
                         columns=[f'c{i}' for i in range(12)])
