@@ -197,6 +197,29 @@ def parse_privacy(text):
     return value
 
 
+def parse_differential_privacy(text):
+    """The ``differential_privacy`` value of ``--differential-privacy``: ``off`` (none) or a
+    JSON object of DP settings (``'{"epsilon": 3, "delta": 1e-5}'``).
+
+    Raises:
+        argparse.ArgumentTypeError: neither.
+    """
+    import argparse
+    import json
+
+    if text.strip().lower() in ('off', 'false', 'none', 'no'):
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"--differential-privacy takes 'off' or a JSON "
+                                         f'object: {error}') from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--differential-privacy takes 'off' or a JSON object "
+                                         "such as '{\"epsilon\": 3}'.")
+    return value
+
+
 def _locales(value):
     return isinstance(value, str) or (isinstance(value, (list, tuple))
                                       and all(isinstance(v, str) for v in value))
@@ -399,7 +422,8 @@ PARAMETERS = (
                            "'max_grad_norm': 1.0, 'accountant': 'rdp'})")],
               "DP-SGD through opacus with this budget, e.g. `{'epsilon': 3.0, 'delta': 1e-5}` "
               '(`max_grad_norm`, `accountant` too); value sets and ranges then come from the '
-              'metadata only; `None` = off'),
+              'metadata only; `None` = off',
+              cli='--differential-privacy', cli_type=parse_differential_privacy),
     Parameter('privacy', None,
               [None, 'boolean',
                Check(_privacy, 'a dict of privacy settings (keys of '

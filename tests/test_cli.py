@@ -87,3 +87,22 @@ def test_evaluate_names_what_is_wrong(tmp_path, iris):
               '--privacy', '--audits', 'copy'])
     with pytest.raises(SystemExit, match='no such data file'):
         main(['evaluate', files['train'], str(tmp_path / 'missing.csv')])
+
+
+def test_fit_with_differential_privacy(tmp_path, capsys):
+    """``--differential-privacy`` takes a JSON budget; the saved model reports what it spent."""
+    from sdv_llm.single_table import LLMSynthesizer
+    from tests.test_differential_privacy import metadata, table
+
+    csv, meta, model = (tmp_path / n for n in ('people.csv', 'm.json', 'm.pkl'))
+    table(200).to_csv(csv, index=False)
+    metadata().save_to_json(meta)
+    budget = '{"epsilon": 3, "delta": 1e-4}'
+    assert main(['fit', str(csv), '--metadata', str(meta), '-o', str(model), *TINY_ARGS,
+                 '--differential-privacy', budget]) == 0
+    spent = LLMSynthesizer.load(str(model)).get_privacy_info()['differential_privacy']
+    assert spent['target_epsilon'] == 3 and 0 < spent['epsilon'] <= 3
+    with pytest.raises(SystemExit):
+        main(['fit', str(csv), '--metadata', str(meta), '-o', str(model),
+              '--differential-privacy', 'three'])
+    assert "takes 'off' or a JSON object" in capsys.readouterr().err
