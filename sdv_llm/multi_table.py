@@ -226,7 +226,11 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
         """What the fit promises about privacy, one entry per mechanism.
 
         Returns:
-            dict: ``'differential_privacy'``: None when no table has it, else ``tables``
+            dict: ``'value_protection'``: per modelled table, what value protection hid in
+            its generated columns (``hidden_categories``, ``clipped``, ``unprotected``
+            counts, never the values; a child table's covers its own columns, not the
+            parent context), None where it is off; ``'differential_privacy'``: None when no
+            table has it, else ``tables``
             (each table's ``LLMSynthesizer.get_privacy_info()['differential_privacy']``,
             None for a table without a model or without DP), ``epsilon`` and ``delta`` (the
             sums over the modelled tables, basic composition; None when a modelled table has
@@ -240,14 +244,18 @@ class LLMMultiTableSynthesizer(VersionedModelFiles, BaseMultiTableSynthesizer):
         if not self._fitted:
             raise NotFittedError('The privacy information is known after fitting. Please '
                                  'call fit first.')
+        protection = {name: (getattr(synthesizer._model, 'privacy_report', None) or {})
+                      .get('value_protection')
+                      for name, synthesizer in self._table_synthesizers.items()
+                      if synthesizer._model is not None}
         if not self._private():
-            return {'differential_privacy': None}
+            return {'value_protection': protection, 'differential_privacy': None}
         tables = {name: synthesizer._differential_privacy_info()
                   for name, synthesizer in self._table_synthesizers.items()}
         modelled = [name for name, synthesizer in self._table_synthesizers.items()
                     if synthesizer._model is not None]
         complete = all(tables[name] is not None for name in modelled)
-        return {'differential_privacy': {
+        return {'value_protection': protection, 'differential_privacy': {
             'tables': tables,
             'epsilon': sum(tables[n]['epsilon'] for n in modelled) if complete else None,
             'delta': sum(tables[n]['delta'] for n in modelled) if complete else None,

@@ -24,8 +24,10 @@ from sdv_llm.decoding.dependencies import compile_dependencies
 from sdv_llm.decoding.sampler import Loop, sample_sequences
 from sdv_llm.decoding.serializations import Serialization
 from sdv_llm.model.precision import compute_dtype
+from sdv_llm.model.privacy import privacy_settings
 from sdv_llm.plugins import codec_hook
 from sdv_llm.schema import TableSchema
+from sdv_llm.schema.protection import ValueProtection
 from sdv_llm.sequence_lm import SequenceLM
 from sdv_llm.serialization.base import EncodedRows
 from sdv_llm.serialization.compact import (
@@ -231,8 +233,14 @@ class ChildrenLM(SequenceLM):
             config.column_order == 'random' else config.column_order
         private = config.differential_privacy is not None
         options = self._codec_options()
+        privacy = privacy_settings(config.privacy)
+        protection = None
+        if privacy['value_protection'] and not private:
+            # The generated (child) columns only: context values are given, not sampled.
+            protection = ValueProtection(privacy['rare_threshold'], privacy['threshold_noise'],
+                                         self._training_seed(checkpoint_dir))
         child_schema = TableSchema.fit(children, children_metadata, enforce_min_max_values,
-                                       options, order, codec_hook())
+                                       options, order, codec_hook(), protection=protection)
         context = parent.rename(columns=lambda c: CONTEXT_PREFIX + c)
         context_metadata = {CONTEXT_PREFIX + c: m for c, m in parent_metadata.items()}
         context_schema = TableSchema.fit(context, context_metadata, enforce_min_max_values,
@@ -284,6 +292,9 @@ class ChildrenLM(SequenceLM):
             sequence_context, children.iloc[by_parent].reset_index(drop=True), first_child,
             num_children, more,
         )
+        self.schema.release_training_values()  # hidden values: in the ids, not the model
+        self.privacy_report = {'value_protection': self.schema.protection_summary()
+                               if protection is not None else None}
         LOGGER.info('%d parents, %d children, %d sequences of up to %d tokens, cap %d',
                     len(parent), len(children), len(ids), ids.shape[1], cap)
 
@@ -302,7 +313,8 @@ class ChildrenLM(SequenceLM):
             'max_chunks': int(self.max_chunks),
             'context_columns': list(self.context_columns),
             'num_context': int(self.serializer.num_context),
-        }}
+        }, 'privacy': {'report': getattr(self, 'privacy_report', None),
+                       'differential_privacy': getattr(self, 'privacy', None)}}
 
     def _restore_files_state(self, state):
         saved = state.get('children')
@@ -314,6 +326,7 @@ class ChildrenLM(SequenceLM):
         self.max_chunks = int(saved['max_chunks'])
         self.context_columns = [str(c) for c in saved['context_columns']]
         self._num_context = int(saved['num_context'])
+        self.privacy_report = (state.get('privacy') or {}).get('report')
 
     def _build_serializer(self):
         """The children vocabulary of a loaded model (``fit`` builds its own)."""

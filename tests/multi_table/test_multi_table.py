@@ -221,3 +221,13 @@ def test_self_references_work_and_composite_key_tables_are_left_out_with_warning
     before = synthesizer.sample_scale(1.0)
     for table, rows in loaded.sample_scale(1.0).items():
         pd.testing.assert_frame_equal(rows, before[table])
+
+
+def test_privacy_info_reports_value_protection_per_table(shops):
+    """Every modelled table, parent and child, reports what value protection did (counts)."""
+    _, _, synthesizer = shops
+    info = synthesizer.get_privacy_info()
+    assert info['differential_privacy'] is None
+    assert set(info['value_protection']) == {'shop', 'sale'}
+    for report in info['value_protection'].values():
+        assert set(report) == {'hidden_categories', 'clipped', 'unprotected'}

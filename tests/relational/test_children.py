@@ -108,3 +108,28 @@ def test_counts_are_checked():
     for counts in ([1], [1, -1]):
         with pytest.raises(ValueError, match='counts must give'):
             model.sample(parent, counts)
+
+
+@pytest.mark.parametrize('privacy', [None, False])
+def test_rare_child_values_are_not_generated_under_value_protection(privacy):
+    """Value protection covers the generated child columns (the default), as it covers a
+    single table: a category of 2 child rows is never sampled; ``privacy=False`` keeps it."""
+    rng = np.random.default_rng(0)
+    parent = pd.DataFrame({'kind': rng.choice(['a', 'b'], 60)})
+    owner = np.repeat(np.arange(60), 3)
+    color = rng.choice(['red', 'blue', 'green'], len(owner)).astype(object)
+    color[[5, 77]] = 'violet'  # in 2 rows: rare for any threshold of 5 or more
+    children = pd.DataFrame({'color': color})
+    config = TabularLMConfig(epochs=2, privacy=privacy, **CONFIG)
+    model = ChildrenLM(config).fit(parent, {'kind': {'sdtype': 'categorical'}}, children,
+                                   {'color': {'sdtype': 'categorical'}}, owner)
+    codec = model.schema.codecs['color']
+    if privacy is None:
+        assert model.privacy_report['value_protection']['hidden_categories']['color'] == {
+            'categories': 1, 'rows': 2}
+        sampled, _ = model.sample(parent, np.full(60, 20))
+        assert 'violet' not in set(sampled['color'])
+        assert set(sampled['color']) <= {'red', 'blue', 'green'}
+    else:
+        assert model.privacy_report['value_protection'] is None
+        assert 'violet' in codec.categories
