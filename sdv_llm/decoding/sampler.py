@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sdv_llm.decoding.kv_cache import preallocated_cache
 from sdv_llm.decoding.windows import window_logits, window_weights
 from sdv_llm.serialization.base import holes_last
 
@@ -150,8 +149,8 @@ class FullVocabulary:
 
     def cache(self, batch, capacity):
         """An empty ``transformers`` KV cache for ``batch`` rows of ``capacity`` positions
-        (the model's ``__call__`` reads it)."""
-        return preallocated_cache(self.model, capacity)
+        (the model's ``__call__`` reads it; ``full_cache``)."""
+        return self.model.full_cache(capacity)
 
 
 class TokenWindows:
@@ -322,8 +321,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         model: the decoder in eval mode on ``device``, as the backbone built it
             (``sdv_llm.model.backbones``): ``windowed`` (bool: logits over token windows
             through ``last_hidden`` and ``output_weight``, else the whole vocabulary through
-            ``__call__``), ``max_positions`` (int) and ``kv_cache_bytes(capacity, dtype)``;
-            a windowed model also ``step_cache(batch, capacity, dtype)``.
+            ``__call__``), ``max_positions`` (int), ``kv_cache_bytes(capacity, dtype)`` and
+            the cache of its steps: ``step_cache(batch, capacity, dtype)`` when windowed,
+            else ``full_cache(capacity)`` (a ``transformers`` cache).
         plan (SamplingPlan): column order, forced tokens and automaton of every row.
         batch_size (int): rows decoded together (fewer where their KV cache would pass
             ``KV_CACHE_BUDGET``).

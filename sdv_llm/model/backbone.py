@@ -208,6 +208,11 @@ class TabularDecoder(torch.nn.Module):
         return (2 * self.config.n_layer * self.config.n_embd * capacity
                 * (torch.finfo(dtype).bits // 8))
 
+    def full_cache(self, capacity):
+        """An empty ``transformers`` KV cache of ``capacity`` positions for ``forward``."""
+        from sdv_llm.decoding.kv_cache import preallocated_cache
+        return preallocated_cache(self.lm, capacity)
+
     def step_cache(self, batch, capacity, dtype=None):
         """An empty KV cache for ``last_hidden``.
 

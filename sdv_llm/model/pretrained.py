@@ -136,6 +136,11 @@ class PretrainedDecoder(torch.nn.Module):
         return (2 * self.config.num_hidden_layers * self.config.hidden_size * capacity
                 * (torch.finfo(dtype).bits // 8))
 
+    def full_cache(self, capacity):
+        """An empty ``transformers`` KV cache of ``capacity`` positions for ``forward``."""
+        from sdv_llm.decoding.kv_cache import preallocated_cache
+        return preallocated_cache(self.lm, capacity)
+
     def adapter_state_dict(self):
         """Only the adapter's weights (CPU tensors): what a saved synthesizer holds."""
         from peft import get_peft_model_state_dict

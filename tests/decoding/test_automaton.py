@@ -209,6 +209,7 @@ def test_windowed_and_full_sampling_agree(titanic):
                                  'windowed': False,
                                  'max_positions': property(lambda self: self.m.max_positions),
                                  'kv_cache_bytes': lambda self, *a: self.m.kv_cache_bytes(*a),
+                                 'full_cache': lambda self, c: self.m.full_cache(c),
                                  'config': property(lambda self: self.m.config)})(model)
     full = sample_sequences(without, plan, 128, torch.device('cpu'),
                             torch.Generator().manual_seed(3), temperature=2.0)
