@@ -180,6 +180,14 @@ class TokenWindows:
         self.weights = window_weights(weight.detach(), windows, table.shape[1])
         self.start = windows[:, 0]
         self.allowed = table >= 0  # bool (num_states, width), gathered at every step
+        # A step computes its logits, mask and draw over the widest window its rows read, not
+        # the widest of the table (a column of 2 values beside one of 165 bins), never
+        # narrower than the special tokens' window (the sampler reads <eos> and a loop's
+        # token by their ids at every step).
+        specials = windows[:, 0] == 0
+        self.floor = int(windows[specials, 1].max()) if bool(specials.any()) else 1
+        self.widths = (windows[:, 1] - windows[:, 0]).clamp(min=self.floor,
+                                                          max=table.shape[1]).tolist()
         self.merges = bool(getattr(model, 'sub_tokens', False)) and automaton.merged is not None
         self.merged = automaton.merged.to(table.device) if self.merges else None
         self.hidden = None
@@ -208,8 +216,13 @@ class TokenWindows:
         window = self.state_window[state]
         if not torch.is_autocast_enabled(hidden.device.type):
             hidden = hidden.to(self.weights.dtype)  # a reduced-precision copy's state
-        logits = window_logits(hidden, window, self.weights)  # float32
-        return logits, self.allowed[state], self.start[window]
+        groups = torch.unique(window).tolist()
+        width = max((self.widths[group] for group in groups), default=self.floor)
+        if len(groups) == 1:  # every row of a fixed column order, until lengths differ
+            logits = (hidden @ self.weights[groups[0], :width].T).float()
+        else:
+            logits = window_logits(hidden, window, self.weights[:, :width])  # float32
+        return logits, self.allowed[:, :width][state], self.start[window]
 
     def cache(self, batch, capacity):
         """An empty KV cache for ``batch`` rows of ``capacity`` positions."""

@@ -196,16 +196,26 @@ class CompactSerializer(Serializer):
         """
         ids = np.asarray(ids, dtype=np.int64)
         owner = self.token_column[ids]
+        # A value's tokens are contiguous in a row (``join``, ``holes_last``), so a token's
+        # slot in its value is its distance from the start of its run of one column's tokens;
+        # the tokens are then grouped by column in one sort, not one pass over ids per column.
+        length = ids.shape[1]
+        starts = np.ones(ids.shape, dtype=bool)
+        starts[:, 1:] = owner[:, 1:] != owner[:, :-1]
+        run_start = np.maximum.accumulate(np.where(starts, np.arange(length), 0), axis=1)
+        rows, positions = np.nonzero(owner >= 0)
+        owners = owner[rows, positions]
+        order = np.argsort(owners, kind='stable')
+        bounds = np.searchsorted(owners[order], np.arange(len(self.schema.order) + 1))
         out = {}
         for index, column in enumerate(self.schema.order):
             if columns is not None and column not in columns:
                 continue
             codec = self.schema.codecs[column]
-            mask = owner == index
             local = np.full((len(ids), codec.max_length), -1, dtype=np.int64)
-            rows, positions = np.nonzero(mask)
-            slot = (np.cumsum(mask, axis=1) - 1)[rows, positions]
-            local[rows, slot] = ids[rows, positions] - self.offsets[column]
+            mine = order[bounds[index]:bounds[index + 1]]
+            at_rows, at = rows[mine], positions[mine]
+            local[at_rows, at - run_start[at_rows, at]] = ids[at_rows, at] - self.offsets[column]
             out[column] = codec.decode(local, rng)
         table = pd.DataFrame(out, index=range(len(ids)))
         if known is not None:

@@ -217,6 +217,47 @@ def test_windowed_and_full_sampling_agree(titanic):
     assert (windowed == full).mean() > 0.99
 
 
+@pytest.mark.parametrize('random_order', [False, True])
+def test_each_step_computes_only_its_widest_window(titanic, monkeypatch, random_order):
+    """A step's logits are as wide as the widest window its rows read (never narrower than
+    the special tokens'), and the rows drawn are those of table-wide windows: fixed order
+    (every row in one window) and random order (rows spread over windows)."""
+    from sdv_llm.decoding import sampler
+
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    model = _decoder(serializer, layers=2)
+    plan = build_plan(serializer, automaton, 300, np.random.default_rng(0), random_order)
+    windows = automaton.windows
+    own = (windows[:, 1] - windows[:, 0]).clamp_min(int(windows[windows[:, 0] == 0, 1].max()))
+    seen = []
+    window_of = sampler.TokenWindows._window
+
+    def spy(self, hidden, state):
+        logits, allowed, offset = window_of(self, hidden, state)
+        assert logits.shape == allowed.shape
+        seen.append((logits.shape[1], int(own[self.state_window[state]].max())))
+        return logits, allowed, offset
+
+    monkeypatch.setattr(sampler.TokenWindows, '_window', spy)
+
+    def draw():
+        return sample_sequences(model, plan, 128, torch.device('cpu'),
+                                torch.Generator().manual_seed(3), temperature=2.0)
+
+    trimmed = draw()
+    assert seen and all(width == widest for width, widest in seen)
+    assert min(width for width, _ in seen) < automaton.window_table().shape[1]
+    table_wide = sampler.TokenWindows.__init__
+
+    def untrimmed(self, *args, **kwargs):
+        table_wide(self, *args, **kwargs)
+        self.widths = [self.table.shape[1]] * len(self.widths)
+
+    monkeypatch.setattr(sampler.TokenWindows, '__init__', untrimmed)
+    np.testing.assert_array_equal(trimmed, draw())
+
+
 def test_sampling_under_bf16_autocast_keeps_rows_valid(titanic):
     """The CUDA path (bf16 autocast, bf16 KV cache), run here under the CPU's autocast."""
     data, metadata = titanic

@@ -136,6 +136,12 @@ class CategoricalCodec(ColumnCodec):
         return Fragment([{i: EXIT for i in range(len(self.categories))}])
 
     def _present_keys(self, values):
+        values = np.asarray(values, dtype=object)
+        if len(set(map(type, values))) == 1:
+            # One Python type (sampled values, most columns): equal values are equal keys, so
+            # a key per distinct value is enough; pandas finds the distinct values in C.
+            codes, uniques = pd.factorize(values)
+            return np.array([repr(_key(value)) for value in uniques], dtype=object)[codes]
         keys = {}  # one repr per distinct (type, value): a column repeats few values
         out = []
         for value in values:
