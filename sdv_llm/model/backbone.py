@@ -37,7 +37,12 @@ class BackboneConfig:
         buying quality. One layer (64 x 1, fourteenth session) kept quality within 0.005 on
         five of the six but 0.0052 lower on california (and lost more on iris); it sampled at
         0.53-0.78x TabularARGN's rate on adult, bank and default_credit, where 64 x 2 reached
-        0.36-0.50x in another run; it is not the default. ``embedding_dim`` and ``num_layers`` still set any size.
+        0.36-0.50x in another run; it is not the default. Under 2,000 rows (the ``small``
+        profile, BENCHMARKS.md 2026-12-07, seventeenth session) one change at a time against
+        these defaults: dropout 0.1 +0.0016 mean quality but mean DCR share 0.526 (rows
+        closer to the training rows), dropout 0.3 -0.014, width 32 -0.0095 quality and -0.053
+        TSTR, 3 layers -0.001 quality and +0.005 TSTR for 50,000 more parameters.
+        ``embedding_dim`` and ``num_layers`` still set any size.
 
         Args:
             num_rows (int): training rows.

@@ -205,6 +205,8 @@ class CompactSerializer(Serializer):
         run_start = np.maximum.accumulate(np.where(starts, np.arange(length), 0), axis=1)
         rows, positions = np.nonzero(owner >= 0)
         owners = owner[rows, positions]
+        if len(self.schema.order) < np.iinfo(np.int16).max:
+            owners = owners.astype(np.int16)  # numpy sorts 16-bit keys by radix, in O(n)
         order = np.argsort(owners, kind='stable')
         bounds = np.searchsorted(owners[order], np.arange(len(self.schema.order) + 1))
         out = {}
