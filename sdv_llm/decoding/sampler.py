@@ -186,8 +186,7 @@ class TokenWindows:
         # token by their ids at every step).
         specials = windows[:, 0] == 0
         self.floor = int(windows[specials, 1].max()) if bool(specials.any()) else 1
-        self.widths = (windows[:, 1] - windows[:, 0]).clamp(min=self.floor,
-                                                          max=table.shape[1]).tolist()
+        self.widths = (windows[:, 1] - windows[:, 0]).clamp(min=self.floor, max=table.shape[1])
         self.merges = bool(getattr(model, 'sub_tokens', False)) and automaton.merged is not None
         self.merged = automaton.merged.to(table.device) if self.merges else None
         self.hidden = None
@@ -216,12 +215,8 @@ class TokenWindows:
         window = self.state_window[state]
         if not torch.is_autocast_enabled(hidden.device.type):
             hidden = hidden.to(self.weights.dtype)  # a reduced-precision copy's state
-        groups = torch.unique(window).tolist()
-        width = max((self.widths[group] for group in groups), default=self.floor)
-        if len(groups) == 1:  # every row of a fixed column order, until lengths differ
-            logits = (hidden @ self.weights[groups[0], :width].T).float()
-        else:
-            logits = window_logits(hidden, window, self.weights[:, :width])  # float32
+        width = int(self.widths[window].max()) if len(window) else self.floor
+        logits = window_logits(hidden, window, self.weights[:, :width])  # float32
         return logits, self.allowed[:, :width][state], self.start[window]
 
     def cache(self, batch, capacity):

@@ -252,7 +252,7 @@ def test_each_step_computes_only_its_widest_window(titanic, monkeypatch, random_
 
     def untrimmed(self, *args, **kwargs):
         table_wide(self, *args, **kwargs)
-        self.widths = [self.table.shape[1]] * len(self.widths)
+        self.widths = torch.full_like(self.widths, self.table.shape[1])
 
     monkeypatch.setattr(sampler.TokenWindows, '__init__', untrimmed)
     np.testing.assert_array_equal(trimmed, draw())
