@@ -353,6 +353,10 @@ PARAMETERS = (
               'nucleus sampling mass; 1.0 samples the full distribution', cli='--top-p'),
     Parameter('sample_batch_size', 4096, [POSITIVE_INT], 'rows decoded together',
               cli='--sample-batch-size'),
+    Parameter('sample_processes', None, [None, POSITIVE_INT],
+              'most processes sampling batches side by side on a Linux CPU, one core each; '
+              "`None` = PyTorch's thread count (`torch.get_num_threads()`), `1` = in this process",
+              cli='--sample-processes'),
     Parameter('precision', 'auto', [Options(('auto', 'float32', 'bfloat16'))],
               "dtype of the decoder's products in training (autocast) and sampling: `'auto'` = "
               'bf16 (or fp16) on CUDA and bf16 on CPUs with native bf16 products, else float32',

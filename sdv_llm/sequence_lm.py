@@ -70,6 +70,7 @@ class TabularLMConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     sample_batch_size: int = 4096
+    sample_processes: int = None
     precision: str = 'auto'
     merge_sub_tokens: bool = False
     mixed_training: object = 'auto'

@@ -72,6 +72,10 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
         temperature (float): sampling temperature. Default 1.0.
         top_p (float): nucleus sampling mass; 1.0 samples the full distribution. Default 1.0.
         sample_batch_size (int): rows decoded together. Default 4096.
+        sample_processes (int or None): most processes drawing sampling batches side by side
+            on a Linux CPU, one core each, forked so that they share the model
+            (``sdv_llm.decoding.workers``); ``None`` takes ``torch.get_num_threads()``, ``1``
+            samples in this process. The rows do not depend on it. Default None.
         precision (str): the dtype of the decoder's matrix products in training (autocast,
             float32 weights) and sampling: ``'auto'`` (bf16 on CUDA, fp16 where it lacks bf16;
             bf16 for the embedded decoder on CPUs with native bf16 products; float32
@@ -183,8 +187,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
                  validation_fraction=0.1, patience=3, column_order='fd',
                  conditional_fraction=0.2, max_categories=1000,
                  max_discrete_values=200, max_significant_digits=None, temperature=1.0, top_p=1.0,
-                 sample_batch_size=4096, precision='auto', merge_sub_tokens=False, enable_gpu=True,
-                 verbose=False, random_state=None,
+                 sample_batch_size=4096, sample_processes=None, precision='auto',
+                 merge_sub_tokens=False, enable_gpu=True, verbose=False, random_state=None,
                  backbone='default', serialization=None, lora=None, merge_adapter=False,
                  gradient_checkpointing=False, text_preamble=False, mixed_training='auto',
                  critic_filter='auto', reward_finetuning=None, differential_privacy=None,

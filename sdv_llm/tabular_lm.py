@@ -237,7 +237,8 @@ class TabularLM(SequenceLM):
         plan.dependencies = self.dependency_table
         ids = sample_sequences(self.model, plan, int(self.config.sample_batch_size),
                                self.device, generator, 1.0, 1.0,
-                               self.serializer.max_length - len(self.serializer.prompt))
+                               self.serializer.max_length - len(self.serializer.prompt),
+                               workers=getattr(self.config, 'sample_processes', None))
         rows = self.serializer.decode(ids, orders=plan.columns[:, :-1],
                                       rng=np.random.default_rng([seed, 1]))[self.columns]
         return rows, plan, ids
@@ -596,6 +597,7 @@ class TabularLM(SequenceLM):
             self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
             amp_dtype=compute_dtype(self.device, self.config.precision),
+            workers=getattr(self.config, 'sample_processes', None),  # None in older model files
         )
         # Known cells come back as the values given: check_values admitted only values that
         # encode and decode exactly.

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from sdv_llm.decoding.windows import window_logits, window_weights
+from sdv_llm.decoding.workers import map_batches, sampling_workers
 from sdv_llm.serialization.base import holes_last
 
 KV_CACHE_BUDGET = 2**30
@@ -313,15 +314,14 @@ class SamplingPlan:
 
 @torch.no_grad()
 def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0, top_p=1.0,
-                     max_length=None, amp_dtype=None):
+                     max_length=None, amp_dtype=None, workers=None):
     """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
     cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``,
     applies temperature and top-p, draws one token per row (or writes the row's forced token)
     and advances the states; a row whose value is complete moves to the next column of its own
-    order. No Python
-    loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
+    order. No Python loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
     done; the forced ``<eos>`` after the last column is written without running the model.
     With ``plan.loop`` each sequence writes exactly its number of repeated rows.
 
@@ -345,6 +345,12 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
             weights are cast to it once and other backbones run in float32. The KV cache is
             kept in it too. ``None`` for float32. A CPU samples fewer than
             ``REDUCED_PRECISION_MIN_ROWS`` rows in float32.
+        workers (int or None): most processes drawing batches side by side on a CPU
+            (``sdv_llm.decoding.workers.sampling_workers``; ``None``: PyTorch's thread count),
+            fewer where their KV caches together would pass ``KV_CACHE_BUDGET``.
+
+    Each batch of ``batch_size`` rows draws from its own generator, seeded from ``generator``
+    before the first batch, so the rows are the same whatever the number of processes.
 
     Returns:
         numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
@@ -369,13 +375,25 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         head = TokenWindows(model, plan.automaton, table.to(device), amp_dtype)
     autocast = amp_dtype is not None and not reduced
     # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
-    with attention_implementation(model, 'eager'), \
-            torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
-        outputs = [
-            _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
-                    generator, temperature, top_p, max_length)
-            for start in range(0, len(plan), batch_size)
-        ]
+    starts = range(0, len(plan), batch_size)
+    seeds = torch.randint(0, 2**62, (len(starts),), generator=generator,
+                          device=generator.device).tolist()
+
+    def draw(item):
+        start, seed = item
+        batch_generator = torch.Generator(device=device).manual_seed(seed)
+        # One query per step: plain matmul attention beats the fused CPU kernel (measured).
+        with torch.no_grad(), attention_implementation(model, 'eager'), \
+                torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
+            return _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
+                           batch_generator, temperature, top_p, max_length)
+
+    # Each process holds one batch's KV cache: together they stay under the budget too.
+    cache_bytes = batch_size * model.kv_cache_bytes(max_length + prompt_length,
+                                                    amp_dtype or torch.float32)
+    workers = min(sampling_workers(device, len(starts), workers),
+                  max(1, KV_CACHE_BUDGET // max(1, cache_bytes)))
+    outputs = map_batches(draw, list(zip(starts, seeds)), workers)
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
 
 

@@ -395,6 +395,7 @@ class ChildrenLM(SequenceLM):
             self.device, self._generator, self.config.temperature, self.config.top_p,
             self.serializer.max_length - 1,
             amp_dtype=compute_dtype(self.device, self.config.precision),
+            workers=getattr(self.config, 'sample_processes', None),  # None in older model files
         )
         rows, sequence = self.serializer.split(ids)
         children = self.serializer.decode(rows, self.serializer.child_columns,

@@ -242,8 +242,8 @@ def test_each_step_computes_only_its_widest_window(titanic, monkeypatch, random_
     monkeypatch.setattr(sampler.TokenWindows, '_window', spy)
 
     def draw():
-        return sample_sequences(model, plan, 128, torch.device('cpu'),
-                                torch.Generator().manual_seed(3), temperature=2.0)
+        return sample_sequences(model, plan, 128, torch.device('cpu'),  # spied here: 1 process
+                                torch.Generator().manual_seed(3), temperature=2.0, workers=1)
 
     trimmed = draw()
     assert seen and all(width == widest for width, widest in seen)
@@ -256,6 +256,41 @@ def test_each_step_computes_only_its_widest_window(titanic, monkeypatch, random_
 
     monkeypatch.setattr(sampler.TokenWindows, '__init__', untrimmed)
     np.testing.assert_array_equal(trimmed, draw())
+
+
+@pytest.mark.parametrize('random_order', [False, True])
+def test_rows_do_not_depend_on_the_number_of_sampling_processes(titanic, random_order):
+    """Batches drawn by forked processes (one core each) are the rows one process draws, in
+    the plan's order, since each batch has its own seed; and they are valid rows."""
+    data, metadata = titanic
+    serializer, automaton = _setup(data, metadata, 'titanic')
+    model = _decoder(serializer, layers=2)
+    plan = build_plan(serializer, automaton, 300, np.random.default_rng(0), random_order)
+
+    def draw(workers, seed=3):
+        return sample_sequences(model, plan, 64, torch.device('cpu'),
+                                torch.Generator().manual_seed(seed), temperature=2.0,
+                                workers=workers)
+
+    alone = draw(1)
+    np.testing.assert_array_equal(alone, draw(2))
+    np.testing.assert_array_equal(alone, draw(3))
+    assert not np.array_equal(alone, draw(2, seed=4))
+    assert alone.shape[0] == 300 and ((alone == EOS).sum(axis=1) == 1).all()
+    assert len(serializer.decode(alone, orders=plan.columns[:, :-1])) == 300
+
+
+def test_sampling_processes_only_on_a_cpu_and_never_more_than_batches():
+    from sdv_llm.decoding.workers import sampling_workers
+
+    cpu = torch.device('cpu')
+    assert sampling_workers(cpu, 5, 3) == 3
+    assert sampling_workers(cpu, 2, 8) == 2
+    assert sampling_workers(cpu, 0, 4) == 1
+    assert sampling_workers(torch.device('cuda'), 8, 4) == 1
+    assert sampling_workers(cpu, 8) == min(8, torch.get_num_threads())
+    with pytest.raises(ValueError, match='sampling_workers'):
+        sampling_workers(cpu, 8, 0)
 
 
 def test_sampling_under_bf16_autocast_keeps_rows_valid(titanic):
