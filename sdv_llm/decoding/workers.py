@@ -4,9 +4,11 @@ A sampling step of the embedded decoder is a few dozen small tensor operations o
 rows. Split across cores by PyTorch's intra-op threads, each operation pays a fork-join of the
 thread pool, so two cores sample only about 1.1x faster than one; the Python work between the
 operations (holding the GIL) also keeps threads of one process from overlapping. Separate
-processes with one thread each run whole batches side by side instead (BENCHMARKS.md,
-2026-12-08: two processes sampling adult's model gave 1.85x the rows per second of one process
-with two threads).
+processes with one thread each run whole batches side by side instead. Measured on a 2-core
+CPU (BENCHMARKS.md, 2026-12-08): a batch of adult took 0.185 s with two threads and 0.23-0.29 s
+with one, and two one-thread processes sampling side by side drew 1.85x the rows per second of
+one two-thread process; inside one ``sample`` call, where decoding the token ids and the copy
+filter stay in the calling process, sampling was 1.07-1.25x faster on four tables.
 
 The processes are forked, so they share the decoder's weights, the plan and the automaton with
 the caller without pickling them, and start in milliseconds; only each batch's token ids come
