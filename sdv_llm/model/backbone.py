@@ -6,6 +6,11 @@ import torch
 
 from sdv_llm.model.decode_step import StepCache, decode_step
 
+ONE_LAYER_MIN_ROWS = 20_000
+"""Training rows from which the default decoder has one layer (``BackboneConfig.for_table``):
+measured equal on the three tables of 24,000 rows or more, 0.003-0.005 lower on those of
+9,800-16,500; the cut lies in the gap between them."""
+
 
 @dataclass
 class BackboneConfig:
@@ -28,20 +33,24 @@ class BackboneConfig:
                   num_layers=None, num_heads=None, dropout=None):
         """Size the decoder from the table unless the caller fixed a value.
 
-        Width 64 and 2 layers for every table; fewer than 2,000 rows add dropout 0.2 (0.1
-        otherwise). Measured on the six tables of ``shared/data`` with more than 2,000 rows,
-        same run (BENCHMARKS.md, 2026-12-02, twelfth session): against the earlier rule (96 x 3
-        under 10,000 rows, 128 x 2 or 3 above), 64 x 2 scored the same or higher SDMetrics
-        quality on all six (+0.000 to +0.012), TSTR within 0.011 (-0.005 on average), fitted
-        1.7-3.3x faster and sampled 1.5-3.0x faster: a larger decoder cost time without
-        buying quality. One layer (64 x 1, fourteenth session) kept quality within 0.005 on
-        five of the six but 0.0052 lower on california (and lost more on iris); it sampled at
-        0.53-0.78x TabularARGN's rate on adult, bank and default_credit, where 64 x 2 reached
-        0.36-0.50x in another run; it is not the default. Under 2,000 rows (the ``small``
-        profile, BENCHMARKS.md 2026-12-07, seventeenth session) one change at a time against
-        these defaults: dropout 0.1 +0.0016 mean quality but mean DCR share 0.526 (rows
-        closer to the training rows), dropout 0.3 -0.014, width 32 -0.0095 quality and -0.053
-        TSTR, 3 layers -0.001 quality and +0.005 TSTR for 50,000 more parameters.
+        Width 64; 2 layers, and 1 layer from ``ONE_LAYER_MIN_ROWS`` training rows; fewer than
+        2,000 rows add dropout 0.2 (0.1 otherwise). Measured (BENCHMARKS.md):
+        - Width and depth above 2,000 rows (twelfth session, the six tables of
+          ``shared/data`` with more than 2,000 rows, same run): against the earlier rule (96 x
+          3 under 10,000 rows, 128 x 2 or 3 above), 64 x 2 scored the same or higher
+          SDMetrics quality on all six (+0.000 to +0.012), TSTR within 0.011 (-0.005 on
+          average), fitted 1.7-3.3x faster and sampled 1.5-3.0x faster.
+        - One layer (fourteenth and eighteenth sessions, two runs with different sampling
+          seeds): on the three tables of 24,000 training rows or more (adult, bank_marketing,
+          default_credit) quality moved by -0.0004 to +0.0026 and TSTR by -0.0014 to -0.0005
+          (eighteenth session; +0.001 to +0.002 and -0.006 to 0.000 in the fourteenth), the
+          DCR share fell (default_credit 0.526 -> 0.510), fits took 0.57-0.71x the time and
+          sampling ran 1.35-1.65x faster. On the tables of 9,800-16,500 rows (shoppers, magic,
+          california_housing) it lost 0.003-0.005 quality, and more on iris; so those keep 2.
+        - Under 2,000 rows (the ``small`` profile, seventeenth session) one change at a time
+          against these defaults: dropout 0.1 +0.0016 mean quality but mean DCR share 0.526
+          (rows closer to the training rows), dropout 0.3 -0.014, width 32 -0.0095 quality
+          and -0.053 TSTR, 3 layers -0.001 quality and +0.005 TSTR for 50,000 more parameters.
         ``embedding_dim`` and ``num_layers`` still set any size.
 
         Args:
@@ -53,7 +62,8 @@ class BackboneConfig:
         Returns:
             BackboneConfig
         """
-        default = cls(64, 2, 4, 0.2 if num_rows < 2_000 else 0.1)
+        default = cls(64, 1 if num_rows >= ONE_LAYER_MIN_ROWS else 2, 4,
+                      0.2 if num_rows < 2_000 else 0.1)
 
         chosen = cls(
             embedding_dim or default.embedding_dim,
