@@ -592,18 +592,26 @@ class TabularLM(SequenceLM):
                           allow_null, getattr(self, 'column_restrictions', None))
         plan.automaton.to(self.device)
         plan.dependencies = self.dependency_table
-        ids = sample_sequences(
+
+        def decode(first, last, ids):  # in the process that drew the batch
+            # Known cells come back as the values given: check_values admitted only values
+            # that encode and decode exactly.
+            return self.serializer.decode(
+                ids, orders=plan.columns[first:last, :-1],
+                rng=np.random.default_rng([seed, 1, first]),
+                known=None if known is None else known.iloc[first:last].reset_index(drop=True),
+                known_mask=None if known_mask is None else np.asarray(known_mask)[first:last],
+            )[self.columns]
+
+        parts = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
             self._generator, temperature or self.config.temperature, self.config.top_p,
             self.serializer.max_length - len(self.serializer.prompt),
             amp_dtype=compute_dtype(self.device, self.config.precision),
             workers=getattr(self.config, 'sample_processes', None),  # None in older model files
+            finish=decode,
         )
-        # Known cells come back as the values given: check_values admitted only values that
-        # encode and decode exactly.
-        return self.serializer.decode(ids, orders=plan.columns[:, :-1],
-                                      rng=np.random.default_rng([seed, 1]), known=known,
-                                      known_mask=known_mask)[self.columns]
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
     def _complete_rows(self, known, known_mask):
         """Bool ``(rows,)``: rows of ``known`` whose every modelled cell is known, or None."""

@@ -314,7 +314,7 @@ class SamplingPlan:
 
 @torch.no_grad()
 def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0, top_p=1.0,
-                     max_length=None, amp_dtype=None, workers=None):
+                     max_length=None, amp_dtype=None, workers=None, finish=None):
     """Sample one row of token ids per row of ``plan``, every one a path of its automaton.
 
     Each step runs the model on the newest token of every row of the batch, reusing the KV
@@ -348,13 +348,17 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         workers (int or None): most processes drawing batches side by side on a CPU
             (``sdv_llm.decoding.workers.sampling_workers``; ``None``: PyTorch's thread count),
             fewer where their KV caches together would pass ``KV_CACHE_BUDGET``.
+        finish (callable or None): ``finish(first, last, ids)`` on each batch's int64 token
+            ids (plan rows ``first`` to ``last``), in the process that drew the batch, so
+            that decoding runs side by side too; its results come back instead of the ids.
 
     Each batch of ``batch_size`` rows draws from its own generator, seeded from ``generator``
     before the first batch, so the rows are the same whatever the number of processes.
 
     Returns:
         numpy.ndarray: int64 ``(len(plan), max_length)`` token ids after the prompt
-        (``<bos>``).
+        (``<bos>``); with ``finish``, the list of its results in plan order (one call on no
+        ids for an empty plan).
     """
     max_length = max_length or model.max_positions - 1
     prompt_length = 1 if plan.prompt is None else len(plan.prompt)
@@ -385,8 +389,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
         # One query per step: plain matmul attention beats the fused CPU kernel (measured).
         with torch.no_grad(), attention_implementation(model, 'eager'), \
                 torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
-            return _sample(model, head, plan, start, min(start + batch_size, len(plan)), device,
-                           batch_generator, temperature, top_p, max_length)
+            ids = _sample(model, head, plan, start, min(start + batch_size, len(plan)),
+                          device, batch_generator, temperature, top_p, max_length)
+        return ids if finish is None else finish(start, min(start + batch_size, len(plan)), ids)
 
     # Each process holds one batch's KV cache: together they stay under the budget too.
     cache_bytes = batch_size * model.kv_cache_bytes(max_length + prompt_length,
@@ -394,6 +399,8 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     workers = min(sampling_workers(device, len(starts), workers),
                   max(1, KV_CACHE_BUDGET // max(1, cache_bytes)))
     outputs = map_batches(draw, list(zip(starts, seeds)), workers)
+    if finish is not None:
+        return outputs or [finish(0, 0, np.zeros((0, max_length), np.int64))]
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, max_length), np.int64)
 
 

@@ -10,19 +10,19 @@ with one, and two one-thread processes sampling side by side drew 1.85x the rows
 one two-thread process; inside one ``sample`` call, where decoding the token ids and the copy
 filter stay in the calling process, sampling was 1.07-1.25x faster on four tables.
 
-The processes are forked, so they share the decoder's weights, the plan and the automaton with
-the caller without pickling them, and start in milliseconds; only each batch's token ids come
-back through a pipe. Batches are drawn with their own seeds (see ``sample_sequences``), so the
-rows do not depend on how many processes draw them.
+The processes are forked (``os.fork``), so they share the decoder's weights, the plan and the
+automaton with the caller without pickling them, and start in milliseconds; the caller draws
+its own share of the batches meanwhile, and only each batch's result (its token ids, or the
+rows decoded from them) comes back through a pipe. Batches are drawn with their own seeds (see
+``sample_sequences``), so the rows do not depend on how many processes draw them.
 """
 
 import multiprocessing
+import os
+import pickle
 import sys
 
 import torch
-
-_TASK = None
-"""The function the forked processes run on each item (inherited through ``fork``)."""
 
 
 def sampling_workers(device, batches, requested=None):
@@ -54,36 +54,77 @@ def sampling_workers(device, batches, requested=None):
     return max(1, min(wanted, batches))
 
 
-def _one_thread():
-    torch.set_num_threads(1)
-
-
-def _run(item):
-    return _TASK(item)
-
-
 def map_batches(function, items, workers):
-    """``[function(item) for item in items]``, in ``workers`` forked processes.
+    """``[function(item) for item in items]``, shared among this process and ``workers - 1``
+    forked ones.
+
+    Process ``k`` takes items ``k, k + workers, ...`` (this process is 0), on one PyTorch
+    thread (this process's thread count is restored after). A forked process inherits
+    ``function`` and everything it reads, sends its results back pickled through a pipe and
+    exits with ``os._exit``.
 
     Args:
-        function (callable): takes one item and returns a picklable result (a numpy array of
-            token ids). It is not pickled: the processes inherit it through ``fork``.
-        items (list): picklable arguments, one per batch.
-        workers (int): processes (``sampling_workers``); 1 runs in this process.
+        function (callable): takes one item and returns a picklable result (token ids, or the
+            decoded rows of a batch). It is not pickled.
+        items (list): arguments, one per batch.
+        workers (int): processes (``sampling_workers``); 1 runs every item here.
 
     Returns:
         list: the results in the order of ``items``.
 
     Raises:
-        Exception: whatever ``function`` raised in a process, raised again here.
+        Exception: whatever ``function`` raised here or in a forked process (raised again
+            here; a ``RuntimeError`` naming it where it cannot be pickled).
     """
-    global _TASK
-    if workers <= 1 or len(items) <= 1:
+    workers = min(int(workers), len(items))
+    if workers <= 1:
         return [function(item) for item in items]
-    _TASK = function
+    children = [_fork(function, items[k::workers]) for k in range(1, workers)]
+    threads = torch.get_num_threads()
+    results = [None] * len(items)
     try:
-        context = multiprocessing.get_context('fork')
-        with context.Pool(workers, initializer=_one_thread) as pool:
-            return pool.map(_run, items, chunksize=1)
+        torch.set_num_threads(1)
+        results[0::workers] = [function(item) for item in items[0::workers]]
     finally:
-        _TASK = None
+        torch.set_num_threads(threads)
+        outcomes = [_collect(pid, pipe) for pid, pipe in children]
+    for k, (ok, value) in enumerate(outcomes, start=1):
+        if not ok:
+            raise value
+        results[k::workers] = value
+    return results
+
+
+def _fork(function, items):
+    """Start a process computing ``[function(item) for item in items]``; returns
+    ``(pid, read end of its pipe)``."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write)
+        return pid, read
+    os.close(read)  # the forked process: compute, send, exit without cleanup handlers
+    status = 0
+    try:
+        torch.set_num_threads(1)
+        outcome = (True, [function(item) for item in items])
+    except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
+        outcome, status = (False, error), 1
+    try:
+        with os.fdopen(write, 'wb') as pipe:
+            try:
+                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # noqa: BLE001 (an unpicklable result or error)
+                pickle.dump((False, RuntimeError(f'A sampling process failed: {error!r}')), pipe)
+    finally:
+        os._exit(status)
+
+
+def _collect(pid, pipe):
+    """Read a forked process's ``(ok, value)`` and reap it."""
+    with os.fdopen(pipe, 'rb') as source:
+        data = source.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        return False, RuntimeError(f'A sampling process ended without a result (status {status}).')
+    return pickle.loads(data)

@@ -1,6 +1,7 @@
 """The token automaton and the batched sampler: every sampled sequence is a valid row."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -278,6 +279,48 @@ def test_rows_do_not_depend_on_the_number_of_sampling_processes(titanic, random_
     assert not np.array_equal(alone, draw(2, seed=4))
     assert alone.shape[0] == 300 and ((alone == EOS).sum(axis=1) == 1).all()
     assert len(serializer.decode(alone, orders=plan.columns[:, :-1])) == 300
+
+
+def _tenfold(item):
+    return item * 10
+
+
+def _fail_on(bad):
+    def run(item):
+        if item == bad:
+            raise ValueError(f'batch {item} failed')
+        return item * 10
+    return run
+
+
+def test_batches_shared_among_processes_come_back_in_order_and_errors_are_raised_here():
+    """Item 1 goes to the forked process and item 0 to the caller: an error in either is
+    raised in the caller (and the other process is still reaped), and the caller's thread
+    count is restored."""
+    from sdv_llm.decoding.workers import map_batches
+
+    threads = torch.get_num_threads()
+    assert map_batches(_tenfold, list(range(7)), 3) == [0, 10, 20, 30, 40, 50, 60]
+    assert map_batches(_tenfold, [], 2) == []
+    for bad in (0, 1):
+        with pytest.raises(ValueError, match=f'batch {bad} failed'):
+            map_batches(_fail_on(bad), list(range(4)), 2)
+    assert torch.get_num_threads() == threads
+
+
+def test_sampled_tables_do_not_depend_on_the_number_of_processes(titanic, tiny):
+    """End to end through the synthesizer (decoding and the copy filter included): the
+    same seed gives the same table with 1 and 2 processes; 1,200 rows make 3 batches."""
+    from sdv_llm.single_table import LLMSynthesizer
+
+    data, metadata = titanic
+    tables = []
+    for processes in (1, 2):
+        synthesizer = LLMSynthesizer(metadata, **tiny, sample_processes=processes)
+        synthesizer.fit({'titanic': data})
+        tables.append(synthesizer.sample(1_200)['titanic'])
+    assert len(tables[0]) == 1_200
+    pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
 def test_sampling_processes_only_on_a_cpu_and_never_more_than_batches():
