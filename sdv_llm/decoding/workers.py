@@ -7,8 +7,10 @@ operations (holding the GIL) also keeps threads of one process from overlapping.
 processes with one thread each run whole batches side by side instead. Measured on a 2-core
 CPU (BENCHMARKS.md, 2026-12-08): a batch of adult took 0.185 s with two threads and 0.23-0.29 s
 with one, and two one-thread processes sampling side by side drew 1.85x the rows per second of
-one two-thread process; inside one ``sample`` call, where decoding the token ids and the copy
-filter stay in the calling process, sampling was 1.07-1.25x faster on four tables.
+one two-thread process. Inside one ``sample`` call, batches in a ``multiprocessing.Pool`` made
+sampling 1.07-1.25x faster on four tables; forking directly, with the caller drawing its own
+share and each batch decoded where it was drawn, added 1.08x (adult) and 1.16x (bank); the copy
+filter still runs in the caller.
 
 The processes are forked (``os.fork``), so they share the decoder's weights, the plan and the
 automaton with the caller without pickling them, and start in milliseconds; the caller draws
