@@ -38,9 +38,9 @@ def sampling_workers(device, batches, requested=None):
             program that limits PyTorch's threads limits sampling too.
 
     Returns:
-        int: at least 1, at most ``batches``; 1 where forking is not available or not safe
-        (not Linux, a daemonic process such as a ``multiprocessing.Pool`` worker, or an
-        accelerator device).
+        int: at least 1, at most ``batches``; 1 on an accelerator device, outside Linux
+        (``fork`` is missing or unsafe there) and in a daemonic process (a
+        ``multiprocessing.Pool`` worker, whose siblings already use the cores).
 
     Raises:
         ValueError: ``requested`` below 1.
