@@ -81,10 +81,12 @@ def map_batches(function, items, workers):
     workers = min(int(workers), len(items))
     if workers <= 1:
         return [function(item) for item in items]
-    children = [_fork(function, items[k::workers]) for k in range(1, workers)]
     threads = torch.get_num_threads()
     results = [None] * len(items)
+    children = []
     try:
+        for k in range(1, workers):
+            children.append(_fork(function, items[k::workers]))
         torch.set_num_threads(1)
         results[0::workers] = [function(item) for item in items[0::workers]]
     finally:
@@ -113,11 +115,14 @@ def _fork(function, items):
     except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
         outcome, status = (False, error), 1
     try:
+        try:
+            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001 (an unpicklable result or error)
+            what = 'its result' if outcome[0] else f'its error {outcome[1]!r}'
+            failure = RuntimeError(f'A sampling process could not send {what} back: {error!r}')
+            data, status = pickle.dumps((False, failure)), 1
         with os.fdopen(write, 'wb') as pipe:
-            try:
-                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as error:  # noqa: BLE001 (an unpicklable result or error)
-                pickle.dump((False, RuntimeError(f'A sampling process failed: {error!r}')), pipe)
+            pipe.write(data)
     finally:
         os._exit(status)
 
@@ -127,6 +132,8 @@ def _collect(pid, pipe):
     with os.fdopen(pipe, 'rb') as source:
         data = source.read()
     _, status = os.waitpid(pid, 0)
-    if not data:
-        return False, RuntimeError(f'A sampling process ended without a result (status {status}).')
-    return pickle.loads(data)
+    try:
+        return pickle.loads(data)
+    except Exception as error:  # noqa: BLE001 (no result, or one that does not unpickle)
+        return False, RuntimeError(f'A sampling process ended without a readable result '
+                                   f'(exit status {status}): {error!r}')

@@ -1,5 +1,7 @@
 """The token automaton and the batched sampler: every sampled sequence is a valid row."""
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -305,6 +307,8 @@ def test_batches_shared_among_processes_come_back_in_order_and_errors_are_raised
     for bad in (0, 1):
         with pytest.raises(ValueError, match=f'batch {bad} failed'):
             map_batches(_fail_on(bad), list(range(4)), 2)
+    with pytest.raises(RuntimeError, match='could not send its result back'):
+        map_batches(lambda item: threading.Lock() if item == 1 else item, [0, 1, 2], 2)
     assert torch.get_num_threads() == threads
 
 
