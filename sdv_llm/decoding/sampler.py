@@ -321,8 +321,9 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     cache, masks the logits with ``automaton.transitions.allowed(state)`` on ``device``,
     applies temperature and top-p, draws one token per row (or writes the row's forced token)
     and advances the states; a row whose value is complete moves to the next column of its own
-    order. No Python loop over rows and nothing rejected. Rows that finished emit ``<pad>`` until the batch is
-    done; the forced ``<eos>`` after the last column is written without running the model.
+    order. No Python loop over rows and nothing rejected. Rows that finished emit ``<pad>``
+    until the batch is done; the forced ``<eos>`` after the last column is written without
+    running the model.
     With ``plan.loop`` each sequence writes exactly its number of repeated rows.
 
     Args:
@@ -378,20 +379,20 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     else:
         head = TokenWindows(model, plan.automaton, table.to(device), amp_dtype)
     autocast = amp_dtype is not None and not reduced
-    # One query per step: plain matmul attention beats the fused CPU kernel here (measured).
     starts = range(0, len(plan), batch_size)
     seeds = torch.randint(0, 2**62, (len(starts),), generator=generator,
                           device=generator.device).tolist()
 
-    def draw(item):
+    def draw(item):  # runs under this function's no_grad, here or in a forked process
         start, seed = item
+        last = min(start + batch_size, len(plan))
         batch_generator = torch.Generator(device=device).manual_seed(seed)
         # One query per step: plain matmul attention beats the fused CPU kernel (measured).
-        with torch.no_grad(), attention_implementation(model, 'eager'), \
+        with attention_implementation(model, 'eager'), \
                 torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
-            ids = _sample(model, head, plan, start, min(start + batch_size, len(plan)),
-                          device, batch_generator, temperature, top_p, max_length)
-        return ids if finish is None else finish(start, min(start + batch_size, len(plan)), ids)
+            ids = _sample(model, head, plan, start, last, device, batch_generator, temperature,
+                          top_p, max_length)
+        return ids if finish is None else finish(start, last, ids)
 
     # Each process holds one batch's KV cache: together they stay under the budget too.
     cache_bytes = batch_size * model.kv_cache_bytes(max_length + prompt_length,
