@@ -370,12 +370,12 @@ def test_long_rows_are_sampled_in_batches_under_the_kv_budget(iris, monkeypatch)
     plan = build_plan(serializer, automaton, 25, np.random.default_rng(0))
     ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
                            max_length=serializer.max_length - 1)
-    assert len(ids) == 25 and seen == [10, 10, 5]
+    assert len(ids) == 25 and seen == [6, 6, 6, 7]  # 3 batches of at most 10, made even
     # Fewer rows than REDUCED_PRECISION_MIN_ROWS run (and are sized) in float32 on a CPU.
     seen.clear()
     ids = sample_sequences(model, plan, 4096, torch.device('cpu'), torch.Generator(),
                            max_length=serializer.max_length - 1, amp_dtype=torch.bfloat16)
-    assert len(ids) == 25 and seen == [10, 10, 5]
+    assert len(ids) == 25 and seen == [6, 6, 6, 7]
 
 
 @pytest.mark.parametrize('block', [32, 3])
@@ -446,3 +446,21 @@ def test_each_precision_trains_and_samples_valid_rows(iris, precision, monkeypat
             model.schema.codecs[column].check_values(sampled[column])
     reduced = torch.bfloat16 if precision == 'bfloat16' else torch.float32
     assert dtypes == [reduced, torch.float32]
+
+
+def test_sampling_batches_are_equal_and_even_in_number():
+    """Batches cover the rows in order, within one row of each other, an even number of them
+    from 1,000 rows (or from two batches), never more than ``batch_size`` rows each."""
+    from sdv_llm.decoding.sampler import SPLIT_MIN_ROWS, sampling_batches
+
+    assert sampling_batches(0, 4096) == []
+    assert sampling_batches(999, 4096) == [(0, 999)]
+    assert sampling_batches(SPLIT_MIN_ROWS, 4096) == [(0, 500), (500, 1000)]
+    assert sampling_batches(8192, 4096) == [(0, 4096), (4096, 8192)]
+    for rows, size in [(36169, 4096), (26049, 4096), (25, 10), (7, 3), (10**6, 4096)]:
+        bounds = sampling_batches(rows, size)
+        sizes = [last - first for first, last in bounds]
+        assert bounds[0][0] == 0 and bounds[-1][1] == rows
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert len(bounds) % 2 == 0 and max(sizes) <= size and max(sizes) - min(sizes) <= 1
+    assert len(sampling_batches(36169, 4096)) == 10
