@@ -429,19 +429,20 @@ class TabularLM(SequenceLM):
         Returns:
             pandas.DataFrame: ``num_rows`` rows with the training columns.
         """
+        flag = bool(filters and num_rows and getattr(self, 'copy_filter', None) is not None)
         if getattr(self, 'critic', None) is not None and filters and num_rows:
-            rows = self._draw_criticized(num_rows, known, known_mask, constraints, batch_size,
-                                         allow_null)
+            rows, copies = self._draw_criticized(num_rows, known, known_mask, constraints,
+                                                 batch_size, allow_null, flag)
         else:
-            rows = self._draw_plan(num_rows, known, known_mask, constraints, batch_size,
-                                   allow_null)
-        if getattr(self, 'copy_filter', None) is None or not filters or not num_rows:
+            rows, copies = self._draw_plan(num_rows, known, known_mask, constraints, batch_size,
+                                           allow_null, flag_copies=flag)
+        if not flag:
             return rows
-        return self._filter_copies(rows, known, known_mask, constraints, batch_size,
+        return self._filter_copies(rows, copies, known, known_mask, constraints, batch_size,
                                    allow_null)
 
     def _draw_criticized(self, num_rows, known, known_mask, constraints, batch_size,
-                         allow_null):
+                         allow_null, flag_copies=False):
         """Draw ``critic.ratio`` times the rows and keep those the critic finds most real.
 
         Without known cells (or with the same known cells on every row) ``ceil(ratio * n)``
@@ -449,7 +450,8 @@ class TabularLM(SequenceLM):
         one draw kept (``sdv_llm.model.critic``).
 
         Returns:
-            pandas.DataFrame: ``num_rows`` rows, indexed from 0, in the drawn order.
+            tuple: ``num_rows`` rows (a DataFrame indexed from 0, in the drawn order) and
+            their copy flags (``_draw_plan``).
         """
         critic = self.critic
         rng = np.random.default_rng(self._draw_seed())
@@ -461,19 +463,25 @@ class TabularLM(SequenceLM):
             more = None if known is None else known.iloc[[0] * drawn].reset_index(drop=True)
             more_mask = None if known_mask is None else np.repeat(
                 np.asarray(known_mask)[:1], drawn, axis=0)
-            rows = self._draw_plan(drawn, more, more_mask, constraints, batch_size, allow_null)
+            rows, copies = self._draw_plan(drawn, more, more_mask, constraints, batch_size,
+                                           allow_null, flag_copies=flag_copies)
             keep = critic.select(rows, num_rows, rng)
         else:
             draws = math.ceil(critic.ratio)
             repeat = np.repeat(np.arange(num_rows), draws)
             more_mask = None if known_mask is None else np.asarray(known_mask)[repeat]
-            rows = self._draw_plan(num_rows * draws, known.iloc[repeat].reset_index(drop=True),
-                                   more_mask, constraints, batch_size, allow_null)
+            rows, copies = self._draw_plan(
+                num_rows * draws, known.iloc[repeat].reset_index(drop=True), more_mask,
+                constraints, batch_size, allow_null, flag_copies=flag_copies)
             keep = critic.select_per_row(rows, num_rows, draws, rng)
-        return rows.iloc[keep].reset_index(drop=True)
+        return rows.iloc[keep].reset_index(drop=True), None if copies is None else copies[keep]
 
-    def _filter_copies(self, rows, known, known_mask, constraints, batch_size, allow_null):
+    def _filter_copies(self, rows, copies, known, known_mask, constraints, batch_size,
+                       allow_null):
         """Redraw the rows equal to a training row beyond the holdout copy rate.
+
+        ``copies`` (bool ``(len(rows),)``) flags the rows equal to a training row, found where
+        the rows were drawn (``_draw_plan(flag_copies=True)``).
 
         The first ``CopyFilter.allowed(len(rows))`` copies stay; the others are drawn again
         (same known cells and conditions), up to ``COPY_REDRAWS`` times, the temperature
@@ -490,7 +498,7 @@ class TabularLM(SequenceLM):
         num_rows = len(rows)
         complete = self._complete_rows(known, known_mask)
         free = np.ones(num_rows, dtype=bool) if complete is None else ~complete
-        copies = copy_filter.copies(row_keys(self.schema, rows, self.columns)) & free
+        copies = np.asarray(copies, dtype=bool) & free
         budget = copy_filter.allowed(num_rows)
         stats['rows'] += num_rows
         stats['copies_found'] += int(copies.sum())
@@ -501,12 +509,12 @@ class TabularLM(SequenceLM):
                 break
             if attempt >= COPY_PLAIN_REDRAWS:
                 temperature *= COPY_TEMPERATURE_STEP
-            redrawn = self._draw_plan(
+            redrawn, again = self._draw_plan(
                 len(redo), None if known is None else known.iloc[redo].reset_index(drop=True),
                 None if known_mask is None else np.asarray(known_mask)[redo], constraints,
-                batch_size, allow_null, temperature)
+                batch_size, allow_null, temperature, flag_copies=True)
             stats['rows_resampled'] += len(redo)
-            copies[redo] = copy_filter.copies(row_keys(self.schema, redrawn, self.columns))
+            copies[redo] = again
             redrawn.index = redo
             rows = pd.concat([rows.drop(index=redo), redrawn]).sort_index()
         left = int(copies.sum())
@@ -562,7 +570,16 @@ class TabularLM(SequenceLM):
         }
 
     def _draw_plan(self, num_rows, known, known_mask, constraints, batch_size,
-                   allow_null=True, temperature=None):
+                   allow_null=True, temperature=None, flag_copies=False):
+        """Draw ``num_rows`` rows of a plan: sampled, decoded and, with ``flag_copies``,
+        checked against the copy filter's training hashes, batch by batch in the sampling
+        processes (``sdv_llm.decoding.workers``).
+
+        Returns:
+            tuple: the rows (a DataFrame with the training columns, indexed from 0) and bool
+            ``(num_rows,)`` flags of the rows equal to a training row (``False`` for rows whose
+            every cell is known), or ``None`` without ``flag_copies``.
+        """
         if self.model is None:
             raise RuntimeError('The model has not been fitted.')
         if self._generator is None:
@@ -574,18 +591,20 @@ class TabularLM(SequenceLM):
             for column in self.schema.order:
                 self.schema.codecs[column].check_values(known.loc[complete, column],
                                                         known=True)
-            out = pd.DataFrame(index=range(num_rows), columns=self.columns, dtype=object)
             rest = ~complete
+            flags = np.zeros(num_rows, dtype=bool) if flag_copies else None
             if rest.any():
-                sampled = self._draw_plan(
+                sampled, copies = self._draw_plan(
                     int(rest.sum()), known[rest].reset_index(drop=True),
                     None if known_mask is None else np.asarray(known_mask)[rest], constraints,
-                    batch_size, allow_null, temperature)
+                    batch_size, allow_null, temperature, flag_copies)
+                if flag_copies:
+                    flags[rest] = copies
                 out = pd.concat([known[complete].assign(_row=np.flatnonzero(complete)),
                                  sampled.assign(_row=np.flatnonzero(rest))])
                 return out.sort_values('_row').drop(columns='_row').reset_index(
-                    drop=True)[self.columns]
-            return known.reset_index(drop=True)[self.columns]
+                    drop=True)[self.columns], flags
+            return known.reset_index(drop=True)[self.columns], flags
         seed = self._draw_seed()
         plan = build_plan(self.serializer, self.automaton, num_rows, np.random.default_rng(seed),
                           self.schema.order_mode == 'random', known, known_mask, constraints,
@@ -593,15 +612,20 @@ class TabularLM(SequenceLM):
         plan.automaton.to(self.device)
         plan.dependencies = self.dependency_table
 
+        copy_filter = self.copy_filter if flag_copies else None
+
         def decode(first, last, ids):  # in the process that drew the batch
             # Known cells come back as the values given: check_values admitted only values
             # that encode and decode exactly.
-            return self.serializer.decode(
+            rows = self.serializer.decode(
                 ids, orders=plan.columns[first:last, :-1],
                 rng=np.random.default_rng([seed, 1, first]),
                 known=None if known is None else known.iloc[first:last].reset_index(drop=True),
                 known_mask=None if known_mask is None else np.asarray(known_mask)[first:last],
             )[self.columns]
+            if copy_filter is None:
+                return rows, None
+            return rows, copy_filter.copies(row_keys(self.schema, rows, self.columns))
 
         parts = sample_sequences(
             self.model, plan, int(batch_size or self.config.sample_batch_size), self.device,
@@ -611,7 +635,9 @@ class TabularLM(SequenceLM):
             workers=getattr(self.config, 'sample_processes', None),  # None in older model files
             finish=decode,
         )
-        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        rows = parts[0][0] if len(parts) == 1 else pd.concat([p[0] for p in parts],
+                                                             ignore_index=True)
+        return rows, None if copy_filter is None else np.concatenate([p[1] for p in parts])
 
     def _complete_rows(self, known, known_mask):
         """Bool ``(rows,)``: rows of ``known`` whose every modelled cell is known, or None."""

@@ -9,8 +9,9 @@ CPU (BENCHMARKS.md, 2026-12-08): a batch of adult took 0.185 s with two threads 
 with one, and two one-thread processes sampling side by side drew 1.85x the rows per second of
 one two-thread process. Inside one ``sample`` call, batches in a ``multiprocessing.Pool`` made
 sampling 1.07-1.25x faster on four tables; forking directly, with the caller drawing its own
-share and each batch decoded where it was drawn, added 1.08x (adult) and 1.16x (bank); the copy
-filter still runs in the caller.
+share and each batch decoded where it was drawn, added 1.08x (adult) and 1.16x (bank). Equal
+batches in an even number (``sampler.sampling_batches``) added 1.12x on bank, and the copy
+filter's row hashes computed where each batch was drawn about 1.04-1.08x (nineteenth session).
 
 The processes are forked (``os.fork``), so they share the decoder's weights, the plan and the
 automaton with the caller without pickling them, and start in milliseconds; the caller draws
