@@ -3,6 +3,7 @@
 import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def sampling_batches(num_rows, batch_size):
     if count % 2 and (count > 1 or num_rows >= SPLIT_MIN_ROWS):
         count += 1
     edges = [num_rows * k // count for k in range(count + 1)] if count else [0]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(pairwise(edges))
 
 
 REDUCED_PRECISION_MIN_ROWS = 512

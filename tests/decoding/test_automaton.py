@@ -451,6 +451,8 @@ def test_each_precision_trains_and_samples_valid_rows(iris, precision, monkeypat
 def test_sampling_batches_are_equal_and_even_in_number():
     """Batches cover the rows in order, within one row of each other, an even number of them
     from 1,000 rows (or from two batches), never more than ``batch_size`` rows each."""
+    from itertools import pairwise
+
     from sdv_llm.decoding.sampler import SPLIT_MIN_ROWS, sampling_batches
 
     assert sampling_batches(0, 4096) == []
@@ -461,6 +463,6 @@ def test_sampling_batches_are_equal_and_even_in_number():
         bounds = sampling_batches(rows, size)
         sizes = [last - first for first, last in bounds]
         assert bounds[0][0] == 0 and bounds[-1][1] == rows
-        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert all(a[1] == b[0] for a, b in pairwise(bounds))
         assert len(bounds) % 2 == 0 and max(sizes) <= size and max(sizes) - min(sizes) <= 1
     assert len(sampling_batches(36169, 4096)) == 10
