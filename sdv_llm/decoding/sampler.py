@@ -1,6 +1,5 @@
 """The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
-import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -10,6 +9,7 @@ import torch
 
 from sdv_llm.decoding.windows import window_logits, window_weights
 from sdv_llm.decoding.workers import map_batches, sampling_workers
+from sdv_llm.model.precision import reduced_copy
 from sdv_llm.serialization.base import holes_last
 
 KV_CACHE_BUDGET = 2**30
@@ -405,7 +405,7 @@ def sample_sequences(model, plan, batch_size, device, generator, temperature=1.0
     if table is None:
         head = FullVocabulary(model, plan.automaton)
     elif reduced:  # weights cast once (CPU autocast would cast them at every step)
-        head = TokenWindows(copy.deepcopy(model).to(amp_dtype), plan.automaton,
+        head = TokenWindows(reduced_copy(model, amp_dtype), plan.automaton,
                             table.to(device), amp_dtype, output_weight=model.output_weight())
     else:
         head = TokenWindows(model, plan.automaton, table.to(device), amp_dtype)

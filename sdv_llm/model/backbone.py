@@ -176,6 +176,7 @@ class TabularDecoder(torch.nn.Module):
         Returns:
             torch.Tensor: float ``(..., embedding_dim)``, read through the output layer.
         """
+        hidden = hidden.to(self.sub_layer.weight.dtype)  # a reduced copy's float32 norm out
         first = self.lm.get_input_embeddings()(first_ids).to(hidden.dtype)
         return torch.nn.functional.gelu(self.sub_layer(torch.cat([hidden, first], dim=-1)))
 

