@@ -1,5 +1,6 @@
 """The batched sampler: all rows step together, KV cache, logits masked by the automaton."""
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -9,7 +10,6 @@ import torch
 
 from sdv_llm.decoding.windows import window_logits, window_weights
 from sdv_llm.decoding.workers import map_batches, sampling_workers
-from sdv_llm.model.precision import reduced_copy
 from sdv_llm.serialization.base import holes_last
 
 KV_CACHE_BUDGET = 2**30
@@ -66,6 +66,27 @@ REDUCED_PRECISION_MIN_ROWS = 512
 """Fewest rows a CPU samples in reduced precision: for fewer, the cast copy of the weights and
 the small bf16 products cost more than they save (iris, 120 rows: 1,480 rows/s in bf16 against
 3,467 in float32, same machine)."""
+
+
+def reduced_copy(model, dtype):
+    """A copy of ``model`` for reduced-precision CPU sampling: every weight cast to ``dtype``
+    once (CPU autocast would cast them at every step) except the layer norms', which stay in
+    float32 as autocast keeps them, so the residual stream and the norms run in float32 and
+    only the matrix products and the KV cache in ``dtype`` (``sdv_llm.model.decode_step``;
+    float32 norms of a 4,096 x 64 batch took 0.15 ms against 0.24 in bfloat16).
+
+    Args:
+        model (torch.nn.Module): the decoder in float32; left unchanged.
+        dtype (torch.dtype): ``torch.bfloat16`` or ``torch.float16``.
+
+    Returns:
+        torch.nn.Module: the copy.
+    """
+    reduced = copy.deepcopy(model).to(dtype)
+    for module in reduced.modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            module.float()
+    return reduced
 
 
 @contextmanager

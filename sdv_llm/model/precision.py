@@ -82,25 +82,3 @@ def float32_attention():
         ALL_MASK_ATTENTION_FUNCTIONS.register(FLOAT32_ATTENTION, sdpa_mask)  # masks as sdpa
     return FLOAT32_ATTENTION
 
-
-def reduced_copy(model, dtype):
-    """A copy of ``model`` for reduced-precision CPU sampling: every weight cast to ``dtype``
-    once (CPU autocast would cast them at every step) except the layer norms', which stay in
-    float32 as autocast keeps them, so the residual stream and the norms run in float32 and
-    only the matrix products and the KV cache in ``dtype`` (``sdv_llm.model.decode_step``;
-    float32 norms of a 4,096 x 64 batch took 0.15 ms against 0.24 in bfloat16).
-
-    Args:
-        model (torch.nn.Module): the decoder in float32; left unchanged.
-        dtype (torch.dtype): ``torch.bfloat16`` or ``torch.float16``.
-
-    Returns:
-        torch.nn.Module: the copy.
-    """
-    import copy
-
-    reduced = copy.deepcopy(model).to(dtype)
-    for module in reduced.modules():
-        if isinstance(module, torch.nn.LayerNorm):
-            module.float()
-    return reduced
