@@ -288,8 +288,7 @@ class TabularLM(SequenceLM):
             len(data), self.config.validation_fraction, torch.Generator().manual_seed(seed)))
         self.copy_filter = None
         if privacy['copy_filter']:
-            self.copy_filter = CopyFilter.fit(row_keys(self.schema, data, self.columns),
-                                              valid_index, train_index)
+            self.copy_filter = CopyFilter.fit(row_keys(self.schema, data, self.columns))
         self.copy_stats = empty_copy_stats()
         self.privacy_report = {
             'settings': dict(privacy),

@@ -138,8 +138,8 @@ def test_privacy_info(rare):
     assert all(1 <= c['high'] <= 7 for c in protection['clipped'].values())
     assert 'violet' not in repr(info)
     copies = info['copy_filter']
-    assert copies['enabled'] and copies['reference'] == 'validation split'
-    assert copies['holdout_rows'] == 30 and 0 <= copies['holdout_copy_rate'] <= 1
+    assert copies['enabled'] and copies['reference'] == 'duplicates, 95% lower bound'
+    assert copies['holdout_rows'] == len(rare[0]) and 0 <= copies['holdout_copy_rate'] <= 1
     assert copies['distinct_rows_hashed'] == len(rare[0].drop_duplicates())
     assert copies['last_sample']['rows'] == 500
     assert info['early_stopping'] == {'mode': None}
@@ -156,7 +156,8 @@ def test_copy_filter_keeps_copies_at_the_holdout_rate():
                                  privacy={'value_protection': False})
     synthesizer.fit({'t': data})
     model = synthesizer._model
-    assert model.copy_filter.reference == 'duplicates' and model.copy_filter.holdout_rate == 0
+    assert model.copy_filter.reference.startswith('duplicates')
+    assert model.copy_filter.holdout_rate == 0
 
     def copy_share(rows):
         return rows.merge(data.drop_duplicates(), how='inner').shape[0] / len(rows)
@@ -184,13 +185,27 @@ def test_copy_filter_keeps_copies_at_the_holdout_rate():
 
 
 def test_copy_filter_allows_the_holdout_rate():
-    hashes = CopyFilter.fit([f'row{i % 50}' for i in range(100)],
-                            np.arange(10), np.arange(10, 100))
+    """The rate is the share of rows equal to another row, lowered to its one-sided Wilson
+    bound (scipy's, checked against the closed form)."""
+    from scipy.stats import norm
+
+    hashes = CopyFilter.fit([f'row{i % 50}' for i in range(100)], confidence=0.5)
     assert hashes.holdout_rate == 1.0 and hashes.allowed(7) == 7
-    assert len(hashes.hashes) == 50
+    assert len(hashes.hashes) == 50 and hashes.holdout_rows == 100
     assert hashes.copies(['row3', 'new']).tolist() == [True, False]
     other = CopyFilter.fit([f'row{i % 50}' for i in range(100)])
-    assert other.reference == 'duplicates' and not np.isin(other.hashes, hashes.hashes).any()
+    assert other.reference == 'duplicates, 95% lower bound'
+    assert not np.isin(other.hashes, hashes.hashes).any()
+    # 300 of 1,000 rows equal another row (100 values three times each, 700 distinct)
+    keys = [f'dup{i % 100}' for i in range(300)] + [f'one{i}' for i in range(700)]
+    bounded = CopyFilter.fit(keys)
+    p, n, z = 0.3, 1000, norm.ppf(0.95)
+    wilson = (p + z**2 / (2 * n) - z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))) \
+        / (1 + z**2 / n)
+    assert bounded.holdout_rate == pytest.approx(wilson) and 0.27 < wilson < 0.3
+    assert bounded.allowed(1000) == 276
+    assert CopyFilter.fit([f'one{i}' for i in range(50)]).holdout_rate == 0
+    assert CopyFilter.fit([]).holdout_rate == 0
 
 
 def test_persistence_round_trip(rare, tmp_path):
