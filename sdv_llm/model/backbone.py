@@ -11,6 +11,13 @@ ONE_LAYER_MIN_ROWS = 20_000
 measured equal on the three tables of 24,000 rows or more, 0.003-0.005 lower on those of
 9,800-16,500; the cut lies in the gap between them."""
 
+ONE_LAYER_MIN_EPOCHS = 16
+"""Fewest epochs ``epochs=None`` trains a one-layer decoder (``EmbeddedBackbone``): the
+300,000-presentation rule gave bank_marketing (36,169 rows) 8, and its column pair trends fell
+(quality 0.9726); 16 epochs gave 0.9752 and TSTR +0.004, adult and default_credit +0.0000 to
++0.0004 quality, all three still fitted in 0.34-0.53x TabularARGN's time, DCR shares
+0.50 (BENCHMARKS.md, nineteenth session)."""
+
 
 @dataclass
 class BackboneConfig:

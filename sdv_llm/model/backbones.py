@@ -16,7 +16,12 @@ A kind's serializations say which kind they write for (``Serialization.backbone`
 import abc
 from dataclasses import dataclass
 
-from sdv_llm.model.backbone import BackboneConfig, TabularDecoder, build_backbone
+from sdv_llm.model.backbone import (
+    ONE_LAYER_MIN_EPOCHS,
+    BackboneConfig,
+    TabularDecoder,
+    build_backbone,
+)
 from sdv_llm.model.training import auto_epochs
 from sdv_llm.serialization.compact import BOS, EOS
 from sdv_llm.serialization.text import preamble as text_preamble
@@ -147,7 +152,11 @@ class EmbeddedBackbone(Backbone):
             config.num_layers, config.num_heads, config.dropout)
 
     def default_epochs(self, num_rows):
-        return auto_epochs(num_rows)
+        """``auto_epochs``, and at least ``ONE_LAYER_MIN_EPOCHS`` for a one-layer decoder."""
+        epochs = auto_epochs(num_rows)
+        if self.config is not None and self.config.num_layers == 1:
+            epochs = max(epochs, ONE_LAYER_MIN_EPOCHS)
+        return epochs
 
     def build(self, serializer, sub_tokens=False):
         lm = build_backbone(self.config, serializer.vocab_size, serializer.max_length,

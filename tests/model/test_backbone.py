@@ -70,3 +70,23 @@ def test_a_fixed_size_overrides_the_rule():
     assert (config.embedding_dim, config.num_layers, config.dropout) == (128, 3, 0.0)
     with pytest.raises(ValueError, match='embedding_dim=30 must be a multiple of num_heads=4'):
         BackboneConfig.for_table(50_000, 1_000, 200, embedding_dim=30)
+
+
+@pytest.mark.parametrize('rows, layers, expected', [
+    (36_169, None, 16),    # one layer: at least ONE_LAYER_MIN_EPOCHS (the rule alone gives 8)
+    (26_049, None, 16),    # 12 by the rule
+    (100_000, None, 16),
+    (36_169, 2, 8),        # two layers keep the 300,000-presentation rule
+    (10_000, None, 30),    # two layers by default under 20,000 rows
+    (10_000, 1, 30),       # a one-layer decoder on a smaller table: the rule gives more already
+])
+def test_default_epochs_of_the_embedded_decoder(rows, layers, expected):
+    from types import SimpleNamespace
+
+    from sdv_llm.model.backbones import EmbeddedBackbone
+
+    backbone = EmbeddedBackbone()
+    config = SimpleNamespace(embedding_dim=None, num_layers=layers, num_heads=None,
+                             dropout=None)
+    backbone.size(rows, SimpleNamespace(vocab_size=500, max_length=40), config)
+    assert backbone.default_epochs(rows) == expected
