@@ -310,8 +310,8 @@ PARAMETERS = (
     Parameter('locales', ['en_US'], [None, Check(_locales, 'a locale or a list of locales')],
               'locales of the PII fakers', sdv=True),
     Parameter('epochs', None, [None, POSITIVE_INT],
-              'most epochs; `None` = about 300,000 row presentations, 8 to 200 epochs '
-              '(3 for an adapter)', cli='--epochs'),
+              'most epochs; `None` = about 300,000 row presentations, 8 to 200 epochs, '
+              'at least 16 for a one-layer decoder (3 for an adapter)', cli='--epochs'),
     Parameter('batch_size', None, [None, POSITIVE_INT],
               'training rows per step; `None` = rows/16 in [16, 512]', cli='--batch-size'),
     Parameter('learning_rate', 3e-3, [POSITIVE_REAL],

@@ -41,8 +41,8 @@ class LLMSynthesizer(VersionedModelFiles, LossValuesMixin, BaseSingleTableSynthe
             decimal places (see ``max_significant_digits``). Default True.
         locales (list or str): locales of the PII fakers. Default ``['en_US']``.
         epochs (int or None): most training epochs; ``None`` picks about 300,000 row
-            presentations (8 to 200 epochs; 3 for an adapter). Early stopping may end training
-            sooner. Default None.
+            presentations (8 to 200 epochs, at least 16 for a one-layer decoder; 3 for an
+            adapter). Early stopping may end training sooner. Default None.
         batch_size (int or None): training rows per step; ``None`` is about rows/16 in
             [16, 512]. Default None.
         learning_rate (float): peak AdamW learning rate. Default 3e-3.

@@ -218,7 +218,7 @@ def _batches(count, batch_size, generator=None):
 
 def auto_epochs(num_rows):
     """Default epochs of the embedded decoder: about 300,000 row presentations, between 8
-    and 200 epochs."""
+    and 200 epochs (``EmbeddedBackbone.default_epochs`` raises a one-layer decoder's to 16)."""
     return int(min(200, max(8, round(300_000 / max(1, num_rows)))))
 
 
