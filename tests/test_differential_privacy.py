@@ -148,9 +148,10 @@ def test_schema_is_the_same_whatever_the_rows():
         assert one.codecs[column].tokens == two.codecs[column].tokens, column
     assert one.codecs['city'].categories == CITIES
     income = one.codecs['income']
-    assert income.mode == 'bins' and income.bins.edges[0] == 0 \
-        and income.bins.edges[-1] == 1_000_001 and len(np.unique(np.diff(
-            income.bins.edges))) <= 2  # equal widths, up to rounding
+    edges = income.bins.edges
+    # equal widths up to rounding, after a one-value bin for the range's lower bound (0 here)
+    assert income.mode == 'bins' and edges[0] == 0 and edges[1] == 1 \
+        and edges[-1] == 1_000_001 and len(np.unique(np.diff(edges[1:])[1:-1])) <= 2
 
 
 def test_schema_names_the_missing_key():
@@ -325,3 +326,21 @@ def test_a_budget_opacus_cannot_meet_is_a_clear_error():
     synthesizer = LLMSynthesizer(metadata(), differential_privacy={'epsilon': 0.01}, **TINY)
     with pytest.raises(SynthesizerInputError, match='opacus cannot reach epsilon=0.01'):
         synthesizer.fit({'people': table(60)})
+
+
+def test_metadata_bins_keep_zero_and_the_lower_bound_exact():
+    """Bins from the metadata alone give the range's lower bound and zero a bin of one value
+    each, so a point mass there (zero-inflated amounts) comes back exact, not spread over an
+    equal-width bin by its uniformly drawn last digits."""
+    from sdv_llm.schema.codecs.bins import QuantileBins
+
+    bins = QuantileBins.uniform(-500, 99_999, max_bins=10)
+    edges = bins.edges.tolist()
+    assert edges[:2] == [-500, -499] and {0, 1} <= set(edges) and edges[-1] == 100_000
+    assert edges == sorted(set(edges)) and bins.num_bins <= 13
+    rng = np.random.default_rng(0)
+    for value in (-500, 0):
+        tokens = bins.encode(np.full(200, value, dtype=np.int64))
+        assert (bins.decode(tokens, rng) == value).all()
+    positive = QuantileBins.uniform(3, 50_000, max_bins=10).edges.tolist()
+    assert positive[:2] == [3, 4] and 0 not in positive

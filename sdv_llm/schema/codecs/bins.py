@@ -96,7 +96,13 @@ class QuantileBins:
         """Equal-width bins over ``[low, high]``: no training values are read.
 
         The bins of a column fitted from its metadata (``NumericalCodec._fit_metadata``,
-        differential privacy), where quantiles of the data would leak the data.
+        differential privacy), where quantiles of the data would leak the data. The range's
+        lower bound and zero (where inside it) also get a bin of one value each, as heavy
+        values do in ``fit``: they are where measured amounts pile up (zero-inflated money,
+        floors), and a point mass inside a wider bin would come back spread over it (its
+        last digits are drawn uniformly), which Kolmogorov-Smirnov reads as a large gap
+        (Adult under DP at epsilon 3: capital-gain's KS complement 0.095, BENCHMARKS.md,
+        nineteenth session). The positions follow from the metadata alone.
 
         Args:
             low, high (int): the inclusive range.
@@ -106,9 +112,13 @@ class QuantileBins:
         Returns:
             QuantileBins
         """
-        edges = np.unique(np.round(np.linspace(int(low), int(high) + 1, max_bins + 1))
-                          .astype(np.int64))
-        return cls(edges, max_sub_bins)
+        low, high = int(low), int(high)
+        edges = set(np.round(np.linspace(low, high + 1, max_bins + 1)).astype(np.int64).tolist())
+        edges.add(low + 1)
+        if low < 0 <= high:
+            edges.update((0, 1))
+        edges = sorted(e for e in edges if low <= e <= high + 1)
+        return cls(np.array(edges, dtype=np.int64), max_sub_bins)
 
     # ------------------------------------------------------------------ layout
     @property
