@@ -123,8 +123,9 @@ class NumericalCodec(ColumnCodec):
 
         A range of at most ``max_discrete_values`` values (at the decimal places) gets a
         token per value; a wider one equal-width bins over it (``QuantileBins.uniform``:
-        ``max_bins`` bins of ``max_sub_bins`` or ``METADATA_SUB_BINS`` sub-bins), where the
-        data would have placed quantile bins.
+        ``max_bins`` bins of ``max_sub_bins`` or ``METADATA_SUB_BINS`` sub-bins, and one-value
+        bins for the range's lower bound and zero), where the data would have placed quantile
+        bins.
 
         Raises:
             ValueError: a key is missing (named), or the range is empty or not finite.
