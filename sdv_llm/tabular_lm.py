@@ -284,8 +284,6 @@ class TabularLM(SequenceLM):
         Raises:
             ValueError: ``early_stopping='dcr'`` without validation rows.
         """
-        valid_index, train_index = (index.numpy() for index in validation_split(
-            len(data), self.config.validation_fraction, torch.Generator().manual_seed(seed)))
         self.copy_filter = None
         if privacy['copy_filter']:
             self.copy_filter = CopyFilter.fit(row_keys(self.schema, data, self.columns))
@@ -298,6 +296,8 @@ class TabularLM(SequenceLM):
         }
         if privacy['early_stopping'] != 'dcr':
             return
+        valid_index, train_index = (index.numpy() for index in validation_split(
+            len(data), self.config.validation_fraction, torch.Generator().manual_seed(seed)))
         if not len(valid_index) or len(valid_index) > len(train_index):
             raise ValueError("privacy={'early_stopping': 'dcr'} compares sampled rows with the "
                              'validation rows: it needs 0 < validation_fraction <= 0.5 and at '

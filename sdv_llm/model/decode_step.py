@@ -83,7 +83,8 @@ def decode_step(lm, embeds, cache):
     head_dim = width // heads
     scale = 1.0 / math.sqrt(head_dim)
     # The residual stream and the layer norms in the norms' dtype (float32, also in a
-    # reduced-precision copy: ``sdv_llm.decoding.sampler.reduced_copy``), the products in the weights'.
+    # reduced-precision copy: ``sdv_llm.decoding.sampler.reduced_copy``), the products in
+    # the weights'.
     x = (embeds + transformer.wpe.weight[position]).to(transformer.ln_f.weight.dtype)
     for layer, block in enumerate(transformer.h):
         dtype = block.attn.c_attn.weight.dtype

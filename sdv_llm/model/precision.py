@@ -81,4 +81,3 @@ def float32_attention():
         AttentionInterface.register(FLOAT32_ATTENTION, attention)
         ALL_MASK_ATTENTION_FUNCTIONS.register(FLOAT32_ATTENTION, sdpa_mask)  # masks as sdpa
     return FLOAT32_ATTENTION
-

@@ -14,8 +14,8 @@
   promise holds with 95 % confidence rather than half of the time. On titanic (1,047 rows) the
   share is 0.323 and the bound 0.299, where the harness's 262 holdout rows gave 0.309; the
   rate of a validation split (a tenth of the rows) let the sample hold 0.320 (BENCHMARKS.md,
-  nineteenth session). The model stores salted 64-bit hashes of the training rows (all rows given to
-  ``fit``), never the rows. On by default.
+  nineteenth session). The model stores salted 64-bit hashes of the training rows (all rows
+  given to ``fit``), never the rows. On by default.
 * **DCR early stopping** (``DCRStopping``), REaLTabFormer's idea (Solatorio and Dupriez, 2023,
   its ``_train_with_sensitivity``): every ``dcr_every`` epochs ``dcr_rows`` rows are sampled
   and their DCR share (``sdv_llm.evaluation.privacy.dcr_share``: the share of synthetic rows
